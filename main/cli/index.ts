@@ -1,0 +1,24 @@
+import { Command } from 'commander';
+import { LongreadError } from '../../common/errors';
+import { registerGenerate } from './generate';
+
+const program = new Command();
+program
+  .name('longread')
+  .description('Longread: ask questions about whole books and long PDFs, offline.')
+  .showHelpAfterError();
+
+registerGenerate(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof LongreadError) {
+    const json = process.argv.includes('--json');
+    if (json) process.stdout.write(JSON.stringify({ error: e.toJSON() }) + '\n');
+    else process.stderr.write(`longread: ${e.message}\n`);
+    process.exitCode = e.code === 'cancelled' ? 130 : 1;
+  } else {
+    throw e;
+  }
+}

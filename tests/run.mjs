@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// Finds every tests/**/*.test.ts (except browser end-to-end tests unless asked) and runs them
+// with Node's test runner and tsx's loader. Usage: node tests/run.mjs [--e2e] [filter...]
+import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const args = process.argv.slice(2);
+const withE2e = args.includes('--e2e') || process.env.LONGREAD_E2E === '1';
+const filters = args.filter((a) => !a.startsWith('--'));
+
+const files = readdirSync(path.join(root, 'tests'), { recursive: true })
+  .map((f) => path.join('tests', String(f)))
+  .filter((f) => f.endsWith('.test.ts'))
+  .filter((f) => withE2e || !f.split(path.sep).includes('e2e'))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
+
+if (files.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...files],
+  { cwd: root, stdio: 'inherit' },
+);
+process.exit(r.status ?? 1);
