@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { LongreadError } from '../../common/errors';
-import { registerGenerate } from './generate';
 
 const program = new Command();
 program
@@ -8,7 +7,6 @@ program
   .description('Longread: ask questions about whole books and long PDFs, offline.')
   .showHelpAfterError();
 
-registerGenerate(program);
 
 try {
   await program.parseAsync(process.argv);

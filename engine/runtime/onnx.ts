@@ -1,0 +1,81 @@
+import os from 'node:os';
+import ort from 'onnxruntime-node';
+import { LongreadError } from '../../common/errors';
+
+export type ExecutionProvider = 'cpu' | 'cuda' | 'dml';
+
+export interface RuntimeOptions {
+  /** Threads for one operator (intra-op); defaults to the machine's available parallelism. */
+  threads?: number;
+  provider?: ExecutionProvider;
+  /** Told once when the requested provider is unavailable and the CPU is used instead. */
+  onWarning?: (message: string) => void;
+}
+
+export interface LoadedSession {
+  session: ort.InferenceSession;
+  provider: ExecutionProvider;
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, os.availableParallelism());
+}
+
+function sessionOptions(provider: ExecutionProvider, threads: number): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [provider],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    // Shapes change every call (query chunks, growing caches); a memory arena keeps peaks from piling up.
+    enableCpuMemArena: false,
+    enableMemPattern: false,
+  };
+}
+
+/**
+ * Opens an ONNX model file. If the requested execution provider cannot be used on this
+ * machine, says so through `onWarning` and falls back to the CPU; a CPU failure is an error.
+ */
+export async function openSession(modelPath: string, opts: RuntimeOptions = {}): Promise<LoadedSession> {
+  const threads = opts.threads ?? defaultThreads();
+  const provider = opts.provider ?? 'cpu';
+  if (provider !== 'cpu') {
+    try {
+      return { session: await ort.InferenceSession.create(modelPath, sessionOptions(provider, threads)), provider };
+    } catch (e) {
+      opts.onWarning?.(
+        `The ${provider.toUpperCase()} execution provider is not available here (${(e as Error).message.split('\n')[0]}); using the CPU.`,
+      );
+    }
+  }
+  try {
+    return { session: await ort.InferenceSession.create(modelPath, sessionOptions('cpu', threads)), provider: 'cpu' };
+  } catch (e) {
+    throw new LongreadError('model-graph-invalid', `ONNX Runtime could not load ${modelPath}: ${(e as Error).message}`, {
+      file: modelPath,
+      cause: e,
+    });
+  }
+}
+
+export function f32(data: Float32Array, dims: number[]): ort.Tensor {
+  return new ort.Tensor('float32', data, dims);
+}
+
+export function i64(data: BigInt64Array | number[], dims: number[]): ort.Tensor {
+  const arr = data instanceof BigInt64Array ? data : BigInt64Array.from(data, (v) => BigInt(v));
+  return new ort.Tensor('int64', arr, dims);
+}
+
+export async function run(
+  s: LoadedSession,
+  feeds: Record<string, ort.Tensor>,
+): Promise<Record<string, ort.Tensor>> {
+  return s.session.run(feeds);
+}
+
+export function floatData(t: ort.Tensor | undefined, what: string): Float32Array {
+  if (!t || !(t.data instanceof Float32Array)) throw new Error(`graph output ${what} is missing or not float32`);
+  return t.data;
+}

@@ -1,0 +1,93 @@
+import type { Checkpoint, T5Config } from './checkpoint/types';
+import type { GraphBuilder } from './graph/builder';
+import { decoderCrossGraph, decoderStepGraph } from './graph/decoder-graphs';
+import { encoderAttendGraph, encoderKvGraph, encoderSelectGraph } from './graph/encoder-graphs';
+import { cachedGraph, graphCacheDir, pruneGraphCache } from './runtime/graph-cache';
+import { openSession, type ExecutionProvider, type LoadedSession, type RuntimeOptions } from './runtime/onnx';
+
+export interface ModelOptions extends RuntimeOptions {
+  /** Where compiled graphs are cached; defaults to `<model dir>/.longread-cache`. */
+  cacheRoot?: string;
+}
+
+/**
+ * A checkpoint's ONNX graphs, built on first use, cached on disk under the checkpoint's hash,
+ * and opened as ONNX Runtime sessions. Everything numeric that the engine runs goes through here.
+ */
+export class T5Model {
+  readonly config: T5Config;
+  readonly cacheDir: string;
+  private readonly sessions = new Map<string, Promise<LoadedSession>>();
+  private actualProvider: ExecutionProvider | undefined;
+
+  constructor(
+    readonly checkpoint: Checkpoint,
+    private readonly options: ModelOptions = {},
+  ) {
+    this.config = checkpoint.config;
+    this.cacheDir = graphCacheDir(checkpoint, options.cacheRoot);
+    pruneGraphCache(this.cacheDir);
+  }
+
+  /** The provider sessions actually run on (known after the first session is opened). */
+  get provider(): ExecutionProvider | undefined {
+    return this.actualProvider;
+  }
+
+  private session(name: string, build: () => GraphBuilder): Promise<LoadedSession> {
+    let s = this.sessions.get(name);
+    if (!s) {
+      s = (async () => {
+        const file = cachedGraph(this.cacheDir, name, build);
+        const loaded = await openSession(file, this.options);
+        this.actualProvider = loaded.provider;
+        return loaded;
+      })();
+      s.catch(() => this.sessions.delete(name));
+      this.sessions.set(name, s);
+    }
+    return s;
+  }
+
+  encoderKv(layer: number): Promise<LoadedSession> {
+    return this.session(`encoder_${layer}_kv`, () => encoderKvGraph(this.checkpoint, layer));
+  }
+
+  encoderAttend(layer: number): Promise<LoadedSession> {
+    return this.session(`encoder_${layer}_attend`, () => encoderAttendGraph(this.checkpoint, layer));
+  }
+
+  encoderSelect(layer: number): Promise<LoadedSession> {
+    return this.session(`encoder_${layer}_select`, () => encoderSelectGraph(this.checkpoint, layer));
+  }
+
+  decoderCross(): Promise<LoadedSession> {
+    return this.session('decoder_cross', () => decoderCrossGraph(this.checkpoint));
+  }
+
+  decoderStep(): Promise<LoadedSession> {
+    return this.session('decoder_step', () => decoderStepGraph(this.checkpoint));
+  }
+
+  /** Builds and opens every graph the dense path needs, so the first request does not pay for it. */
+  async warmUp(): Promise<void> {
+    for (let l = 0; l < this.config.numLayers; l++) {
+      await this.encoderKv(l);
+      await this.encoderAttend(l);
+    }
+    await this.decoderCross();
+    await this.decoderStep();
+  }
+
+  async release(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const s of all) {
+      try {
+        await (await s).session.release();
+      } catch {
+        // a session that failed to open has nothing to release
+      }
+    }
+  }
+}
