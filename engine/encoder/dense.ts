@@ -4,13 +4,19 @@ import type { T5Model } from '../t5-model';
 import { embed, finalLayerNorm, runEncoderLayer, type LayerRunOptions } from './layer-runner';
 
 export interface EncodeProgress {
-  /** Layers finished so far, out of `layers`. */
+  /** Layers finished so far, out of `layers`; fractional while a layer is under way. */
   layer: number;
   layers: number;
 }
 
-export interface EncodeOptions extends LayerRunOptions {
+export interface EncodeOptions extends Omit<LayerRunOptions, 'onFraction'> {
   onProgress?: (p: EncodeProgress) => void;
+}
+
+/** Layer-run options that report progress within layer `l` of `layers`. */
+export function layerOptions(opts: EncodeOptions, l: number, layers: number): LayerRunOptions {
+  const { onProgress, ...rest } = opts;
+  return onProgress ? { ...rest, onFraction: (f) => onProgress({ layer: l + f, layers }) } : rest;
 }
 
 /** The token embeddings of `ids`, laid out (n, d). */
@@ -35,7 +41,7 @@ export async function encodeDense(model: T5Model, ids: ArrayLike<number>, opts: 
   };
   for (let l = 0; l < layers; l++) {
     throwIfAborted(opts.signal, 'Encoding');
-    await runEncoderLayer(model, l, batch, opts);
+    await runEncoderLayer(model, l, batch, layerOptions(opts, l, layers));
     opts.onProgress?.({ layer: l + 1, layers });
   }
   applyFinalLayerNorm(model, batch.x);

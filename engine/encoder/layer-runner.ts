@@ -28,6 +28,8 @@ export interface KeysValues {
 export interface LayerRunOptions {
   signal?: AbortSignal;
   scoreBudget?: number;
+  /** Fraction of the current layer done, for progress within long layers. */
+  onFraction?: (done: number) => void;
 }
 
 /** Copies rows [r0, r1) of every sequence in a (B, n, w) array into a new (B, r1−r0, w) array. */
@@ -108,6 +110,7 @@ export async function runEncoderLayer(model: T5Model, layer: number, inp: Encode
         qpos: i64(sliceRows(pos, B, n, 1, r0, r1) as BigInt64Array, [B, r1 - r0]),
       });
       writeRows(x, floatData(out.y, 'y'), B, n, d, r0, r1);
+      opts.onFraction?.((b0 * n + B * r1) / (inp.batch * n));
     }
   }
 }

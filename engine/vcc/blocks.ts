@@ -1,0 +1,74 @@
+/**
+ * The block bookkeeping of a VCC encoder (doc section 4): the non-VIP tokens in blocks of k,
+ * each block's coarse state (masked mean), the difference store (token − mean at the last
+ * coarsening) and the block's representative position.
+ */
+export class BlockStore {
+  readonly blocks: number;
+  /** (blocks, d) */
+  readonly coarse: Float32Array;
+  /** (tokens, d): offsets token − mean from the block's last coarsening. */
+  readonly diff: Float32Array;
+  /** Rounded mean position of each block's real tokens. */
+  readonly positions: Int32Array;
+  /** Real tokens in each block (the last block may be short: padding is never stored). */
+  readonly counts: Int32Array;
+
+  constructor(
+    readonly tokens: number,
+    readonly blockSize: number,
+    readonly d: number,
+    tokenPositions: ArrayLike<number>,
+  ) {
+    this.blocks = Math.ceil(tokens / blockSize);
+    this.coarse = new Float32Array(this.blocks * d);
+    this.diff = new Float32Array(tokens * d);
+    this.positions = new Int32Array(this.blocks);
+    this.counts = new Int32Array(this.blocks);
+    for (let b = 0; b < this.blocks; b++) {
+      const [t0, t1] = this.range(b);
+      let sum = 0;
+      for (let t = t0; t < t1; t++) sum += tokenPositions[t];
+      this.counts[b] = t1 - t0;
+      this.positions[b] = Math.round(sum / (t1 - t0));
+    }
+  }
+
+  /** Token range [t0, t1) of block b. */
+  range(b: number): [number, number] {
+    return [b * this.blockSize, Math.min(this.tokens, (b + 1) * this.blockSize)];
+  }
+
+  /**
+   * Coarsens block b from its token states (rows of `states`, one per real token, starting at
+   * row `row`): stores the masked mean and each token's offset from it.
+   */
+  coarsen(b: number, states: Float32Array, row: number): void {
+    const d = this.d;
+    const [t0, t1] = this.range(b);
+    const m = t1 - t0;
+    const mean = new Float64Array(d);
+    for (let i = 0; i < m; i++) for (let j = 0; j < d; j++) mean[j] += states[(row + i) * d + j];
+    for (let j = 0; j < d; j++) this.coarse[b * d + j] = mean[j] / m;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < d; j++) this.diff[(t0 + i) * d + j] = states[(row + i) * d + j] - this.coarse[b * d + j];
+    }
+  }
+
+  /** Writes block b's tokens (coarse state + stored offsets) into `out` from row `row`. */
+  refine(b: number, out: Float32Array, row: number): void {
+    const d = this.d;
+    const [t0, t1] = this.range(b);
+    for (let i = 0; i < t1 - t0; i++) {
+      for (let j = 0; j < d; j++) out[(row + i) * d + j] = this.coarse[b * d + j] + this.diff[(t0 + i) * d + j];
+    }
+  }
+}
+
+/** Indices of the h largest scores, in block order; ties go to the earlier block. */
+export function topBlocks(scores: ArrayLike<number>, h: number): number[] {
+  const idx = Array.from({ length: scores.length }, (_, i) => i);
+  if (h >= idx.length) return idx;
+  idx.sort((a, b) => scores[b] - scores[a] || a - b);
+  return idx.slice(0, h).sort((a, b) => a - b);
+}

@@ -1,0 +1,219 @@
+import { createHash } from 'node:crypto';
+import { throwIfAborted } from '../../common/errors';
+import { applyFinalLayerNorm, embedIds, layerOptions, type EncodeOptions } from '../encoder/dense';
+import { computeKeysValues, runEncoderLayer } from '../encoder/layer-runner';
+import { f32, floatData, i64, run } from '../runtime/onnx';
+import type { T5Model } from '../t5-model';
+import { BlockStore, topBlocks } from './blocks';
+import { planLayout, type Segment, type VccLayoutPlan } from './layout';
+import type { VccSettings } from './settings';
+
+const MASKED = -1e9;
+
+/** Blocks a VCC layer kept at token resolution, as document token ranges [start, end). */
+export interface LayerEvidence {
+  layer: number;
+  blocks: Array<{ start: number; end: number; score: number }>;
+}
+
+export interface VccEncodeResult {
+  /** Final encoder states (n, d) in layout order: query tokens, then document tokens. */
+  hidden: Float32Array;
+  n: number;
+  plan: VccLayoutPlan;
+  /** One entry per VCC layer; empty block lists when every block was fine (nothing was chosen). */
+  evidence: LayerEvidence[];
+  /** Length r of the compressed sequence in each VCC layer. */
+  compressedLengths: number[];
+  localCacheHit: boolean;
+}
+
+/** Stores the document's states after the local layers (cached layout), keyed by `localStateKey`. */
+export interface LocalStateCache {
+  get(key: string): Float32Array | undefined | Promise<Float32Array | undefined>;
+  set(key: string, states: Float32Array): void | Promise<void>;
+}
+
+export interface VccEncodeOptions extends EncodeOptions {
+  localCache?: LocalStateCache;
+}
+
+export function localStateKey(model: T5Model, documentIds: number[], s: VccSettings, documentOffset: number): string {
+  const h = createHash('sha256');
+  h.update(`${model.checkpoint.hash}|local=${s.localLayers}|segment=${s.segment}|offset=${documentOffset}|`);
+  h.update(new Uint8Array(Int32Array.from(documentIds).buffer));
+  return h.digest('hex');
+}
+
+/**
+ * Runs the local layers on the given segments of `states` (layout order, (n, d)), in place.
+ * Segments are padded to a common length and batched; padding is masked as a key.
+ */
+async function runLocalLayers(
+  model: T5Model,
+  states: Float32Array,
+  positions: Int32Array,
+  segments: Segment[],
+  localLayers: number,
+  totalLayers: number,
+  opts: EncodeOptions,
+): Promise<void> {
+  if (segments.length === 0 || localLayers === 0) return;
+  const d = model.config.dModel;
+  const len = Math.max(...segments.map((s) => s.length));
+  const B = segments.length;
+  const x = new Float32Array(B * len * d);
+  const pos = new BigInt64Array(B * len);
+  const bias = new Float32Array(B * len);
+  segments.forEach((s, b) => {
+    x.set(states.subarray(s.start * d, (s.start + s.length) * d), b * len * d);
+    for (let i = 0; i < len; i++) {
+      pos[b * len + i] = BigInt(i < s.length ? positions[s.start + i] : positions[s.start + s.length - 1] + 1 + i - s.length);
+      if (i >= s.length) bias[b * len + i] = MASKED;
+    }
+  });
+  const batch = { x, batch: B, length: len, positions: pos, keyBias: bias };
+  for (let l = 0; l < localLayers; l++) {
+    throwIfAborted(opts.signal, 'Encoding');
+    await runEncoderLayer(model, l, batch, layerOptions(opts, l, totalLayers));
+    opts.onProgress?.({ layer: l + 1, layers: totalLayers });
+  }
+  segments.forEach((s, b) => states.set(x.subarray(b * len * d, (b * len + s.length) * d), s.start * d));
+}
+
+/** VCC's selection: the layer's attention from the VIP tokens to every coarse block, averaged. */
+async function blockScores(model: T5Model, layer: number, vipStates: Float32Array, vipPos: BigInt64Array, store: BlockStore) {
+  const { numHeads: H, dKv: dk, dModel: d } = model.config;
+  const nb = store.blocks;
+  const { kT } = await computeKeysValues(model, layer, store.coarse, 1, nb);
+  const kbias = Float32Array.from(store.counts, (c) => Math.log(c));
+  const out = await run(await model.encoderSelect(layer), {
+    x: f32(vipStates, [1, vipPos.length, d]),
+    qpos: i64(vipPos, [1, vipPos.length]),
+    kT: f32(kT, [1, H, dk, nb]),
+    kpos: i64(BigInt64Array.from(store.positions, (p) => BigInt(p)), [1, nb]),
+    kbias: f32(kbias, [1, nb]),
+  });
+  return floatData(out.score, 'score');
+}
+
+/**
+ * The VCC encoder (doc sections 2–4): local layers in fixed segments, then in every upper layer
+ * coarsen → select (VIP attention) → refine → the unchanged T5 layer on r tokens with
+ * log(count) scale correction and mean positions → updates spread back through the block store.
+ */
+export async function encodeVcc(
+  model: T5Model,
+  queryIds: number[],
+  documentIds: number[],
+  s: VccSettings,
+  opts: VccEncodeOptions = {},
+): Promise<VccEncodeResult> {
+  const cfg = model.config;
+  const d = cfg.dModel;
+  const L = cfg.numLayers;
+  const plan = planLayout(queryIds, documentIds, s);
+  const n = plan.ids.length;
+  const states = embedIds(model, plan.ids);
+
+  // Local layers. In the cached layout the document part is question-independent and reusable.
+  let localCacheHit = false;
+  if (s.layout === 'cached' && opts.localCache && s.localLayers > 0) {
+    const key = localStateKey(model, documentIds, s, plan.documentOffset);
+    const cached = await opts.localCache.get(key);
+    const docStart = plan.documentStart * d;
+    if (cached && cached.length === documentIds.length * d) {
+      states.set(cached, docStart);
+      localCacheHit = true;
+    } else {
+      await runLocalLayers(model, states, plan.positions, plan.documentSegments, s.localLayers, L, opts);
+      await opts.localCache.set(key, states.slice(docStart, docStart + documentIds.length * d));
+    }
+    await runLocalLayers(model, states, plan.positions, plan.querySegments, s.localLayers, L, { ...opts, onProgress: undefined });
+  } else {
+    await runLocalLayers(model, states, plan.positions, [...plan.querySegments, ...plan.documentSegments], s.localLayers, L, opts);
+  }
+
+  // VCC layers.
+  const vip = plan.vip;
+  const vipStates = states.slice(0, vip * d);
+  const vipPos = BigInt64Array.from(plan.positions.subarray(0, vip), (p) => BigInt(p));
+  const nonVip = n - vip;
+  const store = new BlockStore(nonVip, s.blockSize, d, plan.positions.subarray(vip));
+  for (let b = 0; b < store.blocks; b++) store.coarsen(b, states, vip + store.range(b)[0]);
+  const evidence: LayerEvidence[] = [];
+  const compressedLengths: number[] = [];
+
+  for (let l = s.localLayers; l < L; l++) {
+    throwIfAborted(opts.signal, 'Encoding');
+    let fine: number[];
+    let scores: Float32Array | undefined;
+    if (s.fineBlocks >= store.blocks) {
+      fine = Array.from({ length: store.blocks }, (_, b) => b);
+    } else {
+      scores = await blockScores(model, l, vipStates, vipPos, store);
+      fine = topBlocks(scores, s.fineBlocks);
+    }
+    const isFine = new Uint8Array(store.blocks);
+    for (const b of fine) isFine[b] = 1;
+    const fineTokens = fine.reduce((acc, b) => acc + store.counts[b], 0);
+    const r = fineTokens + (store.blocks - fine.length) + vip;
+    compressedLengths.push(r);
+
+    // The compressed sequence: [fine tokens, coarse tokens, VIP tokens].
+    const x = new Float32Array(r * d);
+    const pos = new BigInt64Array(r);
+    const kbias = new Float32Array(r);
+    let row = 0;
+    for (const b of fine) {
+      store.refine(b, x, row);
+      const [t0, t1] = store.range(b);
+      for (let t = t0; t < t1; t++) pos[row++] = BigInt(plan.positions[vip + t]);
+    }
+    const coarseRow0 = row;
+    for (let b = 0; b < store.blocks; b++) {
+      if (isFine[b]) continue;
+      x.set(store.coarse.subarray(b * d, (b + 1) * d), row * d);
+      pos[row] = BigInt(store.positions[b]);
+      kbias[row++] = Math.log(store.counts[b]);
+    }
+    x.set(vipStates, row * d);
+    for (let i = 0; i < vip; i++) pos[row + i] = vipPos[i];
+
+    await runEncoderLayer(model, l, { x, batch: 1, length: r, positions: pos, keyBias: kbias }, layerOptions(opts, l, L));
+
+    // Spread the update back: VIP states, coarse states, and fine blocks re-coarsened.
+    vipStates.set(x.subarray(row * d, (row + vip) * d));
+    row = coarseRow0;
+    for (let b = 0; b < store.blocks; b++) {
+      if (isFine[b]) continue;
+      store.coarse.set(x.subarray(row * d, (row + 1) * d), b * d);
+      row++;
+    }
+    row = 0;
+    for (const b of fine) {
+      store.coarsen(b, x, row);
+      row += store.counts[b];
+    }
+    evidence.push({ layer: l, blocks: scores ? documentRanges(plan, store, fine, scores) : [] });
+    opts.onProgress?.({ layer: l + 1, layers: L });
+  }
+
+  // Reassemble in layout order and apply the final layer norm.
+  states.set(vipStates, 0);
+  for (let b = 0; b < store.blocks; b++) store.refine(b, states, vip + store.range(b)[0]);
+  applyFinalLayerNorm(model, states);
+  return { hidden: states, n, plan, evidence, compressedLengths, localCacheHit };
+}
+
+/** Fine blocks as ranges of document token indices (query tokens that fell outside the VIP seats are dropped). */
+function documentRanges(plan: VccLayoutPlan, store: BlockStore, fine: number[], scores: Float32Array) {
+  const out: LayerEvidence['blocks'] = [];
+  for (const b of fine) {
+    const [t0, t1] = store.range(b);
+    const start = Math.max(0, plan.vip + t0 - plan.documentStart);
+    const end = plan.vip + t1 - plan.documentStart;
+    if (end > start) out.push({ start, end, score: scores[b] });
+  }
+  return out;
+}

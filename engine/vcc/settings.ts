@@ -1,0 +1,52 @@
+import { LongreadError } from '../../common/errors';
+
+export type VccLayout = 'paper' | 'cached';
+
+/** The VCC knobs (doc sections 2–4). */
+export interface VccSettings {
+  /** Block size k: non-VIP tokens are grouped in blocks of k. */
+  blockSize: number;
+  /** Fine blocks h kept at token resolution in each VCC layer. */
+  fineBlocks: number;
+  /** VIP tokens n_p: the first n_p tokens of the question-first layout, never compressed. */
+  vipTokens: number;
+  /** Lower layers that run with local attention in fixed segments. */
+  localLayers: number;
+  /** Segment size of the local layers. */
+  segment: number;
+  layout: VccLayout;
+}
+
+/**
+ * Presets following the paper's table for T5 (block 16, 90 fine blocks, 48 VIP tokens, local
+ * segments of 512 in the lower third of the layers). The paper's coarser alternatives at 32K and
+ * 64K (k = 32, h = 55; k = 64, h = 30) are reachable by overriding blockSize and fineBlocks.
+ */
+export function presetFor(numLayers: number, layout: VccLayout = 'paper'): VccSettings {
+  return {
+    blockSize: 16,
+    fineBlocks: 90,
+    vipTokens: 48,
+    localLayers: Math.max(1, Math.round(numLayers / 3)),
+    segment: 512,
+    layout,
+  };
+}
+
+export function resolveSettings(numLayers: number, overrides: Partial<VccSettings> = {}): VccSettings {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const s: VccSettings = { ...presetFor(numLayers, overrides.layout), ...defined };
+  const positiveInt = (v: number, what: string, min = 1) => {
+    if (!Number.isInteger(v) || v < min) throw new LongreadError('invalid-argument', `${what} must be an integer ≥ ${min}, got ${v}`);
+  };
+  positiveInt(s.blockSize, 'block size');
+  positiveInt(s.fineBlocks, 'fine blocks', 0);
+  positiveInt(s.vipTokens, 'VIP tokens');
+  positiveInt(s.localLayers, 'local layers', 0);
+  positiveInt(s.segment, 'segment size');
+  if (s.localLayers > numLayers) {
+    throw new LongreadError('invalid-argument', `local layers (${s.localLayers}) exceed the encoder's ${numLayers} layers`);
+  }
+  if (s.layout !== 'paper' && s.layout !== 'cached') throw new LongreadError('invalid-argument', `unknown layout ${String(s.layout)}`);
+  return s;
+}
