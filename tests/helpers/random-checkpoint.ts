@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import type { Checkpoint, F32Tensor, T5Config } from '../../engine/checkpoint/types';
 
 /** Deterministic PRNG (mulberry32) with a Box–Muller normal. */
@@ -40,8 +41,11 @@ export function tinyConfig(overrides: Partial<T5Config> = {}): T5Config {
   };
 }
 
-/** An in-memory random checkpoint with the Hugging Face tensor names; its `dir` is a fresh temp folder. */
-export function randomCheckpoint(config: T5Config, seed = 1): Checkpoint {
+/**
+ * An in-memory random checkpoint with the Hugging Face tensor names. Its `dir` (where graphs are
+ * cached) is `dir` when given, else a fresh temp folder.
+ */
+export function randomCheckpoint(config: T5Config, seed = 1, dir?: string): Checkpoint {
   const r = rng(seed);
   const weights = new Map<string, F32Tensor>();
   const add = (name: string, shape: number[], std: number, mean = 0) => {
@@ -84,6 +88,6 @@ export function randomCheckpoint(config: T5Config, seed = 1): Checkpoint {
   }
   add('decoder.final_layer_norm.weight', [d], 0.1, 1);
   if (!config.tieWordEmbeddings) add('lm_head.weight', [config.vocabSize, d], d ** -0.5);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'longread-ckpt-'));
-  return { dir, config, weights, hash: `random-${seed}-${JSON.stringify(config).length}`, storedDtype: 'F32' };
+  const hash = createHash('sha256').update(`random|${seed}|${JSON.stringify(config)}`).digest('hex');
+  return { dir: dir ?? mkdtempSync(path.join(os.tmpdir(), 'longread-ckpt-')), config, weights, hash, storedDtype: 'F32' };
 }

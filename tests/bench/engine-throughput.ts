@@ -1,0 +1,62 @@
+/**
+ * Benchmark (not a test): this machine's ONNX Runtime MatMul throughput, and the dense encoder's
+ * throughput for t5-small- and t5-base-shaped random models at 512, 2K and 4K tokens.
+ *   node bin/run-ts.mjs tests/bench/engine-throughput.ts [--threads N] [--lengths 512,2048,4096]
+ */
+import ort from 'onnxruntime-node';
+import { GraphBuilder } from '../../engine/graph/builder';
+import { encodeDense } from '../../engine/encoder/dense';
+import { defaultThreads } from '../../engine/runtime/onnx';
+import { T5Model } from '../../engine/t5-model';
+import { randomCheckpoint, rng, tinyConfig } from '../helpers/random-checkpoint';
+import { encoderLayerFlops, t5Shape } from './flops';
+
+const arg = (name: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const threads = Number(arg('threads') ?? defaultThreads());
+const lengths = (arg('lengths') ?? '512,2048,4096').split(',').map(Number);
+
+async function matmulGflops(size: number): Promise<number> {
+  const g = new GraphBuilder('matmul');
+  const a = g.input('a', 'float', [size, size]);
+  const b = g.input('b', 'float', [size, size]);
+  g.output(g.matmul(a, b), 'c', 'float', [size, size]);
+  const { model } = g.serialize('unused.data');
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: threads, executionProviders: ['cpu'] });
+  const r = rng(7);
+  const data = Float32Array.from({ length: size * size }, () => r.normal());
+  const feeds = { a: new ort.Tensor('float32', data, [size, size]), b: new ort.Tensor('float32', data, [size, size]) };
+  await session.run(feeds);
+  const reps = 5;
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) await session.run(feeds);
+  const seconds = (performance.now() - t0) / 1000;
+  await session.release();
+  return (2 * size ** 3 * reps) / seconds / 1e9;
+}
+
+console.log(`threads: ${threads}, onnxruntime-node ${ort.env.versions.node}`);
+const peak = await matmulGflops(2048);
+console.log(`MatMul 2048×2048·2048×2048 fp32: ${peak.toFixed(1)} GFLOP/s`);
+
+for (const shape of ['t5-small', 't5-base'] as const) {
+  const cfg = tinyConfig(t5Shape(shape));
+  const model = new T5Model(randomCheckpoint(cfg, 11), { threads });
+  await model.warmUp();
+  for (const n of lengths) {
+    const ids = Array.from({ length: n }, (_, i) => 3 + ((i * 7919) % 32000));
+    await encodeDense(model, ids.slice(0, 64));
+    const t0 = performance.now();
+    await encodeDense(model, ids);
+    const seconds = (performance.now() - t0) / 1000;
+    const gflop = (encoderLayerFlops(cfg, n) * cfg.numLayers) / 1e9;
+    const achieved = gflop / seconds;
+    console.log(
+      `${shape} encoder n=${n}: ${seconds.toFixed(2)} s, ${(n / seconds).toFixed(0)} tokens/s, ` +
+        `${achieved.toFixed(1)} GFLOP/s achieved (${gflop.toFixed(0)} GFLOP), efficiency ${(achieved / peak).toFixed(2)} of MatMul`,
+    );
+  }
+  await model.release();
+}
