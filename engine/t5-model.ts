@@ -19,11 +19,21 @@ export class T5Model {
   readonly cacheDir: string;
   private readonly sessions = new Map<string, Promise<LoadedSession>>();
   private actualProvider: ExecutionProvider | undefined;
+  private readonly options: ModelOptions;
 
   constructor(
     readonly checkpoint: Checkpoint,
-    private readonly options: ModelOptions = {},
+    options: ModelOptions = {},
   ) {
+    // Warn about a provider fallback once per model, not once per graph.
+    let warned = false;
+    this.options = {
+      ...options,
+      onWarning: (w) => {
+        if (!warned) options.onWarning?.(w);
+        warned = true;
+      },
+    };
     this.config = checkpoint.config;
     this.cacheDir = graphCacheDir(checkpoint, options.cacheRoot);
     pruneGraphCache(this.cacheDir);

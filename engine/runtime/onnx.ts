@@ -33,6 +33,9 @@ function sessionOptions(provider: ExecutionProvider, threads: number): ort.Infer
   };
 }
 
+/** Providers that already failed in this process: not tried again (ONNX Runtime logs each failure loudly). */
+const unavailableProviders = new Set<ExecutionProvider>();
+
 /**
  * Opens an ONNX model file. If the requested execution provider cannot be used on this
  * machine, says so through `onWarning` and falls back to the CPU; a CPU failure is an error.
@@ -40,10 +43,13 @@ function sessionOptions(provider: ExecutionProvider, threads: number): ort.Infer
 export async function openSession(modelPath: string, opts: RuntimeOptions = {}): Promise<LoadedSession> {
   const threads = opts.threads ?? defaultThreads();
   const provider = opts.provider ?? 'cpu';
-  if (provider !== 'cpu') {
+  if (provider !== 'cpu' && unavailableProviders.has(provider)) {
+    opts.onWarning?.(`The ${provider.toUpperCase()} execution provider is not available here; using the CPU.`);
+  } else if (provider !== 'cpu') {
     try {
       return { session: await ort.InferenceSession.create(modelPath, sessionOptions(provider, threads)), provider };
     } catch (e) {
+      unavailableProviders.add(provider);
       opts.onWarning?.(
         `The ${provider.toUpperCase()} execution provider is not available here (${(e as Error).message.split('\n')[0]}); using the CPU.`,
       );
