@@ -2,8 +2,8 @@ import { throwIfAborted } from '../../common/errors';
 import { f32, floatData, i64, run } from '../runtime/onnx';
 import type { T5Model } from '../t5-model';
 
-/** Default cap on the elements of one attention score tensor (B·H·c·m): 16M floats = 64 MiB. */
-export const DEFAULT_SCORE_BUDGET = 1 << 24;
+/** Default cap on the elements of one attention score tensor (B·H·c·m): 4M floats = 16 MiB (cache-friendly; measured fastest). */
+export const DEFAULT_SCORE_BUDGET = 1 << 22;
 /** Rows projected to keys/values per call when one long sequence is processed. */
 const KV_ROW_CHUNK = 4096;
 
