@@ -1,0 +1,146 @@
+/**
+ * Page text layout from pdf.js text items: items become lines (in content-stream order,
+ * which is reading order for nearly all producers, including two-column LaTeX papers),
+ * lines become paragraphs, and lines repeated at the top or bottom of many pages
+ * (running headers, footers, page numbers) are dropped.
+ */
+
+export interface PdfLine {
+  text: string;
+  /** Baseline position in page space (bigger y is higher on the page). */
+  x: number;
+  y: number;
+  /** Font size. */
+  size: number;
+  /** Right end of the line. */
+  xEnd: number;
+}
+
+interface TextItemLike {
+  str?: string;
+  transform?: number[];
+  width?: number;
+  height?: number;
+  hasEOL?: boolean;
+  dir?: string;
+}
+
+export function pdfLinesOf(items: readonly unknown[]): PdfLine[] {
+  const lines: PdfLine[] = [];
+  let cur: PdfLine | null = null;
+  let lastY = 0;
+  const close = () => {
+    if (cur && cur.text.trim().length > 0) lines.push({ ...cur, text: cur.text.replace(/\s+/g, ' ').trim() });
+    cur = null;
+  };
+  for (const raw of items) {
+    const item = raw as TextItemLike;
+    if (typeof item.str !== 'string' || !item.transform) continue;
+    const [a = 1, b = 0, c = 0, d = 1, x = 0, y = 0] = item.transform;
+    const size = Math.max(Math.hypot(c, d), Math.hypot(a, b), item.height ?? 0, 1);
+    if (item.str.length === 0) {
+      if (item.hasEOL) close();
+      continue;
+    }
+    if (cur) {
+      const c0: PdfLine = cur;
+      const sameLine = Math.abs(y - lastY) <= 0.5 * Math.max(size, c0.size) && x >= c0.x - size && x <= c0.xEnd + 8 * size;
+      if (!sameLine) close();
+      else {
+        const gap = item.dir === 'rtl' ? size : x - c0.xEnd;
+        if (gap > 0.15 * size && !c0.text.endsWith(' ') && !item.str.startsWith(' ')) c0.text += ' ';
+      }
+    }
+    if (!cur) cur = { text: '', x, y, size, xEnd: x };
+    const line: PdfLine = cur;
+    line.text += item.str;
+    line.xEnd = Math.max(line.xEnd, x + (item.width ?? 0));
+    line.size = Math.max(line.size, size);
+    lastY = y;
+    if (item.hasEOL) close();
+  }
+  close();
+  return lines;
+}
+
+/** Digits and roman numerals stand for any page number: "Page 3 of 14" and "Page 4 of 14" match. */
+function runningKey(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/^[ivxlcdm]+$/, '#')
+    .replace(/\d+/g, '#');
+}
+
+/** The lines at the top and bottom edges of a page: where running headers and footers live. */
+function edgeLines(lines: PdfLine[], perEdge = 2): Set<PdfLine> {
+  const byHeight = [...lines].sort((p, q) => q.y - p.y);
+  return new Set([...byHeight.slice(0, perEdge), ...byHeight.slice(-perEdge)]);
+}
+
+export function removeRunningLines(pages: PdfLine[][]): PdfLine[][] {
+  const counted = pages.filter((p) => p.length > 0).length;
+  if (counted < 3) return pages;
+  const seen = new Map<string, number>();
+  for (const lines of pages) {
+    const keys = new Set([...edgeLines(lines)].map((l) => runningKey(l.text)));
+    for (const k of keys) seen.set(k, (seen.get(k) ?? 0) + 1);
+  }
+  const threshold = Math.max(3, Math.ceil(counted * 0.4));
+  const pageNumberLike = (k: string) => /^(page )?#( (of|\/) #)?$|^- # -$|^#$/.test(k);
+  return pages.map((lines) => {
+    // a page's only lines are its content, never a running header
+    if (lines.length < 3) return lines;
+    const edges = edgeLines(lines);
+    return lines.filter((l) => {
+      if (!edges.has(l)) return true;
+      const k = runningKey(l.text);
+      return !((seen.get(k) ?? 0) >= threshold || (pageNumberLike(k) && (seen.get(k) ?? 0) >= 2));
+    });
+  });
+}
+
+/** Lines to paragraphs: blank-line gaps, jumps up the page (a new column) and short last lines end a paragraph. */
+export function layoutPage(lines: PdfLine[]): string {
+  if (lines.length === 0) return '';
+  const gaps: number[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const g = lines[i - 1]!.y - lines[i]!.y;
+    if (g > 0.5 * lines[i]!.size && g < 3 * lines[i]!.size) gaps.push(g);
+  }
+  const typicalGap = median(gaps) ?? lines[0]!.size * 1.2;
+  const typicalWidth = median(lines.map((l) => l.xEnd - l.x)) ?? 0;
+
+  const paragraphs: string[] = [];
+  let para = lines[0]!.text;
+  for (let i = 1; i < lines.length; i++) {
+    const prev = lines[i - 1]!;
+    const line = lines[i]!;
+    const gap = prev.y - line.y;
+    const breaks =
+      gap > Math.max(1.5 * typicalGap, 1.6 * line.size) ||
+      gap < -0.5 * line.size || // moved up: next column or a new block
+      Math.abs(line.size - prev.size) > 1.5 || // heading ↔ body
+      (/[.!?:]["')\]]?$/.test(prev.text) && prev.xEnd - prev.x < 0.7 * typicalWidth);
+    if (breaks) {
+      paragraphs.push(para);
+      para = line.text;
+    } else para = joinLines(para, line.text);
+  }
+  paragraphs.push(para);
+  return paragraphs.join('\n\n');
+}
+
+/** "exam-" + "ple" → "example"; other line breaks become a space. */
+export function joinLines(a: string, b: string): string {
+  if (/\p{L}[-\u00ad]$/u.test(a) && /^\p{Ll}/u.test(b)) return a.slice(0, -1) + b;
+  if (a.endsWith('\u00ad')) return a.slice(0, -1) + b;
+  return `${a} ${b}`;
+}
+
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((p, q) => p - q);
+  return s[s.length >> 1]!;
+}

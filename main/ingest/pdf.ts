@@ -1,0 +1,242 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as pdfjs from 'pdfjs-dist/legacy/build/pdf.mjs';
+import type { DocumentPage } from '../../common/document';
+import { CancelledError, throwIfAborted } from '../../common/errors';
+import { ingestError } from './errors';
+import { pdfLinesOf, layoutPage, removeRunningLines, type PdfLine } from './pdf-layout';
+import type { SectionStart } from './pagination';
+import type { ReadOptions, ReadResult } from './types';
+
+type PdfDocument = Awaited<ReturnType<typeof pdfjs.getDocument>['promise']>;
+
+const pdfjsRoot = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
+
+/** A page with fewer visible characters than this may be an image of text. */
+const LOW_TEXT_CHARS = 16;
+
+/**
+ * PDF through pdf.js: text in reading order per page, hyphenated line breaks joined,
+ * running headers/footers and page numbers removed, bookmarks kept as sections.
+ */
+export async function readPdf(file: string, bytes: Uint8Array, options: ReadOptions = {}): Promise<ReadResult> {
+  throwIfAborted(options.signal, 'Reading the PDF');
+  const task = pdfjs.getDocument({
+    data: new Uint8Array(bytes), // pdf.js takes ownership of the buffer it is given
+    password: options.password,
+    verbosity: 0,
+    isEvalSupported: false,
+    useSystemFonts: false,
+    disableFontFace: true,
+    cMapUrl: path.join(pdfjsRoot, 'cmaps') + path.sep,
+    cMapPacked: true,
+    standardFontDataUrl: path.join(pdfjsRoot, 'standard_fonts') + path.sep,
+    wasmUrl: path.join(pdfjsRoot, 'wasm') + path.sep,
+  });
+  let doc: PdfDocument;
+  try {
+    doc = await task.promise;
+  } catch (e) {
+    await task.destroy().catch(() => {});
+    throw openError(file, e, options.password !== undefined);
+  }
+  try {
+    return await readOpened(file, doc, options);
+  } finally {
+    await task.destroy().catch(() => {});
+  }
+}
+
+function openError(file: string, e: unknown, hadPassword: boolean): Error {
+  const err = e as { name?: string; code?: number; message?: string };
+  if (err?.name === 'PasswordException') {
+    if (err.code === pdfjs.PasswordResponses.INCORRECT_PASSWORD && hadPassword) {
+      return ingestError('pdf-wrong-password', file, 'the password is wrong. Check it and try again.', e);
+    }
+    return ingestError('pdf-password-required', file, 'this PDF is protected by a password. Enter the password to open it.', e);
+  }
+  return ingestError('pdf-corrupt', file, `this PDF is damaged or incomplete and cannot be opened (${err?.message ?? String(e)}).`, e);
+}
+
+async function readOpened(file: string, doc: PdfDocument, options: ReadOptions): Promise<ReadResult> {
+  const warnings: string[] = [];
+  const numPages = doc.numPages;
+  const pageLines: PdfLine[][] = [];
+  const failedPages: number[] = [];
+  for (let n = 1; n <= numPages; n++) {
+    throwIfAborted(options.signal, 'Reading the PDF');
+    try {
+      const page = await doc.getPage(n);
+      const content = await page.getTextContent();
+      pageLines.push(pdfLinesOf(content.items));
+      page.cleanup();
+    } catch (e) {
+      if (e instanceof CancelledError) throw e;
+      failedPages.push(n);
+      pageLines.push([]);
+    }
+    options.onProgress?.(n, numPages);
+  }
+  if (failedPages.length === numPages) {
+    throw ingestError('pdf-corrupt', file, 'this PDF is damaged: none of its pages can be read.');
+  }
+  if (failedPages.length > 0) warnings.push(`Pages ${ranges(failedPages)} are damaged and could not be read.`);
+
+  const firstPageLines = pageLines[0] ?? [];
+  const cleaned = removeRunningLines(pageLines);
+  const pageTexts = cleaned.map((lines) => fixSpacedAccents(layoutPage(lines).normalize('NFKC')).normalize('NFC'));
+
+  const visible = pageTexts.map((t) => t.replace(/\s/g, '').length);
+  const lowText = visible.map((v, i) => v < LOW_TEXT_CHARS && !failedPages.includes(i + 1));
+  if (lowText.filter(Boolean).length > 0) {
+    const imagePages: number[] = [];
+    let drawsText = false;
+    for (let i = 0; i < numPages; i++) {
+      if (!lowText[i]) continue;
+      throwIfAborted(options.signal, 'Reading the PDF');
+      const ops = await pageOperators(doc, i + 1);
+      if (ops.image) imagePages.push(i + 1);
+      drawsText ||= ops.text;
+    }
+    const textPages = visible.filter((v) => v >= LOW_TEXT_CHARS).length;
+    if (imagePages.length > 0 && imagePages.length >= numPages / 2 && textPages < numPages / 2) {
+      throw ingestError('pdf-scanned', file, 'this PDF looks scanned: its pages are images with no text layer. Run it through OCR first, then add it again.');
+    }
+    if (visible.every((v) => v === 0)) {
+      throw ingestError(
+        'document-empty',
+        file,
+        drawsText
+          ? 'this PDF has no extractable text: it draws text, but its fonts do not say which characters they show.'
+          : 'this PDF has no text: its pages are blank.',
+      );
+    }
+    if (imagePages.length > 0) warnings.push(`Pages ${ranges(imagePages)} look scanned; their text is missing.`);
+  }
+
+  const pages: DocumentPage[] = [];
+  const parts: string[] = [];
+  let pos = 0;
+  let labels: string[] | null = null;
+  try {
+    labels = await doc.getPageLabels();
+  } catch {
+    warnings.push('The page labels in this PDF are damaged; plain page numbers are used.');
+  }
+  pageTexts.forEach((t, i) => {
+    const start = parts.length > 0 ? pos + 2 : pos;
+    parts.push(t);
+    pos = start + t.length;
+    const label = labels?.[i];
+    pages.push({ number: i + 1, start, end: pos, ...(label && label !== String(i + 1) ? { label } : {}) });
+  });
+  const text = parts.join('\n\n');
+
+  const sectionStarts = await outlineSections(doc, pages, text).catch(() => {
+    warnings.push('The bookmarks of this PDF are damaged and were ignored.');
+    return [] as SectionStart[];
+  });
+
+  const info = (await doc.getMetadata().catch(() => null))?.info as Record<string, unknown> | undefined;
+  const str = (v: unknown) => {
+    const value = typeof v === 'string' ? v.replace(/\s+/g, ' ').trim() : '';
+    // producers leave junk here: "ARRAY(0x2c7cf020)", "untitled", a file name
+    return value.length > 0 && !/^(ARRAY|HASH)\(0x[0-9a-f]+\)$|^untitled$|\.(html?|docx?|pdf|tex|dvi)$/i.test(value) ? value : null;
+  };
+  return {
+    type: 'pdf',
+    title: str(info?.Title) ?? largestLine(firstPageLines),
+    author: str(info?.Author),
+    text,
+    sectionStarts,
+    pages,
+    pageKind: 'physical',
+    warnings,
+  };
+}
+
+async function pageOperators(doc: PdfDocument, n: number): Promise<{ image: boolean; text: boolean }> {
+  try {
+    const page = await doc.getPage(n);
+    const list = await page.getOperatorList();
+    page.cleanup();
+    const O = pdfjs.OPS;
+    const imageOps = new Set<number>([O.paintImageXObject, O.paintInlineImageXObject, O.paintImageMaskXObject, O.paintImageXObjectRepeat, O.paintInlineImageXObjectGroup]);
+    const textOps = new Set<number>([O.showText, O.showSpacedText, O.nextLineShowText, O.nextLineSetSpacingShowText]);
+    return { image: list.fnArray.some((f) => imageOps.has(f)), text: list.fnArray.some((f) => textOps.has(f)) };
+  } catch {
+    return { image: false, text: false };
+  }
+}
+
+/** Bookmarks as sections: each starts where its title appears on its page, else at the page top. */
+async function outlineSections(doc: PdfDocument, pages: DocumentPage[], text: string): Promise<SectionStart[]> {
+  const outline = await doc.getOutline();
+  if (!outline) return [];
+  const out: SectionStart[] = [];
+  const walk = async (items: typeof outline, level: number) => {
+    for (const item of items) {
+      const pageIndex = await destinationPage(doc, item.dest).catch(() => null);
+      const title = item.title.replace(/\s+/g, ' ').trim();
+      // converters leave bookmarks named after their temporary files ("htmldoc797.html")
+      if (pageIndex !== null && pages[pageIndex] && title && !/^\S+\.(html?|pdf|docx?)$/i.test(title)) {
+        const page = pages[pageIndex]!;
+        const at = findTitle(text.slice(page.start, page.end), title);
+        out.push({ title, level, start: page.start + (at >= 0 ? at : 0) });
+      }
+      if (item.items?.length) await walk(item.items, level + 1);
+    }
+  };
+  await walk(outline, 1);
+  return out;
+}
+
+async function destinationPage(doc: PdfDocument, dest: unknown): Promise<number | null> {
+  const explicit = typeof dest === 'string' ? await doc.getDestination(dest) : dest;
+  if (!Array.isArray(explicit) || explicit.length === 0) return null;
+  const target = explicit[0];
+  if (typeof target === 'number') return target;
+  if (target && typeof target === 'object') return await doc.getPageIndex(target as { num: number; gen: number });
+  return null;
+}
+
+/** Where a bookmark title appears in a page's text, ignoring case, spacing and numbering. */
+function findTitle(pageText: string, title: string): number {
+  const words = title.replace(/^[\d.\s]+/, '').split(/\s+/).filter(Boolean).map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  if (words.length === 0) return -1;
+  const m = new RegExp(words.join('\\s*'), 'i').exec(pageText);
+  if (!m) return -1;
+  // include a leading section number ("1.2 Background") in the section
+  const before = /[\d.]+\s*$/.exec(pageText.slice(Math.max(0, m.index - 12), m.index));
+  return before ? m.index - before[0].length : m.index;
+}
+
+/** The first page's biggest type, consecutive lines of it joined: usually the title. */
+function largestLine(lines: PdfLine[]): string | null {
+  let best = -1;
+  lines.forEach((l, i) => {
+    const len = l.text.trim().length;
+    if (len >= 4 && len <= 200 && (best < 0 || l.size > lines[best]!.size + 0.5)) best = i;
+  });
+  if (best < 0) return null;
+  let title = lines[best]!.text;
+  for (let i = best + 1; i < lines.length && Math.abs(lines[i]!.size - lines[best]!.size) < 0.5 && title.length < 200; i++) title += ' ' + lines[i]!.text;
+  return title.replace(/\s+/g, ' ').trim();
+}
+
+/** TeX sets "naïve" as "na ̈ıve": a spaced combining mark before a dotless i. Put it back together. */
+function fixSpacedAccents(text: string): string {
+  return text.replace(/ ?([\u0300-\u036f])(\p{L})/gu, (_m, mark: string, base: string) => (base === 'ı' ? 'i' : base) + mark);
+}
+
+/** 1,2,3,7 → "1–3, 7" */
+function ranges(ns: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < ns.length; ) {
+    let j = i;
+    while (j + 1 < ns.length && ns[j + 1] === ns[j]! + 1) j++;
+    out.push(i === j ? String(ns[i]) : `${ns[i]}–${ns[j]}`);
+    i = j + 1;
+  }
+  return out.join(', ');
+}
