@@ -1,11 +1,13 @@
 import { Command } from 'commander';
 import { LongreadError } from '../../common/errors';
+import { registerLibrary } from './library';
 
 const program = new Command();
 program
   .name('longread')
   .description('Longread: ask questions about whole books and long PDFs, offline.')
   .showHelpAfterError();
+registerLibrary(program);
 
 
 try {

@@ -1,0 +1,174 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import cliProgress from 'cli-progress';
+import type { IngestProgress } from '../../common/document';
+import { DEFAULT_MAX_FILE_BYTES } from '../ingest/index';
+import type { DocumentSummary } from '../library/documents';
+import { Library, type AddResult } from '../library/library';
+
+const NO_MODEL_NOTE = 'No model is installed, so the token count is unknown.';
+
+interface JsonFlag {
+  json?: boolean;
+}
+
+export function registerLibrary(program: Command): void {
+  const library = program.command('library').description('Manage the library of books and documents (PDF, EPUB, text, Markdown, HTML).');
+
+  library
+    .command('add')
+    .description('Read a file into the library and print what was found.')
+    .argument('<file>', 'the document to add')
+    .option('--json', 'print the result (or the error) as JSON')
+    .option('--password <password>', 'password of a protected PDF')
+    .option('--max-size <MB>', `refuse files larger than this many megabytes (default ${DEFAULT_MAX_FILE_BYTES / 1024 / 1024})`, megabytes)
+    .action(async (file: string, flags: JsonFlag & { password?: string; maxSize?: number }) => {
+      const lib = openLibrary(flags);
+      const bar = !flags.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: ' {phase} [{bar}] {value}/{total}', stream: process.stderr, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
+      let phase: IngestProgress['phase'] | null = null;
+      const abort = new AbortController();
+      const onSigint = () => abort.abort();
+      process.once('SIGINT', onSigint);
+      try {
+        const result = await lib.add(file, {
+          password: flags.password,
+          maxBytes: flags.maxSize,
+          signal: abort.signal,
+          tokenCounter: null, // the engine's tokenizer is not wired in yet
+          onProgress: (p) => {
+            if (!bar) return;
+            if (p.phase !== phase) {
+              if (phase) bar.stop();
+              phase = p.phase;
+              bar.start(p.total, 0, { phase: p.phase === 'read' ? 'reading' : 'storing' });
+            }
+            bar.update(p.done);
+          },
+        });
+        bar?.stop();
+        if (flags.json) print(addJson(result, lib));
+        else printAdd(result);
+      } finally {
+        bar?.stop();
+        process.off('SIGINT', onSigint);
+        lib.close();
+      }
+    });
+
+  library
+    .command('list')
+    .description('List the documents in the library.')
+    .option('--json', 'print JSON')
+    .action((flags: JsonFlag) => {
+      const lib = openLibrary(flags);
+      try {
+        const docs = lib.list();
+        if (flags.json) print({ documents: docs.map(summaryJson), ...notice(lib) });
+        else if (docs.length === 0) console.log(`The library is empty (${lib.home}).`);
+        else for (const d of docs) console.log(`${d.id.slice(0, 12)}  ${d.type.padEnd(8)} ${String(d.pageCount).padStart(5)} pp  ${d.title}${d.author ? ` — ${d.author}` : ''}`);
+      } finally {
+        lib.close();
+      }
+    });
+
+  library
+    .command('remove')
+    .description('Remove a document (by id or id prefix) and its index and caches; chats about it are kept.')
+    .argument('<id>', 'document id or a prefix of at least 6 characters')
+    .option('--json', 'print JSON')
+    .action((id: string, flags: JsonFlag) => {
+      const lib = openLibrary(flags);
+      try {
+        const removed = lib.remove(id);
+        if (flags.json) print({ removed: summaryJson(removed), ...notice(lib) });
+        else console.log(`Removed "${removed.title}" (${removed.id.slice(0, 12)}).`);
+      } finally {
+        lib.close();
+      }
+    });
+
+  library
+    .command('search')
+    .description('Full-text search over the pages of the library.')
+    .argument('<query...>', 'words to find (all must be on the page)')
+    .option('--doc <id>', 'only this document')
+    .option('--limit <n>', 'hits to show', (v) => Number.parseInt(v, 10), 10)
+    .option('--json', 'print JSON')
+    .action((words: string[], flags: JsonFlag & { doc?: string; limit: number }) => {
+      const lib = openLibrary(flags);
+      try {
+        const docId = flags.doc ? lib.documents.resolveId(flags.doc) : undefined;
+        const hits = lib.documents.search(words.join(' '), { docId, limit: flags.limit });
+        if (flags.json) print({ hits });
+        else for (const h of hits) console.log(`${h.docId.slice(0, 12)}  p.${h.label ?? h.page}  ${h.title}\n    ${h.snippet}`);
+      } finally {
+        lib.close();
+      }
+    });
+}
+
+function openLibrary(flags: JsonFlag): Library {
+  const lib = Library.open();
+  if (lib.recovered && !flags.json) process.stderr.write(`longread: ${lib.recovered.message}\n`);
+  return lib;
+}
+
+function notice(lib: Library): { notice?: string } {
+  return lib.recovered ? { notice: lib.recovered.message } : {};
+}
+
+function addJson(r: AddResult, lib: Library) {
+  const sections = lib.documents.sections(r.document.id);
+  return {
+    id: r.document.id,
+    title: r.document.title,
+    author: r.document.author,
+    type: r.document.type,
+    pages: r.document.pageCount,
+    pageKind: r.document.pageKind,
+    sections: sections.map((s) => ({ title: s.title, level: s.level, page: s.page })),
+    tokens: r.tokens?.count ?? null,
+    tokenModel: r.tokens?.modelId ?? null,
+    ...(r.tokens ? {} : { tokensNote: NO_MODEL_NOTE }),
+    status: r.status,
+    version: r.version,
+    path: r.path,
+    warnings: r.document.warnings,
+    ...notice(lib),
+  };
+}
+
+function summaryJson(d: DocumentSummary) {
+  return {
+    id: d.id,
+    title: d.title,
+    author: d.author,
+    type: d.type,
+    pages: d.pageCount,
+    pageKind: d.pageKind,
+    sections: d.sectionCount,
+    chars: d.charCount,
+    bytes: d.byteSize,
+    addedAt: new Date(d.addedAt).toISOString(),
+    files: d.files.map((f) => ({ path: f.path, version: f.version })),
+  };
+}
+
+function printAdd(r: AddResult): void {
+  const d = r.document;
+  const verb = r.status === 'existing' ? 'Already in the library:' : r.status === 'new-version' ? `Added version ${r.version} of` : 'Added';
+  console.log(`${verb} "${d.title}"${d.author ? ` by ${d.author}` : ''}`);
+  console.log(`  id        ${d.id}`);
+  console.log(`  type      ${d.type}, ${d.pageCount} ${d.pageKind === 'virtual' ? 'book-size pages' : 'pages'}, ${d.sectionCount} sections`);
+  console.log(`  tokens    ${r.tokens ? `${r.tokens.count} (${r.tokens.modelId})` : `unknown — ${NO_MODEL_NOTE}`}`);
+  for (const w of d.warnings) console.log(`  warning   ${w}`);
+}
+
+function print(value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + '\n');
+}
+
+function megabytes(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a size in megabytes, got "${value}"`);
+  return Math.floor(n * 1024 * 1024);
+}

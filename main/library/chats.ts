@@ -1,0 +1,59 @@
+import type { Db } from './database';
+
+export type MessageRole = 'user' | 'assistant' | 'system';
+
+export interface Chat {
+  id: number;
+  docId: string | null;
+  title: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Message {
+  id: number;
+  chatId: number;
+  role: MessageRole;
+  content: string;
+  /** Citations, evidence ranges, model, timings: whatever the assistant attaches. */
+  meta: unknown;
+  createdAt: number;
+}
+
+export class ChatStore {
+  constructor(private readonly db: Db) {}
+
+  create(docId: string | null, title: string): Chat {
+    const now = Date.now();
+    const { lastInsertRowid } = this.db.prepare('INSERT INTO chats (doc_hash, title, created_at, updated_at) VALUES (?, ?, ?, ?)').run(docId, title, now, now);
+    return { id: Number(lastInsertRowid), docId, title, createdAt: now, updatedAt: now };
+  }
+
+  list(docId?: string): Chat[] {
+    const sql = 'SELECT id, doc_hash AS docId, title, created_at AS createdAt, updated_at AS updatedAt FROM chats';
+    return (docId ? this.db.prepare(`${sql} WHERE doc_hash = ? ORDER BY updated_at DESC`).all(docId) : this.db.prepare(`${sql} ORDER BY updated_at DESC`).all()) as Chat[];
+  }
+
+  /** Adds a message and touches the chat in one transaction. */
+  addMessage(chatId: number, role: MessageRole, content: string, meta: unknown = null): Message {
+    const now = Date.now();
+    return this.db.transaction(() => {
+      const { lastInsertRowid } = this.db
+        .prepare('INSERT INTO messages (chat_id, role, content, meta, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(chatId, role, content, meta === null ? null : JSON.stringify(meta), now);
+      this.db.prepare('UPDATE chats SET updated_at = ? WHERE id = ?').run(now, chatId);
+      return { id: Number(lastInsertRowid), chatId, role, content, meta, createdAt: now };
+    })();
+  }
+
+  messages(chatId: number): Message[] {
+    const rows = this.db
+      .prepare('SELECT id, chat_id AS chatId, role, content, meta, created_at AS createdAt FROM messages WHERE chat_id = ? ORDER BY id')
+      .all(chatId) as (Omit<Message, 'meta'> & { meta: string | null })[];
+    return rows.map((r) => ({ ...r, meta: r.meta === null ? null : JSON.parse(r.meta) }));
+  }
+
+  remove(chatId: number): boolean {
+    return this.db.prepare('DELETE FROM chats WHERE id = ?').run(chatId).changes > 0;
+  }
+}

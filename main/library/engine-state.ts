@@ -1,0 +1,141 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import type { Db } from './database';
+import { cacheKey, canonicalJson } from './cache-keys';
+
+/** 4 GiB by default: engine state for a few dozen long books. */
+export const DEFAULT_ENGINE_STATE_CAP = 4 * 1024 ** 3;
+
+export interface EngineStateKey {
+  docId: string | null;
+  modelId: string;
+  /** What the state is (e.g. 'encoder-output') and the settings it was made with. */
+  kind: string;
+  settings?: Record<string, unknown>;
+}
+
+interface Row {
+  key: string;
+  file_name: string;
+  byte_size: number;
+  sha256: string;
+}
+
+/**
+ * Large engine-state files kept on disk next to the database, indexed in it. Size-capped
+ * with least-recently-used eviction; every read is checked against the stored SHA-256, and a
+ * missing or damaged file is simply a cache miss, so the folder is always safe to delete.
+ */
+export class EngineStateStore {
+  constructor(
+    private readonly db: Db,
+    readonly dir: string,
+    public capBytes = DEFAULT_ENGINE_STATE_CAP,
+  ) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  static key(k: EngineStateKey): string {
+    return cacheKey('engine-state', k.docId ?? '', k.modelId, k.kind, canonicalJson(k.settings ?? {}));
+  }
+
+  /** Writes the file atomically (temp file, fsync, rename), indexes it, then evicts down to the cap. */
+  put(k: EngineStateKey, data: Uint8Array): void {
+    const key = EngineStateStore.key(k);
+    const fileName = `${key}.bin`;
+    const temp = path.join(this.dir, `.tmp-${randomBytes(8).toString('hex')}`);
+    const fd = openSync(temp, 'w');
+    try {
+      writeSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path.join(this.dir, fileName));
+    const now = Math.max(Date.now(), this.newestUse() + 1);
+    this.db
+      .prepare('INSERT OR REPLACE INTO engine_state_files (key, doc_hash, model_id, file_name, byte_size, sha256, created_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(key, k.docId, k.modelId, fileName, data.byteLength, sha256(data), now, now);
+    this.evict(this.capBytes, key);
+  }
+
+  /** The stored bytes, or null when absent, missing on disk or damaged (then the entry is dropped). */
+  get(k: EngineStateKey): Buffer | null {
+    const key = EngineStateStore.key(k);
+    const row = this.db.prepare('SELECT key, file_name, byte_size, sha256 FROM engine_state_files WHERE key = ?').get(key) as Row | undefined;
+    if (!row) return null;
+    let data: Buffer;
+    try {
+      data = readFileSync(path.join(this.dir, row.file_name));
+    } catch {
+      this.drop(row);
+      return null;
+    }
+    if (data.length !== row.byte_size || sha256(data) !== row.sha256) {
+      this.drop(row);
+      return null;
+    }
+    this.db.prepare('UPDATE engine_state_files SET used_at = ? WHERE key = ?').run(Math.max(Date.now(), this.newestUse() + 1), key);
+    return data;
+  }
+
+  totalBytes(): number {
+    return (this.db.prepare('SELECT coalesce(sum(byte_size), 0) AS n FROM engine_state_files').get() as { n: number }).n;
+  }
+
+  /** Drops least-recently-used entries until the total is at most `cap` (never `keep`). */
+  evict(cap = this.capBytes, keep?: string): string[] {
+    const victims = this.db
+      .transaction(() => {
+        let total = this.totalBytes();
+        const out: Row[] = [];
+        const rows = this.db.prepare('SELECT key, file_name, byte_size, sha256 FROM engine_state_files ORDER BY used_at, created_at').all() as Row[];
+        for (const row of rows) {
+          if (total <= cap) break;
+          if (row.key === keep) continue;
+          this.db.prepare('DELETE FROM engine_state_files WHERE key = ?').run(row.key);
+          total -= row.byte_size;
+          out.push(row);
+        }
+        return out;
+      })
+      .immediate();
+    for (const row of victims) rmSync(path.join(this.dir, row.file_name), { force: true });
+    return victims.map((r) => r.key);
+  }
+
+  /** Deletes files nobody indexes (left by a crash between write and index) and entries whose file is gone. */
+  sweep(): void {
+    const rows = this.db.prepare('SELECT key, file_name, byte_size, sha256 FROM engine_state_files').all() as Row[];
+    const indexed = new Set(rows.map((r) => r.file_name));
+    for (const name of readdirSync(this.dir)) {
+      if (!indexed.has(name)) rmSync(path.join(this.dir, name), { force: true, recursive: true });
+    }
+    for (const row of rows) {
+      try {
+        statSync(path.join(this.dir, row.file_name));
+      } catch {
+        this.drop(row);
+      }
+    }
+  }
+
+  /** Deletes files whose rows are already gone (after a document was removed). */
+  deleteFiles(fileNames: string[]): void {
+    for (const name of fileNames) rmSync(path.join(this.dir, name), { force: true });
+  }
+
+  private newestUse(): number {
+    return (this.db.prepare('SELECT coalesce(max(used_at), 0) AS t FROM engine_state_files').get() as { t: number }).t;
+  }
+
+  private drop(row: Row): void {
+    this.db.prepare('DELETE FROM engine_state_files WHERE key = ?').run(row.key);
+    rmSync(path.join(this.dir, row.file_name), { force: true });
+  }
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}

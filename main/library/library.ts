@@ -1,0 +1,112 @@
+import path from 'node:path';
+import type { IngestedDocument, IngestProgress, TokenCount, TokenCounter } from '../../common/document';
+import { throwIfAborted } from '../../common/errors';
+import { ingestSource, loadSource, type IngestOptions } from '../ingest/index';
+import { AnswerCache, SummaryCache } from './caches';
+import { ChatStore } from './chats';
+import { openDatabase, type Db, type RecoveryNotice } from './database';
+import { DocumentStore, type DocumentSummary } from './documents';
+import { DEFAULT_ENGINE_STATE_CAP, EngineStateStore } from './engine-state';
+import { dataHome, ENGINE_STATE_DIR, LIBRARY_FILE } from './paths';
+
+export interface LibraryOptions {
+  /** The data folder; default: `dataHome()` (LONGREAD_HOME or the platform convention). */
+  home?: string;
+  engineStateCapBytes?: number;
+  /** Run the full integrity check instead of the quick one. */
+  fullCheck?: boolean;
+}
+
+export interface AddOptions extends Omit<IngestOptions, 'onProgress'> {
+  onProgress?: (progress: IngestProgress) => void;
+}
+
+export interface AddResult {
+  /** `added`: new document; `new-version`: the path held other contents before; `existing`: already in the library (nothing was read). */
+  status: 'added' | 'new-version' | 'existing';
+  version: number;
+  path: string;
+  document: DocumentSummary;
+  tokens: TokenCount | null;
+}
+
+/** The user's library: documents and everything the assistant keeps about them. */
+export class Library {
+  readonly documents: DocumentStore;
+  readonly chats: ChatStore;
+  readonly answers: AnswerCache;
+  readonly summaries: SummaryCache;
+  readonly engineState: EngineStateStore;
+
+  private constructor(
+    readonly db: Db,
+    readonly home: string,
+    /** Set when a damaged database was moved aside on open; tell the user. */
+    readonly recovered: RecoveryNotice | null,
+    engineStateCap: number,
+  ) {
+    this.documents = new DocumentStore(db);
+    this.chats = new ChatStore(db);
+    this.answers = new AnswerCache(db);
+    this.summaries = new SummaryCache(db);
+    this.engineState = new EngineStateStore(db, path.join(home, ENGINE_STATE_DIR), engineStateCap);
+  }
+
+  static open(options: LibraryOptions = {}): Library {
+    const home = options.home ?? dataHome();
+    const { db, recovered } = openDatabase(path.join(home, LIBRARY_FILE), { fullCheck: options.fullCheck });
+    const library = new Library(db, home, recovered, options.engineStateCapBytes ?? DEFAULT_ENGINE_STATE_CAP);
+    library.engineState.sweep();
+    return library;
+  }
+
+  /**
+   * Adds a file. Same bytes as a stored document: nothing is parsed, the path is just
+   * recorded. Otherwise the file is read (async, cancellable) and stored in one transaction.
+   */
+  async add(file: string, options: AddOptions = {}): Promise<AddResult> {
+    const absolute = path.resolve(file);
+    const source = await loadSource(absolute, options.maxBytes);
+    const stored = { path: absolute, size: source.size, mtimeMs: source.mtimeMs };
+    const counter = options.tokenCounter ?? null;
+    if (this.documents.has(source.hash)) {
+      const version = this.documents.recordFile(source.hash, stored);
+      return this.result('existing', version, absolute, source.hash, counter);
+    }
+    const isNewVersion = this.documents.latestVersion(absolute) > 0;
+    const doc: IngestedDocument = await ingestSource(source, {
+      ...options,
+      onProgress: (done, total) => options.onProgress?.({ phase: 'read', done, total }),
+    });
+    throwIfAborted(options.signal, 'Adding the document');
+    const version = this.documents.insert(doc, stored, (done, total) => options.onProgress?.({ phase: 'store', done, total }));
+    return this.result(isNewVersion ? 'new-version' : 'added', version, absolute, doc.id, counter);
+  }
+
+  /** Removes a document (id or unambiguous prefix) with its pages, index and caches; chats are kept. */
+  remove(idOrPrefix: string): DocumentSummary {
+    const id = this.documents.resolveId(idOrPrefix);
+    const summary = this.documents.get(id)!;
+    const files = this.documents.remove(id);
+    this.engineState.deleteFiles(files);
+    return summary;
+  }
+
+  list(): DocumentSummary[] {
+    return this.documents.list();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private result(status: AddResult['status'], version: number, file: string, id: string, counter: TokenCounter | null): AddResult {
+    return {
+      status,
+      version,
+      path: file,
+      document: this.documents.get(id)!,
+      tokens: counter ? this.documents.ensureTokenCount(id, counter) : null,
+    };
+  }
+}
