@@ -25,7 +25,13 @@ interface TextItemLike {
   dir?: string;
 }
 
-export function pdfLinesOf(items: readonly unknown[]): PdfLine[] {
+/** Counts of characters pdf.js could and could not map to Unicode on a page. */
+export interface GlyphStats {
+  mapped: number;
+  unmapped: number;
+}
+
+export function pdfLinesOf(items: readonly unknown[], stats: GlyphStats = { mapped: 0, unmapped: 0 }): PdfLine[] {
   const lines: PdfLine[] = [];
   let cur: PdfLine | null = null;
   let lastY = 0;
@@ -36,9 +42,13 @@ export function pdfLinesOf(items: readonly unknown[]): PdfLine[] {
   for (const raw of items) {
     const item = raw as TextItemLike;
     if (typeof item.str !== 'string' || !item.transform) continue;
+    // fonts without a Unicode map yield control characters: never text
+    const str = item.str.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
+    stats.unmapped += item.str.length - str.length;
+    stats.mapped += str.replace(/\s/g, '').length;
     const [a = 1, b = 0, c = 0, d = 1, x = 0, y = 0] = item.transform;
     const size = Math.max(Math.hypot(c, d), Math.hypot(a, b), item.height ?? 0, 1);
-    if (item.str.length === 0) {
+    if (str.length === 0) {
       if (item.hasEOL) close();
       continue;
     }
@@ -48,12 +58,12 @@ export function pdfLinesOf(items: readonly unknown[]): PdfLine[] {
       if (!sameLine) close();
       else {
         const gap = item.dir === 'rtl' ? size : x - c0.xEnd;
-        if (gap > 0.15 * size && !c0.text.endsWith(' ') && !item.str.startsWith(' ')) c0.text += ' ';
+        if (gap > 0.15 * size && !c0.text.endsWith(' ') && !str.startsWith(' ')) c0.text += ' ';
       }
     }
     if (!cur) cur = { text: '', x, y, size, xEnd: x };
     const line: PdfLine = cur;
-    line.text += item.str;
+    line.text += str;
     line.xEnd = Math.max(line.xEnd, x + (item.width ?? 0));
     line.size = Math.max(line.size, size);
     lastY = y;
@@ -132,9 +142,10 @@ export function layoutPage(lines: PdfLine[]): string {
   return paragraphs.join('\n\n');
 }
 
-/** "exam-" + "ple" → "example"; other line breaks become a space. */
+/** "exam-" + "ple" → "example", "IEEE-" + "754" → "IEEE-754"; other line breaks become a space. */
 export function joinLines(a: string, b: string): string {
   if (/\p{L}[-\u00ad]$/u.test(a) && /^\p{Ll}/u.test(b)) return a.slice(0, -1) + b;
+  if (/[\p{L}\p{N}]-$/u.test(a) && /^[\p{Lu}\p{N}]/u.test(b)) return a + b;
   if (a.endsWith('\u00ad')) return a.slice(0, -1) + b;
   return `${a} ${b}`;
 }

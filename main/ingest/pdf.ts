@@ -63,12 +63,15 @@ async function readOpened(file: string, doc: PdfDocument, options: ReadOptions):
   const numPages = doc.numPages;
   const pageLines: PdfLine[][] = [];
   const failedPages: number[] = [];
+  const unmappedPages: number[] = [];
   for (let n = 1; n <= numPages; n++) {
     throwIfAborted(options.signal, 'Reading the PDF');
     try {
       const page = await doc.getPage(n);
       const content = await page.getTextContent();
-      pageLines.push(pdfLinesOf(content.items));
+      const glyphs = { mapped: 0, unmapped: 0 };
+      pageLines.push(pdfLinesOf(content.items, glyphs));
+      if (glyphs.unmapped > 20 && glyphs.unmapped > glyphs.mapped) unmappedPages.push(n);
       page.cleanup();
     } catch (e) {
       if (e instanceof CancelledError) throw e;
@@ -81,6 +84,9 @@ async function readOpened(file: string, doc: PdfDocument, options: ReadOptions):
     throw ingestError('pdf-corrupt', file, 'this PDF is damaged: none of its pages can be read.');
   }
   if (failedPages.length > 0) warnings.push(`Pages ${ranges(failedPages)} are damaged and could not be read.`);
+  if (unmappedPages.length > 0) {
+    warnings.push(`Pages ${ranges(unmappedPages)} use fonts that do not say which characters they show; most of their text could not be extracted.`);
+  }
 
   const firstPageLines = pageLines[0] ?? [];
   const cleaned = removeRunningLines(pageLines);
@@ -211,7 +217,7 @@ function findTitle(pageText: string, title: string): number {
   return before ? m.index - before[0].length : m.index;
 }
 
-/** The first page's biggest type, consecutive lines of it joined: usually the title. */
+/** The first page's biggest type, when it stands out, consecutive lines of it joined: usually the title. */
 function largestLine(lines: PdfLine[]): string | null {
   let best = -1;
   lines.forEach((l, i) => {
@@ -219,8 +225,10 @@ function largestLine(lines: PdfLine[]): string | null {
     if (len >= 4 && len <= 200 && (best < 0 || l.size > lines[best]!.size + 0.5)) best = i;
   });
   if (best < 0) return null;
+  const sizes = lines.map((l) => l.size).sort((a, b) => a - b);
+  if (lines[best]!.size < 1.15 * sizes[sizes.length >> 1]!) return null;
   let title = lines[best]!.text;
-  for (let i = best + 1; i < lines.length && Math.abs(lines[i]!.size - lines[best]!.size) < 0.5 && title.length < 200; i++) title += ' ' + lines[i]!.text;
+  for (let i = best + 1; i < Math.min(lines.length, best + 3) && Math.abs(lines[i]!.size - lines[best]!.size) < 0.5; i++) title += ' ' + lines[i]!.text;
   return title.replace(/\s+/g, ' ').trim();
 }
 
