@@ -28,7 +28,7 @@ export function findHeadings(paragraphs: string[], starts: number[], textLength:
   const unique = found.filter((h, i) => last.get(key(h.title)) === i);
   const kept = unique.filter((h, i) => {
     const next = unique[i + 1]?.start ?? textLength;
-    return next - h.start >= 400;
+    return next - h.start >= 200;
   });
   const hasParts = kept.some((h) => h.kind === 'part') && kept.some((h) => h.kind === 'chapter');
   return kept.map((h) => ({ title: h.title, level: hasParts && h.kind === 'chapter' ? 2 : 1, start: h.start }));
