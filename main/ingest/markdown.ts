@@ -68,7 +68,7 @@ export async function readMarkdown(bytes: Uint8Array, options: ReadOptions = {})
       sectionStarts.push({ title: block.text, level: block.level!, start: pos + (paragraphs.length > 0 ? 2 : 0) });
       push(block.text);
     } else if (block.kind === 'code') push(block.text.replace(/\s+$/, ''));
-    else for (const p of paragraphsOf(block.text)) push(inline(p.replace(/^\s{0,3}>\s?/gm, '')));
+    else for (const p of paragraphsOf(block.text, { keepVerse: false })) push(inline(p.replace(/^\s{0,3}>\s?/gm, '')));
   }
   options.onProgress?.(1, 1);
   return {

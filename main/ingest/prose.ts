@@ -2,23 +2,24 @@
  * Plain-text paragraphs: hard-wrapped lines are joined into one line per paragraph (what the
  * model should see), while verse, lists and tables, whose line breaks carry meaning, keep them.
  */
-export function paragraphsOf(text: string): string[] {
+export function paragraphsOf(text: string, options: { keepVerse?: boolean } = {}): string[] {
   const out: string[] = [];
   for (const block of text.split(/\n[ \t]*\n/)) {
     const lines = block.split('\n').map((l) => l.replace(/\s+$/, ''));
     while (lines.length > 0 && lines[0]!.trim() === '') lines.shift();
     while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
     if (lines.length === 0) continue;
-    out.push(keepsLineBreaks(lines) ? lines.map((l) => l.trim()).join('\n') : lines.map((l) => l.trim()).join(' ').replace(/[ \t]+/g, ' '));
+    out.push(keepsLineBreaks(lines, options.keepVerse ?? true) ? lines.map((l) => l.trim()).join('\n') : lines.map((l) => l.trim()).join(' ').replace(/[ \t]+/g, ' '));
   }
   return out;
 }
 
-function keepsLineBreaks(lines: string[]): boolean {
-  if (lines.length < 3) return false;
+function keepsLineBreaks(lines: string[], keepVerse: boolean): boolean {
+  const bulleted = lines.filter((l) => /^\s*([-*•+]|\d+[.)])\s/.test(l)).length;
+  if (lines.length >= 2 && bulleted >= lines.length / 2) return true;
+  if (!keepVerse || lines.length < 3) return false;
   const short = lines.filter((l) => l.trim().length < 45).length;
-  const bulleted = lines.filter((l) => /^\s*([-*•]|\d+[.)])\s/.test(l)).length;
-  return short >= lines.length - 1 || bulleted >= lines.length / 2;
+  return short >= lines.length - 1;
 }
 
 /** Joins paragraphs and reports where each one starts in the joined text. */
