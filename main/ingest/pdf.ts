@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as pdfjs from 'pdfjs-dist/legacy/build/pdf.mjs';
+import type * as PdfJs from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { DocumentPage } from '../../common/document';
 import { CancelledError, throwIfAborted } from '../../common/errors';
 import { ingestError } from './errors';
@@ -8,7 +8,11 @@ import { pdfLinesOf, layoutPage, removeRunningLines, type PdfLine } from './pdf-
 import type { SectionStart } from './pagination';
 import type { ReadOptions, ReadResult } from './types';
 
-type PdfDocument = Awaited<ReturnType<typeof pdfjs.getDocument>['promise']>;
+type PdfDocument = Awaited<ReturnType<typeof PdfJs.getDocument>['promise']>;
+
+/** pdf.js is large; load it only when a PDF is read. */
+let pdfjsModule: Promise<typeof PdfJs> | null = null;
+const loadPdfjs = () => (pdfjsModule ??= import('pdfjs-dist/legacy/build/pdf.mjs'));
 
 const pdfjsRoot = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
 
@@ -21,6 +25,7 @@ const LOW_TEXT_CHARS = 16;
  */
 export async function readPdf(file: string, bytes: Uint8Array, options: ReadOptions = {}): Promise<ReadResult> {
   throwIfAborted(options.signal, 'Reading the PDF');
+  const pdfjs = await loadPdfjs();
   const task = pdfjs.getDocument({
     data: new Uint8Array(bytes), // pdf.js takes ownership of the buffer it is given
     password: options.password,
@@ -38,16 +43,16 @@ export async function readPdf(file: string, bytes: Uint8Array, options: ReadOpti
     doc = await task.promise;
   } catch (e) {
     await task.destroy().catch(() => {});
-    throw openError(file, e, options.password !== undefined);
+    throw openError(pdfjs, file, e, options.password !== undefined);
   }
   try {
-    return await readOpened(file, doc, options);
+    return await readOpened(pdfjs, file, doc, options);
   } finally {
     await task.destroy().catch(() => {});
   }
 }
 
-function openError(file: string, e: unknown, hadPassword: boolean): Error {
+function openError(pdfjs: typeof PdfJs, file: string, e: unknown, hadPassword: boolean): Error {
   const err = e as { name?: string; code?: number; message?: string };
   if (err?.name === 'PasswordException') {
     if (err.code === pdfjs.PasswordResponses.INCORRECT_PASSWORD && hadPassword) {
@@ -58,7 +63,7 @@ function openError(file: string, e: unknown, hadPassword: boolean): Error {
   return ingestError('pdf-corrupt', file, `this PDF is damaged or incomplete and cannot be opened (${err?.message ?? String(e)}).`, e);
 }
 
-async function readOpened(file: string, doc: PdfDocument, options: ReadOptions): Promise<ReadResult> {
+async function readOpened(pdfjs: typeof PdfJs, file: string, doc: PdfDocument, options: ReadOptions): Promise<ReadResult> {
   const warnings: string[] = [];
   const numPages = doc.numPages;
   const pageLines: PdfLine[][] = [];
@@ -100,7 +105,7 @@ async function readOpened(file: string, doc: PdfDocument, options: ReadOptions):
     for (let i = 0; i < numPages; i++) {
       if (!lowText[i]) continue;
       throwIfAborted(options.signal, 'Reading the PDF');
-      const ops = await pageOperators(doc, i + 1);
+      const ops = await pageOperators(pdfjs, doc, i + 1);
       if (ops.image) imagePages.push(i + 1);
       drawsText ||= ops.text;
     }
@@ -161,7 +166,7 @@ async function readOpened(file: string, doc: PdfDocument, options: ReadOptions):
   };
 }
 
-async function pageOperators(doc: PdfDocument, n: number): Promise<{ image: boolean; text: boolean }> {
+async function pageOperators(pdfjs: typeof PdfJs, doc: PdfDocument, n: number): Promise<{ image: boolean; text: boolean }> {
   try {
     const page = await doc.getPage(n);
     const list = await page.getOperatorList();

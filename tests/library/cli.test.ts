@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { corpus, needs, repoRoot, tempDir } from './helpers/corpus';
+
+function longread(home: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'longread.mjs'), 'library', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, LONGREAD_HOME: home },
+    encoding: 'utf8',
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
+}
+
+test('longread library add/list/remove with --json, typed errors with a non-zero exit', needs('pdf/nested_outline.pdf', 'bad/encrypted-attachment.pdf'), () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const added = longread(dir, 'add', corpus('pdf/nested_outline.pdf'), '--json');
+    assert.equal(added.code, 0, added.stderr);
+    const doc = added.json();
+    assert.match(doc.id, /^[0-9a-f]{64}$/);
+    assert.equal(doc.type, 'pdf');
+    assert.equal(doc.title, 'nested_outline');
+    assert.equal(doc.pages, 9);
+    assert.equal(doc.sections.length, 9);
+    assert.deepEqual(doc.sections[1], { title: '1.1 Background', level: 2, page: 2 });
+    assert.equal(doc.tokens, null);
+    assert.match(doc.tokensNote, /No model is installed/);
+    assert.equal(doc.status, 'added');
+
+    const again = longread(dir, 'add', corpus('pdf/nested_outline.pdf'), '--json');
+    assert.equal(again.json().status, 'existing');
+
+    const refused = longread(dir, 'add', corpus('bad/encrypted-attachment.pdf'), '--json');
+    assert.equal(refused.code, 1);
+    assert.equal(refused.json().error.code, 'pdf-password-required');
+    assert.match(refused.json().error.message, /encrypted-attachment\.pdf: this PDF is protected by a password/);
+
+    const wrong = longread(dir, 'add', corpus('bad/encrypted-attachment.pdf'), '--password', 'guess', '--json');
+    assert.equal(wrong.code, 1);
+    assert.equal(wrong.json().error.code, 'pdf-wrong-password');
+
+    const human = longread(dir, 'add', path.join(dir, 'missing.txt'));
+    assert.equal(human.code, 1);
+    assert.match(human.stderr, /missing\.txt: there is no such file/);
+
+    const list = longread(dir, 'list', '--json');
+    assert.deepEqual(list.json().documents.map((d: { id: string; pages: number }) => [d.id, d.pages]), [[doc.id, 9]]);
+    assert.match(longread(dir, 'list').stdout, /nested_outline/);
+
+    const removed = longread(dir, 'remove', doc.id.slice(0, 10), '--json');
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(removed.json().removed.id, doc.id);
+    assert.deepEqual(longread(dir, 'list', '--json').json().documents, []);
+    const gone = longread(dir, 'remove', doc.id, '--json');
+    assert.equal(gone.code, 1);
+    assert.equal(gone.json().error.code, 'document-not-found');
+  } finally {
+    cleanup();
+  }
+});

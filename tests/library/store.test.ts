@@ -1,0 +1,276 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { TokenCounter } from '../../common/document';
+import { LongreadError } from '../../common/errors';
+import { MIGRATIONS } from '../../main/library/migrations';
+import { Library } from '../../main/library/library';
+import { dataHome } from '../../main/library/paths';
+import { corpus, needs, tempDir } from './helpers/corpus';
+
+/** A real tokenizer for the interface: counts words and punctuation marks. */
+const wordCounter = (modelId: string): TokenCounter & { calls: number } => {
+  const c = { modelId, calls: 0, count: (text: string) => (c.calls++, (text.match(/\w+|[^\w\s]/g) ?? []).length) };
+  return c;
+};
+
+test('opening creates a migrated WAL database with foreign keys on', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lib = Library.open({ home: dir });
+    assert.equal(lib.db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(lib.db.pragma('foreign_keys', { simple: true }), 1);
+    assert.equal(lib.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+    assert.equal(lib.recovered, null);
+    lib.close();
+    // Opening again runs no migration twice.
+    const again = Library.open({ home: dir });
+    assert.equal(again.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+    again.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a damaged database is moved aside, never deleted, and the user is told', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = path.join(dir, 'library.db');
+    const junk = Buffer.from('this is not a database, but somebody’s data all the same\n'.repeat(200));
+    writeFileSync(file, junk);
+    const lib = Library.open({ home: dir });
+    assert.ok(lib.recovered);
+    assert.match(lib.recovered.message, /damaged .* moved to .*library\.db\.corrupt-/);
+    assert.deepEqual(readFileSync(lib.recovered.movedTo), junk, 'the old file is kept byte for byte');
+    assert.equal(lib.list().length, 0);
+    lib.close();
+    assert.equal(readdirSync(dir).filter((f) => f.includes('.corrupt-')).length, 1);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a database whose pages are damaged fails the integrity check and is moved aside', needs('books/pg84.txt'), async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lib = Library.open({ home: dir });
+    await lib.add(corpus('books/pg84.txt'));
+    lib.db.pragma('wal_checkpoint(TRUNCATE)');
+    lib.close();
+    const file = path.join(dir, 'library.db');
+    const bytes = readFileSync(file);
+    // Scribble over the middle of the file (b-tree pages), leaving the header intact.
+    bytes.fill(0x41, Math.floor(bytes.length / 2), Math.floor(bytes.length / 2) + 8192);
+    writeFileSync(file, bytes);
+    const reopened = Library.open({ home: dir, fullCheck: true });
+    assert.ok(reopened.recovered, 'damage detected');
+    assert.ok(existsSync(reopened.recovered.movedTo));
+    assert.equal(reopened.list().length, 0);
+    reopened.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('re-adding the same file is instant; a changed file under the same path is a new version', needs('books/pg64317.txt', 'books/pg84.txt'), async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lib = Library.open({ home: dir });
+    const file = path.join(dir, 'book.txt');
+    copyFileSync(corpus('books/pg64317.txt'), file);
+    const first = await lib.add(file);
+    assert.equal(first.status, 'added');
+    assert.equal(first.version, 1);
+
+    let progressCalls = 0;
+    const t0 = performance.now();
+    const again = await lib.add(file, { onProgress: () => progressCalls++ });
+    const ms = performance.now() - t0;
+    assert.equal(again.status, 'existing');
+    assert.equal(again.document.id, first.document.id);
+    assert.equal(progressCalls, 0, 'nothing was parsed or stored');
+    assert.ok(ms < 200, `re-add took ${ms.toFixed(0)} ms`);
+
+    copyFileSync(corpus('books/pg84.txt'), file);
+    const changed = await lib.add(file);
+    assert.equal(changed.status, 'new-version');
+    assert.equal(changed.version, 2);
+    assert.notEqual(changed.document.id, first.document.id);
+    assert.deepEqual(lib.list().map((d) => d.files.map((f) => [path.basename(f.path), f.version])), [[['book.txt', 2]], [['book.txt', 1]]]);
+
+    // The same bytes at another path are the same document, text stored once.
+    const elsewhere = path.join(dir, 'copy.txt');
+    copyFileSync(corpus('books/pg84.txt'), elsewhere);
+    const copy = await lib.add(elsewhere);
+    assert.equal(copy.status, 'existing');
+    assert.equal((lib.db.prepare('SELECT count(*) AS n FROM documents').get() as { n: number }).n, 2);
+    assert.equal(lib.documents.get(copy.document.id)!.files.length, 2);
+    lib.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('stored pages, sections and full-text search agree with the document', needs('books/alice.epub'), async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lib = Library.open({ home: dir });
+    const { document } = await lib.add(corpus('books/alice.epub'));
+    const text = lib.documents.text(document.id)!;
+    const pages = lib.documents.pages(document.id);
+    assert.equal(pages.length, document.pageCount);
+    assert.equal(lib.documents.sections(document.id)[1]!.title, 'Down The Rabbit-Hole');
+    const hits = lib.documents.search('Cheshire cat grin');
+    assert.ok(hits.length > 0);
+    for (const h of hits) {
+      const pageText = text.slice(h.start, h.end).toLowerCase();
+      for (const w of ['cheshire', 'cat', 'grin']) assert.ok(pageText.includes(w), `page ${h.page} has "${w}"`);
+    }
+    assert.match(hits[0]!.snippet, /Cheshire/i);
+    assert.deepEqual(lib.documents.search('"; DROP TABLE pages; --'), [], 'queries are words, never FTS syntax');
+    lib.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('remove deletes a document with its pages, index and caches but keeps chats', needs('books/alice.epub'), async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lib = Library.open({ home: dir });
+    const { document } = await lib.add(corpus('books/alice.epub'));
+    const ctx = { docId: document.id, modelId: 'm', settings: { beams: 1 } };
+    lib.answers.put(ctx, 'Who is late?', { text: 'The White Rabbit' });
+    lib.summaries.put(ctx, { text: 'A girl falls down a hole.' });
+    lib.engineState.put({ docId: document.id, modelId: 'm', kind: 'encoder' }, Buffer.alloc(1000, 7));
+    const chat = lib.chats.create(document.id, 'About Alice');
+    lib.chats.addMessage(chat.id, 'user', 'Who is late?');
+    assert.throws(() => lib.remove('zzzz'), (e: LongreadError) => e.code === 'document-not-found');
+    const removed = lib.remove(document.id.slice(0, 8));
+    assert.equal(removed.id, document.id);
+    const count = (t: string) => (lib.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+    for (const t of ['documents', 'document_files', 'sections', 'pages', 'answer_cache', 'summary_cache', 'engine_state_files']) assert.equal(count(t), 0, t);
+    assert.deepEqual(lib.documents.search('Alice'), []);
+    assert.deepEqual(readdirSync(lib.engineState.dir), [], 'engine-state file deleted');
+    assert.equal(lib.chats.list()[0]!.docId, null, 'the chat stays, detached');
+    assert.equal(lib.chats.messages(chat.id).length, 1);
+    assert.deepEqual(lib.db.pragma('foreign_key_check'), []);
+    lib.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('token counts are stored per model and recounted for a new model', needs('books/pg64317.txt'), async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lib = Library.open({ home: dir });
+    const a = wordCounter('model-a');
+    const first = await lib.add(corpus('books/pg64317.txt'), { tokenCounter: a });
+    assert.ok(first.tokens && first.tokens.modelId === 'model-a' && first.tokens.count > 50_000);
+    assert.equal(a.calls, 1);
+    await lib.add(corpus('books/pg64317.txt'), { tokenCounter: a });
+    assert.equal(a.calls, 1, 'the stored count is reused');
+    const b = { modelId: 'model-b', count: (t: string) => t.length };
+    const other = await lib.add(corpus('books/pg64317.txt'), { tokenCounter: b });
+    assert.deepEqual(other.tokens, { modelId: 'model-b', count: lib.documents.text(first.document.id)!.length });
+    assert.equal(lib.documents.tokenCount(first.document.id, 'model-a')!.count, first.tokens.count);
+    lib.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('answer and summary caches key on document, model, settings and the normalized question', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lib = Library.open({ home: dir });
+    const docId = 'a'.repeat(64);
+    lib.db.prepare("INSERT INTO documents (hash, type, title, text, char_count, page_kind, page_count, byte_size, added_at) VALUES (?, 'text', 't', 'x', 1, 'virtual', 1, 1, 0)").run(docId);
+    const ctx = { docId, modelId: 'flan-t5-base', settings: { attention: 'vcc', beams: 2 } };
+    lib.answers.put(ctx, 'Who is the captain?', { text: 'Ahab' });
+    assert.deepEqual(lib.answers.get({ ...ctx, settings: { beams: 2, attention: 'vcc' } }, '  who is the CAPTAIN ? '), { text: 'Ahab' });
+    assert.equal(lib.answers.get({ ...ctx, modelId: 'flan-t5-large' }, 'Who is the captain?'), null);
+    assert.equal(lib.answers.get({ ...ctx, settings: { attention: 'dense', beams: 2 } }, 'Who is the captain?'), null);
+    assert.equal(lib.answers.get(ctx, 'Who is the mate?'), null);
+    lib.summaries.put(ctx, { text: 'A whale hunt.' });
+    lib.summaries.put(ctx, { text: 'Chapter one.' }, 'section:1');
+    assert.deepEqual(lib.summaries.get(ctx), { text: 'A whale hunt.' });
+    assert.deepEqual(lib.summaries.get(ctx, 'section:1'), { text: 'Chapter one.' });
+    assert.equal(lib.summaries.get({ ...ctx, modelId: 'other' }), null);
+    assert.throws(() => lib.answers.put({ ...ctx, docId: 'b'.repeat(64) }, 'q', {}), /FOREIGN KEY/);
+    lib.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('engine-state files: checksummed, LRU-evicted under the cap, missing or damaged files are misses', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lib = Library.open({ home: dir, engineStateCapBytes: 3000 });
+    const es = lib.engineState;
+    const key = (kind: string) => ({ docId: null, modelId: 'm', kind });
+    es.put(key('a'), Buffer.alloc(1000, 1));
+    es.put(key('b'), Buffer.alloc(1000, 2));
+    es.put(key('c'), Buffer.alloc(1000, 3));
+    assert.deepEqual(es.get(key('a')), Buffer.alloc(1000, 1)); // a is now the most recently used
+    es.put(key('d'), Buffer.alloc(1000, 4)); // over the cap: b, the least recently used, goes
+    assert.equal(es.get(key('b')), null);
+    assert.ok(es.get(key('a')) && es.get(key('c')) && es.get(key('d')));
+    assert.equal(es.totalBytes(), 3000);
+    assert.equal(readdirSync(es.dir).length, 3);
+
+    // Damage a file: the checksum catches it, the entry and file are dropped.
+    const files = readdirSync(es.dir);
+    const damaged = files.find((f) => readFileSync(path.join(es.dir, f))[0] === 3)!;
+    const bytes = readFileSync(path.join(es.dir, damaged));
+    bytes[500] = 99;
+    writeFileSync(path.join(es.dir, damaged), bytes);
+    assert.equal(es.get(key('c')), null);
+    assert.ok(!existsSync(path.join(es.dir, damaged)));
+
+    // The whole folder is safe to delete: entries become misses, nothing breaks.
+    for (const f of readdirSync(es.dir)) writeFileSync(path.join(es.dir, f), '');
+    lib.close();
+    const reopened = Library.open({ home: dir, engineStateCapBytes: 3000 });
+    writeFileSync(path.join(reopened.engineState.dir, 'stray.tmp'), 'left by a crash');
+    reopened.engineState.sweep();
+    assert.ok(!existsSync(path.join(reopened.engineState.dir, 'stray.tmp')), 'unindexed files are swept');
+    assert.equal(reopened.engineState.get(key('a')), null, 'emptied file fails its checksum');
+    reopened.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('chats keep their messages in order with metadata', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lib = Library.open({ home: dir });
+    const chat = lib.chats.create(null, 'General');
+    lib.chats.addMessage(chat.id, 'user', 'Hello?');
+    lib.chats.addMessage(chat.id, 'assistant', 'Hi.', { citations: [{ page: 3, start: 10, end: 20 }] });
+    const messages = lib.chats.messages(chat.id);
+    assert.deepEqual(messages.map((m) => [m.role, m.content, m.meta]), [
+      ['user', 'Hello?', null],
+      ['assistant', 'Hi.', { citations: [{ page: 3, start: 10, end: 20 }] }],
+    ]);
+    assert.throws(() => lib.chats.addMessage(chat.id, 'robot' as 'user', 'x'), /CHECK constraint/);
+    assert.ok(lib.chats.remove(chat.id));
+    assert.deepEqual(lib.chats.messages(chat.id), []);
+    lib.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('the data folder follows the platform convention and LONGREAD_HOME overrides it', () => {
+  assert.equal(dataHome({ LONGREAD_HOME: '/x/lr' }, 'linux', '/home/u'), '/x/lr');
+  assert.equal(dataHome({}, 'linux', '/home/u'), '/home/u/.local/share/longread');
+  assert.equal(dataHome({ XDG_DATA_HOME: '/data' }, 'linux', '/home/u'), '/data/longread');
+  assert.equal(dataHome({ XDG_DATA_HOME: 'relative' }, 'linux', '/home/u'), '/home/u/.local/share/longread');
+  assert.equal(dataHome({}, 'darwin', '/Users/u'), '/Users/u/Library/Application Support/Longread');
+  assert.equal(dataHome({ APPDATA: 'C:\\Users\\u\\AppData\\Roaming' }, 'win32', 'C:\\Users\\u'), 'C:\\Users\\u\\AppData\\Roaming\\Longread');
+});
