@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { IngestedDocument, IngestProgress, TokenCount, TokenCounter } from '../../common/document';
 import { throwIfAborted } from '../../common/errors';
 import { ingestSource, loadSource, type IngestOptions } from '../ingest/index';
+import { ingestSourceInWorker } from '../ingest/worker';
 import { AnswerCache, SummaryCache } from './caches';
 import { ChatStore } from './chats';
 import { openDatabase, type Db, type RecoveryNotice } from './database';
@@ -19,6 +20,8 @@ export interface LibraryOptions {
 
 export interface AddOptions extends Omit<IngestOptions, 'onProgress'> {
   onProgress?: (progress: IngestProgress) => void;
+  /** Parse on a worker thread so this thread's event loop stays free (the app's main process). */
+  inWorker?: boolean;
 }
 
 export interface AddResult {
@@ -74,10 +77,10 @@ export class Library {
       return this.result('existing', version, absolute, source.hash, counter);
     }
     const isNewVersion = this.documents.latestVersion(absolute) > 0;
-    const doc: IngestedDocument = await ingestSource(source, {
-      ...options,
-      onProgress: (done, total) => options.onProgress?.({ phase: 'read', done, total }),
-    });
+    const { tokenCounter, inWorker, ...rest } = options;
+    const readOptions = { ...rest, onProgress: (done: number, total: number) => options.onProgress?.({ phase: 'read', done, total }) };
+    // In a worker the tokenizer stays here: the count is taken in result() below.
+    const doc: IngestedDocument = inWorker ? await ingestSourceInWorker(source, readOptions) : await ingestSource(source, { ...readOptions, tokenCounter });
     throwIfAborted(options.signal, 'Adding the document');
     const version = this.documents.insert(doc, stored, (done, total) => options.onProgress?.({ phase: 'store', done, total }));
     return this.result(isNewVersion ? 'new-version' : 'added', version, absolute, doc.id, counter);

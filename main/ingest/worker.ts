@@ -1,0 +1,53 @@
+import { Worker } from 'node:worker_threads';
+import type { IngestedDocument } from '../../common/document';
+import { CancelledError, LongreadError } from '../../common/errors';
+import { IngestError, type IngestErrorCode } from './errors';
+import { loadSource, type IngestOptions, type SourceFile } from './index';
+
+type WorkerMessage =
+  | { type: 'progress'; done: number; total: number }
+  | { type: 'done'; doc: IngestedDocument }
+  | { type: 'error'; error: { code: string; message: string; file?: string; name: string } };
+
+/**
+ * Like `ingestSource`, but the parsing runs on a worker thread so the caller's event loop
+ * (the Electron main process) stays responsive. The file's bytes are moved to the worker,
+ * not copied. Token counting stays with the caller (a tokenizer cannot cross threads).
+ */
+export function ingestSourceInWorker(source: SourceFile, options: Omit<IngestOptions, 'tokenCounter'> = {}): Promise<IngestedDocument> {
+  if (options.signal?.aborted) return Promise.reject(new CancelledError('Reading the file'));
+  const bytes = new Uint8Array(source.bytes); // own copy: its buffer is transferred
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./ingest-worker.mjs', import.meta.url), {
+      workerData: { source: { ...source, bytes }, password: options.password, maxBytes: options.maxBytes },
+      transferList: [bytes.buffer as ArrayBuffer],
+    });
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      options.signal?.removeEventListener('abort', onAbort);
+      fn();
+    };
+    const onAbort = () => worker.postMessage({ type: 'abort' });
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'progress') options.onProgress?.(m.done, m.total);
+      else if (m.type === 'done') finish(() => resolve(m.doc));
+      else finish(() => reject(revive(m.error)));
+    });
+    worker.on('error', (e) => finish(() => reject(e)));
+    worker.on('exit', (code) => finish(() => reject(new LongreadError('ingest-failed', `The reader stopped unexpectedly (exit code ${code}).`))));
+  });
+}
+
+export async function ingestFileInWorker(file: string, options: Omit<IngestOptions, 'tokenCounter'> = {}): Promise<IngestedDocument> {
+  return ingestSourceInWorker(await loadSource(file, options.maxBytes), options);
+}
+
+function revive(e: { code: string; message: string; file?: string; name: string }): Error {
+  if (e.code === 'cancelled') return new CancelledError('Reading the file');
+  if (e.name === 'IngestError') return new IngestError(e.code as IngestErrorCode, e.message, { file: e.file });
+  if (e.code === 'internal') return new Error(e.message);
+  return new LongreadError(e.code, e.message, { file: e.file });
+}
