@@ -52,9 +52,17 @@ export function pdfLinesOf(items: readonly unknown[], stats: GlyphStats = { mapp
       if (item.hasEOL) close();
       continue;
     }
+    if (str.trim().length === 0) {
+      // pdf.js fills gaps with a space item as wide as the gap: a wide one is a column gutter
+      if ((item.width ?? 0) > 3 * size) close();
+      else if (cur && !(cur as PdfLine).text.endsWith(' ')) (cur as PdfLine).text += ' ';
+      if (item.hasEOL) close();
+      continue;
+    }
     if (cur) {
       const c0: PdfLine = cur;
-      const sameLine = Math.abs(y - lastY) <= 0.5 * Math.max(size, c0.size) && x >= c0.x - size && x <= c0.xEnd + 8 * size;
+      // a wide gap on the same baseline is a column gutter: the next column's line starts
+      const sameLine = Math.abs(y - lastY) <= 0.5 * Math.max(size, c0.size) && x >= c0.x - size && x <= c0.xEnd + 3 * size;
       if (!sameLine) close();
       else {
         const gap = item.dir === 'rtl' ? size : x - c0.xEnd;
@@ -71,6 +79,43 @@ export function pdfLinesOf(items: readonly unknown[], stats: GlyphStats = { mapp
   }
   close();
   return lines;
+}
+
+/**
+ * Most producers write text in reading order, and then the content-stream order is kept.
+ * Some write two-column pages row by row (left line, right line, left line, …); when that
+ * interleaving is seen, the page is re-read geometrically: within each band between
+ * full-width lines, the left column top to bottom, then the right column.
+ */
+export function readingOrder(lines: PdfLine[]): PdfLine[] {
+  if (lines.length < 6) return lines;
+  const minX = Math.min(...lines.map((l) => l.x));
+  const maxX = Math.max(...lines.map((l) => l.xEnd));
+  const mid = (minX + maxX) / 2;
+  const side = (l: PdfLine) => (l.xEnd <= mid + l.size ? 'left' : l.x >= mid - l.size ? 'right' : 'full');
+  let interleaved = 0;
+  for (let i = 1; i < lines.length; i++) {
+    const a = lines[i - 1]!;
+    const b = lines[i]!;
+    const sides = side(a) + side(b);
+    if ((sides === 'leftright' || sides === 'rightleft') && Math.abs(a.y - b.y) < 0.5 * a.size) interleaved++;
+  }
+  if (interleaved < 3 || interleaved < lines.length * 0.25) return lines;
+  const byHeight = [...lines].sort((p, q) => q.y - p.y || p.x - q.x);
+  const out: PdfLine[] = [];
+  let band: PdfLine[] = [];
+  const flushBand = () => {
+    out.push(...band.filter((l) => side(l) === 'left'), ...band.filter((l) => side(l) === 'right'));
+    band = [];
+  };
+  for (const l of byHeight) {
+    if (side(l) === 'full') {
+      flushBand();
+      out.push(l);
+    } else band.push(l);
+  }
+  flushBand();
+  return out;
 }
 
 /** Digits and roman numerals stand for any page number: "Page 3 of 14" and "Page 4 of 14" match. */
@@ -120,7 +165,8 @@ export function layoutPage(lines: PdfLine[]): string {
     if (g > 0.5 * lines[i]!.size && g < 3 * lines[i]!.size) gaps.push(g);
   }
   const typicalGap = median(gaps) ?? lines[0]!.size * 1.2;
-  const typicalWidth = median(lines.map((l) => l.xEnd - l.x)) ?? 0;
+  // full text lines are the widest common ones; figure labels and table cells are narrower
+  const typicalWidth = percentile(lines.map((l) => l.xEnd - l.x), 0.8) ?? 0;
 
   const paragraphs: string[] = [];
   let para = lines[0]!.text;
@@ -150,8 +196,12 @@ export function joinLines(a: string, b: string): string {
   return `${a} ${b}`;
 }
 
-function median(xs: number[]): number | null {
+function percentile(xs: number[], p: number): number | null {
   if (xs.length === 0) return null;
-  const s = [...xs].sort((p, q) => p - q);
-  return s[s.length >> 1]!;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * p))]!;
+}
+
+function median(xs: number[]): number | null {
+  return percentile(xs, 0.5);
 }

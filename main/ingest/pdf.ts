@@ -4,7 +4,7 @@ import type * as PdfJs from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { DocumentPage } from '../../common/document';
 import { CancelledError, throwIfAborted } from '../../common/errors';
 import { ingestError } from './errors';
-import { pdfLinesOf, layoutPage, removeRunningLines, type PdfLine } from './pdf-layout';
+import { layoutPage, pdfLinesOf, readingOrder, removeRunningLines, type PdfLine } from './pdf-layout';
 import type { SectionStart } from './pagination';
 import type { ReadOptions, ReadResult } from './types';
 
@@ -75,7 +75,7 @@ async function readOpened(pdfjs: typeof PdfJs, file: string, doc: PdfDocument, o
       const page = await doc.getPage(n);
       const content = await page.getTextContent();
       const glyphs = { mapped: 0, unmapped: 0 };
-      pageLines.push(pdfLinesOf(content.items, glyphs));
+      pageLines.push(readingOrder(pdfLinesOf(content.items, glyphs)));
       if (glyphs.unmapped > 20 && glyphs.unmapped > glyphs.mapped) unmappedPages.push(n);
       page.cleanup();
     } catch (e) {

@@ -121,3 +121,27 @@ test('PDF ingest reports progress per page and can be cancelled', needs('pdf/tra
   );
   assert.deepEqual(seen, [[1, 14], [2, 14], [3, 14]]);
 });
+
+test('a two-column page written row by row is read column by column', async () => {
+  const { writePdf } = await import('./helpers/pdf-writer');
+  const { tempDir } = await import('./helpers/corpus');
+  const { writeFileSync } = await import('node:fs');
+  const path = await import('node:path');
+  const left = ['The left column opens', 'with a sentence that', 'runs over four lines', 'before it ends here.', 'A second paragraph', 'follows it below.'];
+  const right = ['The right column has', 'its own sentence that', 'must not be mixed in', 'with the left column.', 'It ends with a final', 'line of its own.'];
+  const runs = [{ x: 150, y: 740, text: 'A Title Across The Whole Page Width For Testing', size: 14 }];
+  left.forEach((l, i) => runs.push({ x: 72, y: 700 - i * 12, text: l, size: 10 }, { x: 330, y: 700 - i * 12, text: right[i]!, size: 10 }));
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = path.join(dir, 'rows.pdf');
+    writeFileSync(file, writePdf([runs]));
+    const d = await ingestFile(file);
+    const flat = squash(d.text);
+    assert.ok(flat.startsWith('A Title Across The Whole Page Width For Testing'), flat);
+    assert.ok(flat.includes(squash(left.join(' '))), flat);
+    assert.ok(flat.includes(squash(right.join(' '))), flat);
+    assert.ok(flat.indexOf('The left column opens') < flat.indexOf('The right column has'));
+  } finally {
+    cleanup();
+  }
+});
