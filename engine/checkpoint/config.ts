@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { LongreadError } from '../../common/errors';
+import type { T5Config } from './types';
+
+/** Architectures whose weights follow T5ForConditionalGeneration's names (T5WithLMHeadModel is its old name). */
+const GENERATIVE_ARCHITECTURES = new Set(['T5ForConditionalGeneration', 'T5WithLMHeadModel', 'T5Model']);
+const ENCODER_ARCHITECTURES = new Set(['T5EncoderModel']);
+const SUPPORTED_ACTS = new Set(['relu', 'gelu_new', 'gelu', 'silu']);
+
+const positiveInt = z.number().int().positive();
+
+/** The config.json fields we read, with transformers' T5Config defaults; unknown fields pass through. */
+const configSchema = z
+  .object({
+    model_type: z.string().optional(),
+    architectures: z.array(z.string()).optional(),
+    vocab_size: positiveInt.default(32128),
+    d_model: positiveInt.default(512),
+    d_kv: positiveInt.default(64),
+    d_ff: positiveInt.default(2048),
+    num_layers: positiveInt.default(6),
+    num_decoder_layers: positiveInt.nullable().optional(),
+    num_heads: positiveInt.default(8),
+    relative_attention_num_buckets: positiveInt.default(32),
+    relative_attention_max_distance: positiveInt.default(128),
+    layer_norm_epsilon: z.number().positive().default(1e-6),
+    feed_forward_proj: z.string().default('relu'),
+    dense_act_fn: z.string().optional(),
+    is_gated_act: z.boolean().optional(),
+    tie_word_embeddings: z.boolean().default(true),
+    decoder_start_token_id: z.number().int().nonnegative().nullable().optional(),
+    eos_token_id: z.union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative()).nonempty()]).default(1),
+    pad_token_id: z.number().int().nonnegative().default(0),
+  })
+  .loose();
+
+export type RawT5Config = z.infer<typeof configSchema>;
+
+/** Extra facts about a config that the engine's T5Config does not carry. */
+export interface ConfigInfo {
+  config: T5Config;
+  /** True for T5EncoderModel checkpoints: no decoder, cannot generate. */
+  encoderOnly: boolean;
+  architectures: string[];
+}
+
+/**
+ * Parses config.json text into a T5Config, following transformers' T5Config:
+ * `feed_forward_proj` is `ACT` or `gated-ACT`; "gated-gelu" means gelu_new (tanh approximation);
+ * explicit `dense_act_fn` / `is_gated_act` keys in the file win, because transformers' PretrainedConfig
+ * sets leftover keys after T5Config derived them.
+ */
+export function parseT5Config(text: string, file = 'config.json'): ConfigInfo {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new LongreadError('model-config-invalid', `${file} is not valid JSON: ${(e as Error).message}`, { file, cause: e });
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new LongreadError('model-config-invalid', `${file} must hold a JSON object`, { file });
+  }
+  const parsed = configSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new LongreadError('model-config-invalid', `${file} has invalid fields: ${issues}`, { file });
+  }
+  const raw = parsed.data;
+
+  if (raw.model_type !== 't5') {
+    throw new LongreadError(
+      'model-unsupported',
+      `${file}: model_type is ${JSON.stringify(raw.model_type ?? null)}; Longread runs T5 / Flan-T5 checkpoints (model_type "t5")`,
+      { file },
+    );
+  }
+  const architectures = raw.architectures ?? ['T5ForConditionalGeneration'];
+  const unknownArch = architectures.find((a) => !GENERATIVE_ARCHITECTURES.has(a) && !ENCODER_ARCHITECTURES.has(a));
+  if (unknownArch !== undefined || architectures.length === 0) {
+    throw new LongreadError(
+      'model-unsupported',
+      `${file}: architecture ${JSON.stringify(unknownArch ?? '(none)')} is not supported; expected T5ForConditionalGeneration or T5EncoderModel`,
+      { file },
+    );
+  }
+  const encoderOnly = architectures.every((a) => ENCODER_ARCHITECTURES.has(a));
+
+  const actInfo = raw.feed_forward_proj.split('-');
+  if ((actInfo.length > 1 && actInfo[0] !== 'gated') || actInfo.length > 2) {
+    throw new LongreadError(
+      'model-unsupported',
+      `${file}: feed_forward_proj ${JSON.stringify(raw.feed_forward_proj)} is not of the form "ACT" or "gated-ACT"`,
+      { file },
+    );
+  }
+  let denseAct = actInfo[actInfo.length - 1]!;
+  let isGatedAct = actInfo[0] === 'gated';
+  if (raw.feed_forward_proj === 'gated-gelu') denseAct = 'gelu_new';
+  if (raw.dense_act_fn !== undefined) denseAct = raw.dense_act_fn;
+  if (raw.is_gated_act !== undefined) isGatedAct = raw.is_gated_act;
+  if (!SUPPORTED_ACTS.has(denseAct)) {
+    throw new LongreadError(
+      'model-unsupported',
+      `${file}: feed-forward activation ${JSON.stringify(denseAct)} (feed_forward_proj ${JSON.stringify(raw.feed_forward_proj)}) is not supported; expected one of ${[...SUPPORTED_ACTS].join(', ')}`,
+      { file },
+    );
+  }
+  if (raw.relative_attention_num_buckets < 4) {
+    throw new LongreadError('model-config-invalid', `${file}: relative_attention_num_buckets must be at least 4`, { file });
+  }
+
+  const eos = Array.isArray(raw.eos_token_id) ? raw.eos_token_id[0]! : raw.eos_token_id;
+  const ids: Array<[string, number]> = [
+    ['eos_token_id', eos],
+    ['pad_token_id', raw.pad_token_id],
+  ];
+  const decoderStartTokenId = raw.decoder_start_token_id ?? raw.pad_token_id;
+  ids.push(['decoder_start_token_id', decoderStartTokenId]);
+  for (const [name, id] of ids) {
+    if (id >= raw.vocab_size) {
+      throw new LongreadError('model-config-invalid', `${file}: ${name} ${id} is outside vocab_size ${raw.vocab_size}`, { file });
+    }
+  }
+
+  const config: T5Config = {
+    variant: isGatedAct ? 't5-v1.1' : 't5',
+    vocabSize: raw.vocab_size,
+    dModel: raw.d_model,
+    dKv: raw.d_kv,
+    dFf: raw.d_ff,
+    numLayers: raw.num_layers,
+    numDecoderLayers: raw.num_decoder_layers ?? raw.num_layers,
+    numHeads: raw.num_heads,
+    relativeAttentionNumBuckets: raw.relative_attention_num_buckets,
+    relativeAttentionMaxDistance: raw.relative_attention_max_distance,
+    denseAct: denseAct as T5Config['denseAct'],
+    isGatedAct,
+    tieWordEmbeddings: raw.tie_word_embeddings,
+    layerNormEpsilon: raw.layer_norm_epsilon,
+    decoderStartTokenId,
+    eosTokenId: eos,
+    padTokenId: raw.pad_token_id,
+  };
+  return { config, encoderOnly, architectures };
+}
+
+/** Reads and parses `dir/config.json`; returns the raw bytes too (they are part of the checkpoint hash). */
+export function readT5Config(dir: string): ConfigInfo & { bytes: Buffer; file: string } {
+  const file = path.join(dir, 'config.json');
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new LongreadError(
+      'model-file-missing',
+      code === 'ENOENT' ? `${file} is missing: a Hugging Face model folder needs config.json` : `cannot read ${file}: ${(e as Error).message}`,
+      { file, cause: e },
+    );
+  }
+  return { ...parseT5Config(bytes.toString('utf8'), file), bytes, file };
+}
