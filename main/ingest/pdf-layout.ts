@@ -128,10 +128,33 @@ function runningKey(text: string): string {
     .replace(/\d+/g, '#');
 }
 
-/** The lines at the top and bottom edges of a page: where running headers and footers live. */
-function edgeLines(lines: PdfLine[], perEdge = 2): Set<PdfLine> {
-  const byHeight = [...lines].sort((p, q) => q.y - p.y);
-  return new Set([...byHeight.slice(0, perEdge), ...byHeight.slice(-perEdge)]);
+const pageNumberLike = (k: string) => /^(page )?#( (of|\/) #)?$|^- # -$|^#$/.test(k);
+
+/**
+ * The lines at the top and bottom edges of a page that stand apart from the body (a gap of
+ * almost two lines or more): where running headers, footers and page numbers live.
+ */
+function edgeLines(lines: PdfLine[]): Set<PdfLine> {
+  const rows: PdfLine[][] = [];
+  for (const l of [...lines].sort((p, q) => q.y - p.y)) {
+    const row = rows[rows.length - 1];
+    if (row && Math.abs(row[0]!.y - l.y) < 0.5 * l.size) row.push(l);
+    else rows.push([l]);
+  }
+  const out = new Set<PdfLine>();
+  const detached = (outer: PdfLine[], inner: PdfLine[] | undefined) =>
+    inner !== undefined && Math.abs(outer[0]!.y - inner[0]!.y) > 1.8 * Math.max(...inner.map((l) => l.size));
+  const numberRow = (row: PdfLine[]) => row.every((l) => pageNumberLike(runningKey(l.text)));
+  for (const order of [rows, [...rows].reverse()]) {
+    if (order.length < 3) continue;
+    const [first, second, third] = [order[0]!, order[1]!, order[2]];
+    const firstIsEdge = numberRow(first) || detached(first, second);
+    // two rows set apart together (a title line over a rule, a page number above a footer)
+    const bothAreEdge = (firstIsEdge || order.length > 3) && (numberRow(second) || detached(second, third));
+    if (bothAreEdge) [...first, ...second].forEach((l) => out.add(l));
+    else if (firstIsEdge) first.forEach((l) => out.add(l));
+  }
+  return out;
 }
 
 export function removeRunningLines(pages: PdfLine[][]): PdfLine[][] {
@@ -143,7 +166,6 @@ export function removeRunningLines(pages: PdfLine[][]): PdfLine[][] {
     for (const k of keys) seen.set(k, (seen.get(k) ?? 0) + 1);
   }
   const threshold = Math.max(3, Math.ceil(counted * 0.4));
-  const pageNumberLike = (k: string) => /^(page )?#( (of|\/) #)?$|^- # -$|^#$/.test(k);
   return pages.map((lines) => {
     // a page's only lines are its content, never a running header
     if (lines.length < 3) return lines;

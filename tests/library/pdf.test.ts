@@ -69,6 +69,7 @@ test('TAMReview.pdf: running footer removed; pages whose fonts have no character
   assert.equal(d.author, null, 'junk author metadata ("ARRAY(0x…)") is dropped');
   assert.ok(!d.text.includes('Sprouts - http://sprouts.aisnet.org/9-37'), 'the footer repeated on every page is gone');
   assert.ok(pageText(d, 1).includes('Permanent URL: http://sprouts.aisnet.org/9-37'), 'body text that mentions the same address stays');
+  for (const p of d.pages) assert.ok(!/^\d+$/m.test(pageText(d, p.number)), `no page number line left on page ${p.number}`);
   assert.ok(pageText(d, 1).includes('Technology Acceptance Model'));
   assert.deepEqual(d.sections, [], 'a bookmark named after a temporary file ("htmldoc797.html") is not a section');
   assert.ok(d.warnings.some((w) => /Pages 2–22 use fonts that do not say which characters they show/.test(w)), d.warnings.join('\n'));
@@ -141,6 +142,36 @@ test('a two-column page written row by row is read column by column', async () =
     assert.ok(flat.includes(squash(left.join(' '))), flat);
     assert.ok(flat.includes(squash(right.join(' '))), flat);
     assert.ok(flat.indexOf('The left column opens') < flat.indexOf('The right column has'));
+  } finally {
+    cleanup();
+  }
+});
+
+test('running headers (alternating), footers and page numbers repeated across pages are removed; body lines stay', async () => {
+  const { writePdf } = await import('./helpers/pdf-writer');
+  const { tempDir } = await import('./helpers/corpus');
+  const { writeFileSync } = await import('node:fs');
+  const path = await import('node:path');
+  const pages = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => [
+    { x: 72, y: 760, text: n % 2 ? 'Journal of Careful Tests, Vol. 3' : 'A. Author and B. Author', size: 9 },
+    { x: 72, y: 700, text: `Body of page ${n} begins with a long line of ordinary prose that con-`, size: 11 },
+    { x: 72, y: 686, text: `tinues here and ends the paragraph of page ${n}.`, size: 11 },
+    { x: 72, y: 672, text: 'Journal of Careful Tests is cited here, inside the body.', size: 11 },
+    { x: 300, y: 40, text: `${n}`, size: 9 },
+  ]);
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = path.join(dir, 'journal.pdf');
+    writeFileSync(file, writePdf(pages));
+    const d = await ingestFile(file);
+    assert.equal(d.pages.length, 8);
+    for (let n = 1; n <= 8; n++) {
+      const text = squash(pageText(d, n));
+      assert.equal(
+        text,
+        `Body of page ${n} begins with a long line of ordinary prose that continues here and ends the paragraph of page ${n}. Journal of Careful Tests is cited here, inside the body.`,
+      );
+    }
   } finally {
     cleanup();
   }
