@@ -123,7 +123,7 @@ function finalize(file: string, source: SourceFile, read: ReadResult, counter: T
     title: read.title?.trim() || fallbackTitle || displayName(file),
     author: read.author?.trim() || null,
     text: read.text,
-    sections: sectionRanges(read.sectionStarts, read.text.length, pages),
+    sections: sectionRanges(read.sectionStarts, read.text, pages),
     pages,
     pageKind: read.pages ? read.pageKind : 'virtual',
     byteLength: source.size,

@@ -68,9 +68,10 @@ export interface SectionStart {
 
 /**
  * Turns section starts (in any order) into ranges: a section runs until the next section
- * of the same or a higher level, or the end of the text.
+ * of the same or a higher level, or the end of the text (trailing blank lines left out).
  */
-export function sectionRanges(starts: SectionStart[], textLength: number, pages: DocumentPage[]): DocumentSection[] {
+export function sectionRanges(starts: SectionStart[], text: string, pages: DocumentPage[]): DocumentSection[] {
+  const textLength = text.length;
   const sorted = starts
     .map((s, i) => ({ ...s, i }))
     .filter((s) => s.title.trim().length > 0 && s.start >= 0 && s.start <= textLength)
@@ -83,6 +84,7 @@ export function sectionRanges(starts: SectionStart[], textLength: number, pages:
         break;
       }
     }
-    return { title: s.title.trim(), level: s.level, start: s.start, end: Math.max(end, s.start), page: pageAt(pages, s.start) };
+    while (end > s.start && /\s/.test(text[end - 1]!)) end--;
+    return { title: s.title.trim(), level: s.level, start: s.start, end, page: pageAt(pages, s.start) };
   });
 }

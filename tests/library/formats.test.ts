@@ -117,3 +117,44 @@ test('text encodings: UTF-8, UTF-16 with BOM, Windows-1252 and Shift_JIS are det
     cleanup();
   }
 });
+
+test('EPUB 2: chapter titles from the NCX, fragment links land on their anchors, nested levels', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = path.join(dir, 'epub2.epub');
+    const opf = `<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="2.0"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Two Tales</dc:title><dc:creator>N. Cox</dc:creator></metadata>
+      <manifest><item id="ncx" href="toc.ncx" media-type="application/x-dtbncx+xml"/><item id="a" href="text/part%201.xhtml" media-type="application/xhtml+xml"/><item id="b" href="text/b.xhtml" media-type="application/xhtml+xml"/></manifest>
+      <spine toc="ncx"><itemref idref="b" linear="yes"/><itemref idref="a"/></spine></package>`;
+    const ncx = `<?xml version="1.0"?><ncx xmlns="http://www.daisy.org/z3986/2005/ncx/"><navMap>
+      <navPoint id="n1"><navLabel><text>Part One</text></navLabel><content src="text/part%201.xhtml"/>
+        <navPoint id="n2"><navLabel><text>The Second Tale</text></navLabel><content src="text/part%201.xhtml#tale2"/></navPoint>
+      </navPoint>
+      <navPoint id="n3"><navLabel><text>Preface</text></navLabel><content src="text/b.xhtml"/></navPoint></navMap></ncx>`;
+    const partOne = '<html xmlns="http://www.w3.org/1999/xhtml"><body><p>The first tale is short &amp; sweet.</p><h2 id="tale2">Tale Two</h2><p>The second tale follows.</p></body></html>';
+    writeFileSync(
+      file,
+      writeZip([
+        { name: 'mimetype', data: 'application/epub+zip', store: true },
+        { name: 'META-INF/container.xml', data: '<container><rootfiles><rootfile full-path="OPS/book.opf"/></rootfiles></container>' },
+        { name: 'OPS/book.opf', data: opf },
+        { name: 'OPS/toc.ncx', data: ncx },
+        { name: 'OPS/text/part 1.xhtml', data: partOne },
+        { name: 'OPS/text/b.xhtml', data: '<html xmlns="http://www.w3.org/1999/xhtml"><body><p>A preface comes first in the spine.</p></body></html>' },
+      ]),
+    );
+    const d = await ingestFile(file);
+    assert.equal(d.title, 'Two Tales');
+    assert.equal(d.author, 'N. Cox');
+    assert.equal(d.text, 'A preface comes first in the spine.\n\nThe first tale is short & sweet.\n\nTale Two\n\nThe second tale follows.');
+    assert.deepEqual(
+      d.sections.map((s) => [s.level, s.title, d.text.slice(s.start, s.end)]),
+      [
+        [1, 'Preface', 'A preface comes first in the spine.'],
+        [1, 'Part One', 'The first tale is short & sweet.\n\nTale Two\n\nThe second tale follows.'],
+        [2, 'The Second Tale', 'Tale Two\n\nThe second tale follows.'],
+      ],
+    );
+  } finally {
+    cleanup();
+  }
+});
