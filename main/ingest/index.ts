@@ -65,7 +65,8 @@ export function hashBytes(bytes: Uint8Array): string {
 export function detectType(file: string, bytes: Uint8Array): DocumentType {
   const head = Buffer.from(bytes.subarray(0, 1024)).toString('latin1');
   const ext = path.extname(file).toLowerCase();
-  if (head.includes('%PDF-')) return 'pdf';
+  // the PDF header may follow some junk, but a text file that merely mentions it is text
+  if (head.startsWith('%PDF-') || (head.includes('%PDF-') && (ext === '.pdf' || looksBinary(bytes)))) return 'pdf';
   if (head.startsWith('PK\u0003\u0004')) {
     if (ext === '.epub' || head.includes('application/epub+zip')) return 'epub';
     throw ingestError('unsupported-type', file, `this ${ext || 'ZIP'} file is not a document Longread can read (PDF, EPUB, text, Markdown or HTML).`);

@@ -97,7 +97,7 @@ test('HTML: declared charset, title, author, headings; scripts and styles droppe
   }
 });
 
-test('text encodings: UTF-8, UTF-16 with BOM, Windows-1252 and Shift_JIS are detected', async () => {
+test('text encodings: UTF-8, UTF-16 with BOM, Windows-1252 and Shift_JIS are detected; text about PDFs stays text', async () => {
   const { dir, cleanup } = tempDir();
   try {
     const sample = 'Ein schöner Tag — “quoted” and naïve café prose that goes on for a while so detection has enough to work with.';
@@ -108,6 +108,7 @@ test('text encodings: UTF-8, UTF-16 with BOM, Windows-1252 and Shift_JIS are det
     ];
     const japanese = 'これは日本語の文章です。吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。何でも薄暗いじめじめした所でニャーニャー泣いていた事だけは記憶している。';
     cases.push(['sjis.txt', iconv.encode(japanese, 'Shift_JIS'), japanese]);
+    cases.push(['about-pdf.txt', Buffer.from('Notes: every PDF file starts with %PDF-1.x, then objects.'), 'Notes: every PDF file starts with %PDF-1.x, then objects.']);
     for (const [name, bytes, expected] of cases) {
       const file = path.join(dir, name);
       writeFileSync(file, bytes);
