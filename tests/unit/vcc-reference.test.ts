@@ -262,6 +262,28 @@ for (const v of VARIANTS) {
   });
 }
 
+test('edge settings: all blocks coarse, one block larger than the non-VIP tokens, blocks of 1, segments of 1, small score budget', async () => {
+  const v = VARIANTS[0];
+  const { model, ref } = load(v);
+  const L = v.config.numLayers;
+  const cases: Array<{ name: string; q: number; doc: number; s: Partial<VccSettings>; scoreBudget?: number }> = [
+    { name: 'fineBlocks 0', q: 9, doc: 120, s: { blockSize: 8, fineBlocks: 0, vipTokens: 12, localLayers: 1, segment: 32, layout: 'paper' } },
+    { name: 'one block, k > non-VIP tokens', q: 9, doc: 10, s: { blockSize: 16, fineBlocks: 0, vipTokens: 12, localLayers: 1, segment: 8, layout: 'cached' } },
+    { name: 'k = 1', q: 9, doc: 50, s: { blockSize: 1, fineBlocks: 10, vipTokens: 4, localLayers: 1, segment: 8, layout: 'cached' } },
+    { name: 'segment 1', q: 9, doc: 60, s: { blockSize: 4, fineBlocks: 3, vipTokens: 6, localLayers: 2, segment: 1, layout: 'cached' } },
+    // Budget H·n·c for c = 7 query rows per chunk: every attention runs in several chunks.
+    { name: 'score budget', q: 9, doc: 200, s: { blockSize: 8, fineBlocks: 5, vipTokens: 12, localLayers: 2, segment: 64, layout: 'paper' }, scoreBudget: 4 * 7 * 9 },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const s = resolveSettings(L, c.s);
+    const q = randomIds(c.q, 500 + i);
+    const doc = randomIds(c.doc, 600 + i);
+    const got = await encodeVcc(model, q, doc, s, c.scoreBudget ? { scoreBudget: c.scoreBudget } : {});
+    const err = assertAgrees(got, encodeVccRef(ref, q, doc, s), s, v.config.dModel, c.name);
+    measured.push(`edge ${c.name}: rel ${err.toExponential(2)}`);
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // Steps, one at a time
 // ---------------------------------------------------------------------------------------------
@@ -505,6 +527,13 @@ test('local state cache (cached layout): a second question hits and is bit-ident
   assert.equal(third.localCacheHit, true);
   assert.deepEqual(third.hidden, fresh.hidden);
   assert.equal(sets, 1);
+  // Whatever the cache does for other questions (another document offset, no question, VIP seats
+  // taken by document tokens) or in the paper layout, the output is that of an uncached run.
+  for (const [q, layout] of [[randomIds(40, 44), 'cached'], [[], 'cached'], [randomIds(3, 45), 'cached'], [q1, 'paper'], [q2, 'paper']] as const) {
+    const st = settingsOf(v.config, c, layout);
+    const label = `${layout}, question of ${q.length}`;
+    assert.deepEqual((await encodeVcc(model, [...q], doc, st, { localCache: cache })).hidden, (await encodeVcc(model, [...q], doc, st)).hidden, label);
+  }
   const r = encodeVccRef(ref, q2, doc, s);
   const err = assertAgrees(second, r, s, v.config.dModel, 'cache hit');
   measured.push(`cache hit (gated, cached layout): rel ${err.toExponential(2)}`);
