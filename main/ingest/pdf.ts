@@ -110,7 +110,8 @@ async function readOpened(pdfjs: typeof PdfJs, file: string, doc: PdfDocument, o
       drawsText ||= ops.text;
     }
     const textPages = visible.filter((v) => v >= LOW_TEXT_CHARS).length;
-    if (imagePages.length > 0 && imagePages.length >= numPages / 2 && textPages < numPages / 2) {
+    // no text layer to speak of: mostly page images, (almost) no page with text
+    if (imagePages.length > 0 && imagePages.length >= numPages / 2 && textPages <= numPages / 10) {
       throw ingestError('pdf-scanned', file, 'this PDF looks scanned: its pages are images with no text layer. Run it through OCR first, then add it again.');
     }
     if (visible.every((v) => v === 0)) {

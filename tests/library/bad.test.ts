@@ -105,3 +105,23 @@ test('files that are not documents, too large, missing or empty get their own er
     cleanup();
   }
 });
+
+test('page images without text: all scanned is pdf-scanned; a few scanned pages are a warning', async () => {
+  const { writePdf } = await import('./helpers/pdf-writer');
+  const { dir, cleanup } = tempDir();
+  try {
+    const text = (n: number) => [{ x: 72, y: 700, text: `Page ${n} has a proper text layer with enough words to count.` }];
+    const scanned = path.join(dir, 'scanned.pdf');
+    writeFileSync(scanned, writePdf([[], [], [], []], { imagePages: [1, 2, 3, 4] }));
+    await expectRefused(scanned, 'pdf-scanned', /looks scanned/);
+
+    const mixed = path.join(dir, 'mixed.pdf');
+    writeFileSync(mixed, writePdf([text(1), text(2), [], []], { imagePages: [1, 3, 4] }));
+    const d = await ingestFile(mixed);
+    assert.equal(d.pages.length, 4);
+    assert.ok(d.text.includes('Page 2 has a proper text layer'));
+    assert.deepEqual(d.warnings, ['Pages 3–4 look scanned; their text is missing.']);
+  } finally {
+    cleanup();
+  }
+});
