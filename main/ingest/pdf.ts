@@ -4,6 +4,7 @@ import type * as PdfJs from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { DocumentPage } from '../../common/document';
 import { CancelledError, throwIfAborted } from '../../common/errors';
 import { ingestError } from './errors';
+import { numberedHeadings } from './headings';
 import { layoutPage, pdfLinesOf, readingOrder, removeRunningLines, type PdfLine } from './pdf-layout';
 import type { SectionStart } from './pagination';
 import type { ReadOptions, ReadResult } from './types';
@@ -144,10 +145,11 @@ async function readOpened(pdfjs: typeof PdfJs, file: string, doc: PdfDocument, o
   });
   const text = parts.join('\n\n');
 
-  const sectionStarts = await outlineSections(doc, pages, text).catch(() => {
+  let sectionStarts = await outlineSections(doc, pages, text).catch(() => {
     warnings.push('The bookmarks of this PDF are damaged and were ignored.');
     return [] as SectionStart[];
   });
+  if (sectionStarts.length === 0) sectionStarts = numberedHeadings(text);
 
   const info = (await doc.getMetadata().catch(() => null))?.info as Record<string, unknown> | undefined;
   const str = (v: unknown) => {

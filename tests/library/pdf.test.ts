@@ -16,7 +16,7 @@ const pageOf = (d: IngestedDocument, passage: string) => {
   return at < 0 ? 0 : d.pages.find((p) => p.start <= at && at < p.end)!.number;
 };
 
-test('tracemonkey.pdf: two-column paper reads in order, hyphenation joined, passages on their pages', needs('pdf/tracemonkey.pdf'), async () => {
+test('tracemonkey.pdf: two-column paper reads in order, hyphenation joined, passages on their pages, numbered headings as sections', needs('pdf/tracemonkey.pdf'), async () => {
   const d = await read('pdf/tracemonkey.pdf');
   assert.equal(d.type, 'pdf');
   assert.equal(d.pageKind, 'physical');
@@ -30,6 +30,26 @@ test('tracemonkey.pdf: two-column paper reads in order, hyphenation joined, pass
   assert.equal(pageOf(d, 'We solve the nested loop problem by recording nested trace trees.'), 2);
   assert.equal(pageOf(d, 'In a naïve implementation, inner loops would become hot first'), 2);
   assert.equal(pageOf(d, 'References'), 14);
+  // No bookmarks: the numbered section headings (and Abstract, References…) become sections.
+  assert.deepEqual(
+    d.sections.map((s) => [s.title, s.page]),
+    [
+      ['Abstract', 1],
+      ['1. Introduction', 1],
+      ['2. Overview: Example Tracing Run', 2],
+      ['3. Trace Trees', 4],
+      ['4. Nested Trace Tree Formation', 6],
+      ['5. Trace Tree Optimization', 7],
+      ['6. Implementation', 8],
+      ['7. Evaluation', 10],
+      ['8. Related Work', 12],
+      ['9. Conclusions', 13],
+      ['10. Future Work', 13],
+      ['Acknowledgments', 13],
+      ['References', 14],
+    ],
+  );
+  assert.equal(d.sections.find((s) => s.title === '8. Related Work')!.end, d.sections.find((s) => s.title === '9. Conclusions')!.start - 2);
   // Page ranges tile the text in order.
   d.pages.forEach((p, i) => {
     assert.equal(p.number, i + 1);
