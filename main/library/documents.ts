@@ -191,10 +191,36 @@ export class DocumentStore {
     this.db.prepare('INSERT OR REPLACE INTO token_counts (doc_hash, model_id, count) VALUES (?, ?, ?)').run(id, count.modelId, count.count);
   }
 
-  /** Full-text search over pages; every word of the query must appear on the page. */
+  /** The whole stored document in the model every reader produces (for the assistant and the UI). */
+  load(id: string, modelId?: string): IngestedDocument | null {
+    const row = this.db.prepare('SELECT hash, type, title, author, text, page_kind, byte_size, warnings FROM documents WHERE hash = ?').get(id) as
+      | { hash: string; type: DocumentType; title: string; author: string | null; text: string; page_kind: PageKind; byte_size: number; warnings: string }
+      | undefined;
+    if (!row) return null;
+    return {
+      id: row.hash,
+      type: row.type,
+      title: row.title,
+      author: row.author,
+      text: row.text,
+      sections: this.sections(id),
+      pages: this.pages(id),
+      pageKind: row.page_kind,
+      byteLength: row.byte_size,
+      tokens: modelId ? this.tokenCount(id, modelId) : null,
+      warnings: JSON.parse(row.warnings) as string[],
+    };
+  }
+
+  /**
+   * Full-text search over pages; every word of the query must appear on the page. Scripts
+   * written without spaces (Chinese, Japanese, Thai…) have no word boundaries for the index,
+   * so such queries are matched as substrings of the page text instead.
+   */
   search(query: string, options: { docId?: string; limit?: number } = {}): SearchHit[] {
     const words = query.match(/[\p{L}\p{N}]+/gu) ?? [];
     if (words.length === 0) return [];
+    if (words.some((w) => UNSPACED.test(w))) return this.substringSearch(words, options);
     const match = words.map((w) => `"${w}"`).join(' ');
     const rows = this.db
       .prepare(
@@ -209,6 +235,26 @@ export class DocumentStore {
       if (!texts.has(r.docId)) texts.set(r.docId, this.text(r.docId) ?? '');
       return { ...r, snippet: snippet(texts.get(r.docId)!.slice(r.start, r.end), words) };
     });
+  }
+
+  private substringSearch(words: string[], options: { docId?: string; limit?: number }): SearchHit[] {
+    const limit = options.limit ?? 20;
+    const lowered = words.map((w) => w.toLowerCase());
+    const docs = (options.docId ? [{ hash: options.docId }] : this.db.prepare('SELECT hash FROM documents ORDER BY added_at DESC').all()) as { hash: string }[];
+    const hits: SearchHit[] = [];
+    for (const { hash } of docs) {
+      const text = this.text(hash);
+      const title = this.get(hash)?.title ?? '';
+      if (text === null) continue;
+      for (const p of this.db.prepare('SELECT number AS page, label, start, end FROM pages WHERE doc_hash = ? ORDER BY number').all(hash) as { page: number; label: string | null; start: number; end: number }[]) {
+        const pageText = text.slice(p.start, p.end);
+        const lower = pageText.toLowerCase();
+        if (!lowered.every((w) => lower.includes(w))) continue;
+        hits.push({ docId: hash, title, ...p, snippet: snippet(pageText, words) });
+        if (hits.length >= limit) return hits;
+      }
+    }
+    return hits;
   }
 
   private summaryOf(r: DocumentRow): DocumentSummary {
@@ -229,6 +275,8 @@ export class DocumentStore {
     };
   }
 }
+
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
 
 function snippet(pageText: string, words: string[]): string {
   const lower = pageText.toLowerCase();

@@ -274,3 +274,25 @@ test('the data folder follows the platform convention and LONGREAD_HOME override
   assert.equal(dataHome({}, 'darwin', '/Users/u'), '/Users/u/Library/Application Support/Longread');
   assert.equal(dataHome({ APPDATA: 'C:\\Users\\u\\AppData\\Roaming' }, 'win32', 'C:\\Users\\u'), 'C:\\Users\\u\\AppData\\Roaming\\Longread');
 });
+
+test('a stored document loads back exactly as it was read; Japanese text is searchable', needs('pdf/nested_outline.pdf', 'pdf/vertical.pdf'), async () => {
+  const { ingestFile } = await import('../../main/ingest/index');
+  const { dir, cleanup } = tempDir();
+  try {
+    const lib = Library.open({ home: dir });
+    const counter = { modelId: 'chars', count: (t: string) => t.length };
+    const read = await ingestFile(corpus('pdf/nested_outline.pdf'), { tokenCounter: counter });
+    const { document } = await lib.add(corpus('pdf/nested_outline.pdf'), { tokenCounter: counter });
+    assert.deepEqual(lib.documents.load(document.id, 'chars'), read);
+    assert.equal(lib.documents.load('f'.repeat(64)), null);
+
+    const { document: jp } = await lib.add(corpus('pdf/vertical.pdf'));
+    const hits = lib.documents.search('日本語');
+    assert.deepEqual(hits.map((h) => [h.docId, h.page]), [[jp.id, 1]]);
+    assert.match(hits[0]!.snippet, /日本語/);
+    assert.deepEqual(lib.documents.search('日本語', { docId: document.id }), []);
+    lib.close();
+  } finally {
+    cleanup();
+  }
+});
