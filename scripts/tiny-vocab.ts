@@ -7,7 +7,7 @@
 export const META = '\u2581';
 
 const ASCII = Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i));
-const TYPOGRAPHIC = [...'’‘“”—–…éèàçñüöäïâêôîûæœÉÀ«»°£§¡¿×·•™©®'];
+const TYPOGRAPHIC = [...'’‘“”—–…éèàçñüöäïâêôîûæœŒÉÀ«»°£§¡¿×·•™©®'];
 
 const WORDS = `the of and to a in that was he it his is with as for had you I not be her on at by which have or from
 this him but all she they were my are me one their so an said them we who would been will no when there if more out
