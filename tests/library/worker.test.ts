@@ -6,8 +6,14 @@ import { ingestFileInWorker } from '../../main/ingest/worker';
 import { Library } from '../../main/library/library';
 import { corpus, needs, tempDir } from './helpers/corpus';
 
-test('ingest on a worker thread gives the same document and leaves the event loop free', needs('pdf/tracemonkey.pdf'), async () => {
+test('ingest on a worker thread gives the same document and leaves the event loop free', needs('pdf/tracemonkey.pdf', 'books/pg2701.txt'), async () => {
   const inThread = await ingestFile(corpus('pdf/tracemonkey.pdf'));
+  const progress: number[] = [];
+  const inWorker = await ingestFileInWorker(corpus('pdf/tracemonkey.pdf'), { onProgress: (done) => progress.push(done) });
+  assert.deepEqual(inWorker, inThread);
+  assert.deepEqual(progress, Array.from({ length: 14 }, (_, i) => i + 1));
+
+  // Read on this thread, Moby-Dick holds the event loop for about 200 ms in one stretch.
   let ticks = 0;
   let longestGap = 0;
   let last = performance.now();
@@ -17,13 +23,11 @@ test('ingest on a worker thread gives the same document and leaves the event loo
     last = now;
     ticks++;
   }, 5);
-  const progress: number[] = [];
-  const inWorker = await ingestFileInWorker(corpus('pdf/tracemonkey.pdf'), { onProgress: (done) => progress.push(done) });
+  const book = await ingestFileInWorker(corpus('books/pg2701.txt'));
   clearInterval(timer);
-  assert.deepEqual(inWorker, inThread);
-  assert.deepEqual(progress, Array.from({ length: 14 }, (_, i) => i + 1));
+  assert.equal(book.title, 'Moby Dick; Or, The Whale');
   assert.ok(ticks > 20, `timers kept firing (${ticks})`);
-  assert.ok(longestGap < 250, `the event loop was never blocked long (longest gap ${longestGap.toFixed(0)} ms)`);
+  assert.ok(longestGap < 150, `the event loop was never held long (longest gap ${longestGap.toFixed(0)} ms)`);
 });
 
 test('worker ingest: typed errors and cancellation cross the thread boundary; the library can use it', needs('bad/encrypted-attachment.pdf', 'pdf/tracemonkey.pdf', 'books/alice.epub'), async () => {
