@@ -155,10 +155,13 @@ class HfT5Tokenizer implements T5Tokenizer {
       }
     }
     if (!this.perWord) {
-      // Not a whitespace-split tokenizer: the per-word ids are only usable if they agree with the whole text.
       const whole = this.tok.encode(text, { add_special_tokens: false }).ids;
       if (whole.length !== ids.length || whole.some((id, i) => id !== ids[i])) {
-        throw new LongreadError('tokenizer-unsupported', `${this.file}: token offsets need a whitespace-splitting (T5-style) tokenizer`, { file: this.file });
+        const aligned = this.alignToWhole(whole, ids, offsets);
+        ids.length = 0;
+        offsets.length = 0;
+        ids.push(...whole);
+        offsets.push(...aligned);
       }
     }
     if (opts.addEos ?? false) {
@@ -172,6 +175,32 @@ class HfT5Tokenizer implements T5Tokenizer {
     const skip = opts.skipSpecial ?? false;
     const known = ids.filter((id) => this.piece(id) !== undefined);
     return this.tok.decode(skip ? known : [...known], { skip_special_tokens: skip });
+  }
+
+  /**
+   * For tokenizers that do not split on whitespace first (e.g. a bare Metaspace pre-tokenizer), the
+   * whole-text ids can hold extra bare "▁" tokens for runs of spaces; they get an empty range.
+   * Any other disagreement means offsets cannot be derived word by word.
+   */
+  private alignToWhole(whole: number[], ids: number[], offsets: Array<[number, number]>): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    let j = 0;
+    for (const id of whole) {
+      if (j < ids.length && id === ids[j]) {
+        out.push(offsets[j++]!);
+        continue;
+      }
+      if (this.piece(id)?.replaceAll(META, '') === '') {
+        const at = out.length > 0 ? out[out.length - 1]![1] : (offsets[j]?.[0] ?? 0);
+        out.push([at, at]);
+        continue;
+      }
+      throw new LongreadError('tokenizer-unsupported', `${this.file}: cannot map tokens back to the text word by word with this pre-tokenizer`, { file: this.file });
+    }
+    if (j !== ids.length) {
+      throw new LongreadError('tokenizer-unsupported', `${this.file}: cannot map tokens back to the text word by word with this pre-tokenizer`, { file: this.file });
+    }
+    return out;
   }
 
   /** One word's ids and each token's [start, end) inside the word (memoized: books repeat words). */

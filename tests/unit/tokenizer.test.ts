@@ -116,6 +116,24 @@ describe('tokenizer with a normalizer and errors', () => {
     assert.equal(text.slice(...offsets[ids.length - 1]!), 'day');
   });
 
+  test('newer T5 conversions (bare Metaspace pre-tokenizer, no whitespace split): library ids, extra "▁" get empty ranges', async () => {
+    const dir = await tinyModelDir({ vocab: 600 });
+    const file = path.join(dir, 'tokenizer.json');
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    json.pre_tokenizer = { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always', split: true };
+    writeFileSync(file, JSON.stringify(json));
+    const tok = await loadTokenizer(dir);
+    const lib = new Tokenizer(json, {});
+    for (const text of ['Call me  Ishmael.', ' Some years ago', 'never   mind how long']) {
+      const want = lib.encode(text, { add_special_tokens: false }).ids;
+      assert.deepEqual(tok.encode(text, { addEos: false }), want);
+      const { ids, offsets } = tok.encodeWithOffsets(text);
+      assert.deepEqual(ids, want);
+      ids.forEach((id, i) => assert.equal(text.slice(...offsets[i]!), tok.piece(id)!.replaceAll('\u2581', ''), `${text} token ${i}`));
+    }
+    assert.ok(tok.encode('me  Ishmael').length > tok.encode('me Ishmael').length, 'the double space really yields an extra token');
+  });
+
   test('missing and invalid tokenizer.json are typed errors naming the file', async () => {
     const dir = await tinyModelDir({});
     const file = path.join(dir, 'tokenizer.json');
