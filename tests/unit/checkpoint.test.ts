@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, truncateSync, writeFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { LongreadError } from '../../common/errors';
 import { parseT5Config } from '../../engine/checkpoint/config';
@@ -249,6 +250,54 @@ describe('tiny checkpoint round trips', () => {
     const c = await loadCheckpoint(dir);
     assert.notEqual(c.hash, a.hash);
     assert.equal(c.config.layerNormEpsilon, 1e-5);
+  });
+});
+
+describe('make-tiny-t5', () => {
+  test('deterministic from the seed; custom sizes land in config.json and the tensors', async () => {
+    const opts = { variant: 't5-v1.1' as const, seed: 9, dModel: 24, dKv: 5, heads: 3, dFf: 40, layers: 1, decoderLayers: 2, buckets: 12, maxDistance: 40, vocab: 700 };
+    const a = await tinyModelDir(opts, 'a');
+    const b = await tinyModelDir(opts, 'b');
+    const c = await tinyModelDir({ ...opts, seed: 10 }, 'c');
+    const bytes = (d: string) => readFileSync(path.join(d, 'model.safetensors'));
+    assert.ok(bytes(a).equals(bytes(b)));
+    assert.ok(!bytes(a).equals(bytes(c)));
+    const cfg = JSON.parse(readFileSync(path.join(a, 'config.json'), 'utf8'));
+    assert.deepEqual(
+      [cfg.d_model, cfg.d_kv, cfg.num_heads, cfg.d_ff, cfg.num_layers, cfg.num_decoder_layers, cfg.relative_attention_num_buckets, cfg.relative_attention_max_distance, cfg.vocab_size],
+      [24, 5, 3, 40, 1, 2, 12, 40, 700],
+    );
+    assert.deepEqual([cfg.feed_forward_proj, cfg.dense_act_fn, cfg.is_gated_act, cfg.tie_word_embeddings], ['gated-gelu', 'gelu_new', true, false]);
+    const ckpt = await loadCheckpoint(a);
+    assert.deepEqual(ckpt.weights.get('encoder.block.0.layer.0.SelfAttention.q.weight')!.shape, [15, 24]);
+    assert.deepEqual(ckpt.weights.get('decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight')!.shape, [12, 3]);
+    assert.deepEqual(ckpt.weights.get('shared.weight')!.shape, [700, 24]);
+    // The embedding matrix may be larger than the tokenizer, as in real T5 (32128 rows, 32100 pieces).
+    const tj = JSON.parse(readFileSync(path.join(a, 'tokenizer.json'), 'utf8'));
+    assert.ok(tj.model.vocab.length < 700);
+    // Bias tables are large enough (std ~1) for position effects to show.
+    const bias = ckpt.weights.get('encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight')!.data;
+    const std = Math.sqrt(bias.reduce((s2, v) => s2 + v * v, 0) / bias.length);
+    assert.ok(std > 0.5 && std < 2, `bias std ${std}`);
+  });
+
+  test('command line writes a sharded F16 folder the loader accepts', async () => {
+    const out = path.join(tempDir(), 'cli');
+    const r = spawnSync(process.execPath, ['bin/run-ts.mjs', 'scripts/make-tiny-t5.ts', '--out', out, '--variant', 't5', '--dtype', 'F16', '--shards', '2', '--layers', '1', '--seed', '5'], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), out);
+    const ckpt = await loadCheckpoint(out);
+    assert.equal(ckpt.storedDtype, 'F16');
+    assert.equal(ckpt.config.numDecoderLayers, 1);
+    const bad = spawnSync(process.execPath, ['bin/run-ts.mjs', 'scripts/make-tiny-t5.ts', '--out', out, '--dtype', 'F64'], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      encoding: 'utf8',
+    });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--dtype/);
   });
 });
 
