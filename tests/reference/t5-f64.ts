@@ -16,7 +16,7 @@ function weight(ckpt: Checkpoint, name: string): Float64Array {
   return Float64Array.from(t.data);
 }
 
-/** Caches the float64 copies of a checkpoint's weights. */
+/** Caches the float64 copies of a checkpoint's weights (per Checkpoint object: build a new object, not a mutated one, to change weights). */
 const cache = new WeakMap<Checkpoint, Map<string, Float64Array>>();
 function w(ckpt: Checkpoint, name: string): Float64Array {
   let m = cache.get(ckpt);
@@ -207,9 +207,14 @@ function addKeyMask(bias: Float64Array, heads: number, qLen: number, kLen: numbe
 /**
  * Encoder stack: embeddings (no scaling), per block pre-norm self-attention and FFN with residuals,
  * then the final norm. Layer 0's bidirectional position bias (plus the padding mask) is used by
- * every block. Returns (n × dModel).
+ * every block. Returns (n × dModel); `onLayer` sees each block's output (before the final norm).
  */
-export function encoderForward(ckpt: Checkpoint, ids: number[], mask?: ArrayLike<number>): Float64Array {
+export function encoderForward(
+  ckpt: Checkpoint,
+  ids: number[],
+  mask?: ArrayLike<number>,
+  opts: { onLayer?: (layer: number, hidden: Float64Array) => void } = {},
+): Float64Array {
   const cfg = ckpt.config;
   const { dModel: d, numHeads: H, layerNormEpsilon: eps } = cfg;
   const n = ids.length;
@@ -222,6 +227,7 @@ export function encoderForward(ckpt: Checkpoint, ids: number[], mask?: ArrayLike
     addInPlace(h, attention(ckpt, `${p}.layer.0.SelfAttention`, x0, n, x0, n, bias));
     const x1 = rmsNorm(h, n, d, w(ckpt, `${p}.layer.1.layer_norm.weight`), eps);
     addInPlace(h, feedForward(ckpt, `${p}.layer.1`, x1, n));
+    opts.onLayer?.(l, h.slice());
   }
   return rmsNorm(h, n, d, w(ckpt, 'encoder.final_layer_norm.weight'), eps);
 }
