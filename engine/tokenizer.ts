@@ -173,8 +173,9 @@ class HfT5Tokenizer implements T5Tokenizer {
 
   decode(ids: readonly number[], opts: { skipSpecial?: boolean } = {}): string {
     const skip = opts.skipSpecial ?? false;
+    // Ids past the tokenizer's pieces (the model's padded embedding rows) have no text.
     const known = ids.filter((id) => this.piece(id) !== undefined);
-    return this.tok.decode(skip ? known : [...known], { skip_special_tokens: skip });
+    return this.tok.decode(known, { skip_special_tokens: skip });
   }
 
   /**

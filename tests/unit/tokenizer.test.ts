@@ -37,6 +37,10 @@ describe('T5 tokenizer on the generated tokenizer.json', () => {
     assert.deepEqual([tok.padId, tok.eosId, tok.unkId], [0, 1, 2]);
     assert.ok(tok.vocabSize > 300 && tok.vocabSize <= 1000);
     assert.equal(tok.piece(tok.eosId), '</s>');
+    // The model's padded embedding rows (ids past the pieces) decode to nothing instead of failing.
+    assert.equal(tok.piece(tok.vocabSize), undefined);
+    const the = tok.encode('the', { addEos: false });
+    assert.equal(tok.decode([...the, tok.vocabSize + 5, 1], { skipSpecial: true }), 'the');
   });
 
   test('EOS is appended as T5 does, and only then', () => {
