@@ -8,6 +8,8 @@ import type { T5Config } from './types';
 const GENERATIVE_ARCHITECTURES = new Set(['T5ForConditionalGeneration', 'T5WithLMHeadModel', 'T5Model']);
 const ENCODER_ARCHITECTURES = new Set(['T5EncoderModel']);
 const SUPPORTED_ACTS = new Set(['relu', 'gelu_new', 'gelu', 'silu']);
+/** transformers' ACT2FN names for the same functions: PytorchGELUTanh is gelu_new's formula, swish is SiLU. */
+const ACT_ALIASES: Record<string, string> = { gelu_pytorch_tanh: 'gelu_new', swish: 'silu' };
 
 const positiveInt = z.number().int().positive();
 
@@ -100,6 +102,7 @@ export function parseT5Config(text: string, file = 'config.json'): ConfigInfo {
   if (raw.feed_forward_proj === 'gated-gelu') denseAct = 'gelu_new';
   if (raw.dense_act_fn !== undefined) denseAct = raw.dense_act_fn;
   if (raw.is_gated_act !== undefined) isGatedAct = raw.is_gated_act;
+  denseAct = ACT_ALIASES[denseAct] ?? denseAct;
   if (!SUPPORTED_ACTS.has(denseAct)) {
     throw new LongreadError(
       'model-unsupported',

@@ -168,6 +168,37 @@ describe('config.json (transformers T5Config semantics)', () => {
     const e = parseT5Config(JSON.stringify({ ...base, num_layers: 4, num_decoder_layers: 1, decoder_start_token_id: 5, eos_token_id: [7, 8] })).config;
     assert.deepEqual([e.numLayers, e.numDecoderLayers, e.decoderStartTokenId, e.eosTokenId], [4, 1, 5, 7]);
   });
+  test('published config.json shapes: t5-v1_1-base and original t5-small', () => {
+    const v11 = parseT5Config(
+      JSON.stringify({
+        architectures: ['T5ForConditionalGeneration'], d_ff: 2048, d_kv: 64, d_model: 768, decoder_start_token_id: 0, dense_act_fn: 'gelu_new',
+        dropout_rate: 0.1, eos_token_id: 1, feed_forward_proj: 'gated-gelu', initializer_factor: 1.0, is_encoder_decoder: true, is_gated_act: true,
+        layer_norm_epsilon: 1e-6, model_type: 't5', num_decoder_layers: 12, num_heads: 12, num_layers: 12, output_past: true, pad_token_id: 0,
+        relative_attention_max_distance: 128, relative_attention_num_buckets: 32, tie_word_embeddings: false, transformers_version: '4.33.2',
+        use_cache: true, vocab_size: 32128,
+      }),
+    ).config;
+    assert.deepEqual(
+      [v11.variant, v11.dModel, v11.numHeads, v11.dKv, v11.dFf, v11.denseAct, v11.isGatedAct, v11.tieWordEmbeddings, v11.vocabSize],
+      ['t5-v1.1', 768, 12, 64, 2048, 'gelu_new', true, false, 32128],
+    );
+    // Old exports: T5WithLMHeadModel, no feed_forward_proj, tie_word_embeddings or max distance keys.
+    const old = parseT5Config(
+      JSON.stringify({
+        architectures: ['T5WithLMHeadModel'], d_ff: 2048, d_kv: 64, d_model: 512, decoder_start_token_id: 0, dropout_rate: 0.1, eos_token_id: 1,
+        initializer_factor: 1.0, is_encoder_decoder: true, layer_norm_epsilon: 1e-6, model_type: 't5', n_positions: 512, num_heads: 8, num_layers: 6,
+        output_past: true, pad_token_id: 0, relative_attention_num_buckets: 32, task_specific_params: { summarization: { prefix: 'summarize: ' } },
+        vocab_size: 32128,
+      }),
+    ).config;
+    assert.deepEqual(
+      [old.variant, old.numDecoderLayers, old.denseAct, old.isGatedAct, old.tieWordEmbeddings, old.relativeAttentionMaxDistance],
+      ['t5', 6, 'relu', false, true, 128],
+    );
+    // Same functions under other ACT2FN names.
+    const alias = parseT5Config(JSON.stringify({ ...base, feed_forward_proj: 'gated-gelu', dense_act_fn: 'gelu_pytorch_tanh' })).config;
+    assert.equal(alias.denseAct, 'gelu_new');
+  });
   test('rejections are typed and name the file', async () => {
     const f = '/models/x/config.json';
     await rejectsWith(() => parseT5Config('{nope', f), 'model-config-invalid', [f]);
