@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { LongreadError } from '../../common/errors';
+import { registerGenerate } from './generate';
 import { registerLibrary } from './library';
 
 const program = new Command();
@@ -7,8 +8,8 @@ program
   .name('longread')
   .description('Longread: ask questions about whole books and long PDFs, offline.')
   .showHelpAfterError();
+registerGenerate(program);
 registerLibrary(program);
-
 
 try {
   await program.parseAsync(process.argv);

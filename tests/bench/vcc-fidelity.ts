@@ -1,0 +1,96 @@
+/**
+ * Benchmark (not a test): how close VCC stays to dense attention on real book text.
+ * For each length and (k, h): relative error of the VIP tokens' final encoder states and of the
+ * decoder's first-step logits against the dense encoder, next to a baseline at equal r that
+ * mean-pools every non-VIP block uniformly (no VIP-centric selection).
+ *   node bin/run-ts.mjs tests/bench/vcc-fidelity.ts [--model DIR] [--lengths 2048,4096,8192,16384] [--book pg1342.txt]
+ * Without --model: a random t5-small-shaped checkpoint with the generated test tokenizer.
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Engine } from '../../engine/engine';
+import { loadTokenizer } from '../../engine/tokenizer';
+import { computeCross } from '../../engine/decoder/cross';
+import { generate } from '../../engine/decoder/generate';
+import { T5Model } from '../../engine/t5-model';
+import { encodeDense } from '../../engine/encoder/dense';
+import { encodeVcc } from '../../engine/vcc/encoder';
+import { resolveSettings } from '../../engine/vcc/settings';
+import { makeTinyT5 } from '../../scripts/make-tiny-t5';
+import { randomCheckpoint, tinyConfig } from '../helpers/random-checkpoint';
+import { t5Shape } from './flops';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const lengths = arg('lengths', '2048,4096,8192,16384').split(',').map(Number);
+const corpus = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../shared/corpus/books');
+const bookText = readFileSync(path.join(corpus, arg('book', 'pg1342.txt')), 'utf8');
+const question = 'Question: What did Elizabeth say to Mr. Darcy when he first proposed to her, and why did she refuse him?';
+
+let model: T5Model;
+let tokenizerDir: string;
+const modelDir = arg('model', '');
+if (modelDir) {
+  model = (await Engine.open(path.resolve(modelDir))).model;
+  tokenizerDir = path.resolve(modelDir);
+} else {
+  tokenizerDir = await makeTinyT5({ out: path.join(os.tmpdir(), 'longread-fidelity-tokenizer'), variant: 't5', seed: 1 });
+  model = new T5Model(randomCheckpoint(tinyConfig(t5Shape('t5-small')), 31), {});
+}
+const tokenizer = await loadTokenizer(tokenizerDir);
+const queryIds = tokenizer.encode(question, { addEos: false });
+const docAll = tokenizer.encode(bookText, { addEos: false });
+const vip = 48;
+
+const rel = (a: Float32Array, b: Float32Array) => {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / den);
+};
+async function firstLogits(hidden: Float32Array, n: number) {
+  const cross = await computeCross(model, hidden, n);
+  return (await generate(model, cross, { maxNewTokens: 1 })).firstStepLogits;
+}
+type Row = { label: string; r: number; vipErr: number; logitErr: number; seconds: number };
+
+console.log(`model: ${modelDir || 'random t5-small-shaped'}; book ${arg('book', 'pg1342.txt')} (${docAll.length} tokens); question ${queryIds.length} tokens; n_p = ${vip}`);
+for (const n of lengths) {
+  const doc = docAll.slice(0, n - queryIds.length);
+  const ids = [...queryIds, ...doc];
+  let t0 = performance.now();
+  const dense = await encodeDense(model, ids);
+  const denseSeconds = (performance.now() - t0) / 1000;
+  const denseLogits = await firstLogits(dense, ids.length);
+  const rows: Row[] = [];
+  const q = ids.slice(0, vip);
+  const d = ids.slice(vip);
+  for (const [k, h] of [[16, 90], [16, 30], [32, 55], [64, 30]]) {
+    const s = resolveSettings(model.config.numLayers, { blockSize: k, fineBlocks: h, vipTokens: vip });
+    t0 = performance.now();
+    const v = await encodeVcc(model, q, d, s);
+    const seconds = (performance.now() - t0) / 1000;
+    const r = v.compressedLengths[0];
+    const vipErr = rel(v.hidden.subarray(0, vip * model.config.dModel), dense.subarray(0, vip * model.config.dModel));
+    rows.push({ label: `VCC k=${k} h=${h}`, r, vipErr, logitErr: rel(await firstLogits(v.hidden, v.n), denseLogits), seconds });
+    // Baseline at equal r: every non-VIP block mean-pooled, block size chosen so the count matches.
+    const kb = Math.ceil((ids.length - vip) / Math.max(1, r - vip));
+    const sb = resolveSettings(model.config.numLayers, { blockSize: kb, fineBlocks: 0, vipTokens: vip });
+    t0 = performance.now();
+    const b = await encodeVcc(model, q, d, sb);
+    const bs = (performance.now() - t0) / 1000;
+    const berr = rel(b.hidden.subarray(0, vip * model.config.dModel), dense.subarray(0, vip * model.config.dModel));
+    rows.push({ label: `  mean-pool k=${kb}`, r: b.compressedLengths[0], vipErr: berr, logitErr: rel(await firstLogits(b.hidden, b.n), denseLogits), seconds: bs });
+  }
+  console.log(`\nn=${ids.length} (dense encoder ${denseSeconds.toFixed(1)} s)`);
+  console.log('setting                 r      VIP-state rel.err   first-logit rel.err   encoder s');
+  for (const row of rows) {
+    console.log(`${row.label.padEnd(22)} ${String(row.r).padStart(6)}   ${row.vipErr.toExponential(3).padStart(12)}        ${row.logitErr.toExponential(3).padStart(12)}      ${row.seconds.toFixed(1)}`);
+  }
+}
