@@ -71,6 +71,15 @@ for (const n of lengths) {
   const rows: Row[] = [];
   const q = ids.slice(0, vip);
   const d = ids.slice(vip);
+  {
+    // The assistant's layout: question in its own segment, document segments at fixed positions.
+    const s = resolveSettings(model.config.numLayers, { vipTokens: vip, layout: 'cached' });
+    t0 = performance.now();
+    const v = await encodeVcc(model, q, d, s);
+    const seconds = (performance.now() - t0) / 1000;
+    const vipErr = rel(v.hidden.subarray(0, vip * model.config.dModel), dense.subarray(0, vip * model.config.dModel));
+    rows.push({ label: 'VCC k=16 h=90 cached', r: v.compressedLengths[0], vipErr, logitErr: rel(await firstLogits(v.hidden, v.n), denseLogits), seconds });
+  }
   for (const [k, h] of [[16, 90], [16, 30], [32, 55], [64, 30]]) {
     const s = resolveSettings(model.config.numLayers, { blockSize: k, fineBlocks: h, vipTokens: vip });
     t0 = performance.now();
