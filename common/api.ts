@@ -1,0 +1,415 @@
+/**
+ * The app API: every call the renderer makes to the main side, every answer and every event,
+ * the same in the desktop app (Electron IPC through `window.longread`) and in browser mode
+ * (JSON over HTTP + events over WebSocket, see `main/server/wire.md`).
+ *
+ * Every request has a zod schema; the main side validates each payload against it before a
+ * handler sees it. Each call answers with an `ApiResult` envelope, never a thrown error, so the
+ * error's `code` survives every transport. This file is imported by the renderer: zod and
+ * types only, no Node.
+ *
+ * Stability: changes to this file are additive only (new methods, new optional fields, new
+ * event types).
+ */
+import { z } from 'zod';
+import type { DocumentPage, DocumentSection, DocumentType, PageKind, TokenCount } from './document';
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+
+/** A document id: SHA-256 of the file's bytes, 64 lowercase hex digits. */
+export const documentIdSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a document id is 64 lowercase hex digits');
+/** A chat id, as a decimal string ("12"). */
+export const chatIdSchema = z.string().regex(/^[1-9][0-9]{0,15}$/, 'a chat id is a positive whole number written as a string');
+export const jobIdSchema = z.string().min(1).max(100);
+export const modelIdSchema = z.string().min(1).max(200);
+/** An absolute path on the machine running the main side. */
+export const absolutePathSchema = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'a path cannot contain NUL characters')
+  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'), 'the path must be absolute');
+/** A plain file name (no folders), as picked or dropped by the user. */
+export const fileNameSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((n) => !/[\\/\0]/.test(n) && n !== '.' && n !== '..', 'a file name cannot contain slashes or NUL characters');
+
+export const PROVIDERS = ['cpu', 'cuda', 'dml'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+/** How hard VCC compresses: `fast` keeps fewer tokens at full resolution, `accurate` more. */
+export const COMPRESSION_PRESETS = ['fast', 'balanced', 'accurate'] as const;
+export type CompressionPreset = (typeof COMPRESSION_PRESETS)[number];
+export const THEMES = ['system', 'light', 'dark'] as const;
+export type Theme = (typeof THEMES)[number];
+
+export const settingsSchema = z.strictObject({
+  /** The model to use (a `ModelInfo.id`); null: the bundled default, or the first installed. */
+  model: modelIdSchema.nullable(),
+  provider: z.enum(PROVIDERS),
+  /** Engine threads; 0 = choose from the number of cores. */
+  threads: z.number().int().min(0).max(256),
+  compression: z.enum(COMPRESSION_PRESETS),
+  theme: z.enum(THEMES),
+});
+export type Settings = z.infer<typeof settingsSchema>;
+
+export const DEFAULT_SETTINGS: Settings = { model: null, provider: 'cpu', threads: 0, compression: 'balanced', theme: 'system' };
+
+// ---------------------------------------------------------------------------------------------
+// Assistant types (the wire form of the assistant contract, `main/assistant/types.ts`)
+
+export type JobKind = 'ask' | 'summarize' | 'ingest';
+export type JobStage = 'queued' | 'loading-model' | 'reading' | 'tokenizing' | 'encoding' | 'generating' | 'summarizing';
+
+export interface Citation {
+  documentId: string;
+  /** Character range in the document's text (UTF-16 offsets, end exclusive). */
+  start: number;
+  end: number;
+  quote: string;
+  page?: number;
+  section?: { index: number; title: string };
+  score: number;
+}
+
+export interface AskResult {
+  answer: string;
+  citations: Citation[];
+  cached: boolean;
+  model: string;
+  documentTokens: number;
+  read: { startToken: number; endToken: number; startChar: number; endChar: number; whole: boolean; note?: string };
+  chatId: string;
+}
+
+export interface SummaryResult {
+  summary: string;
+  kind: 'extractive' | 'abstractive';
+  sections: Array<{ index: number; title: string; summary: string }>;
+  citations: Citation[];
+  cached: boolean;
+  model: string;
+}
+
+export interface ModelInfo {
+  id: string;
+  name: string;
+  dir: string;
+  bundled: boolean;
+  active: boolean;
+  summaries: 'extractive' | 'abstractive';
+  parameters: number;
+}
+
+export interface ErrorBody {
+  /** Stable code to switch on: `invalid-request`, `unknown-method`, `forbidden`, `unsupported`, `no-model`, `document-not-found`, … */
+  code: string;
+  /** Written for people. */
+  message: string;
+  /** The file concerned, when there is one. */
+  file?: string;
+  /** For `invalid-request`: what is wrong with which field. */
+  issues?: Array<{ path: string; message: string }>;
+}
+
+export type JobEvent =
+  | { type: 'queued'; jobId: string; kind: JobKind; position: number }
+  | { type: 'progress'; jobId: string; stage: JobStage; fraction?: number; detail?: string; tokensPerSecond?: number }
+  | { type: 'token'; jobId: string; text: string }
+  | { type: 'done'; jobId: string; result: AskResult | SummaryResult }
+  | { type: 'error'; jobId: string; error: ErrorBody }
+  | { type: 'cancelled'; jobId: string };
+
+export interface JobInfo {
+  jobId: string;
+  kind: JobKind;
+  documentId?: string;
+  state: 'queued' | 'running';
+  stage?: JobStage;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data the API returns
+
+export interface DocumentFileInfo {
+  path: string;
+  version: number;
+  addedAt: number;
+}
+
+export interface DocumentInfo {
+  id: string;
+  type: DocumentType;
+  title: string;
+  author: string | null;
+  pageKind: PageKind;
+  pageCount: number;
+  sectionCount: number;
+  charCount: number;
+  byteSize: number;
+  addedAt: number;
+  warnings: string[];
+  files: DocumentFileInfo[];
+}
+
+export interface DocumentDetail {
+  info: DocumentInfo;
+  /** The readable text; citations, sections and pages are ranges into it. */
+  text: string;
+  sections: DocumentSection[];
+  pages: DocumentPage[];
+  /** Token count for the active model, when known. */
+  tokens: TokenCount | null;
+  /** Whether `document.file` can serve the source file (it is still on disk, unchanged). */
+  fileAvailable: boolean;
+}
+
+export interface AddedDocument {
+  status: 'added' | 'new-version' | 'existing';
+  document: DocumentInfo;
+  path: string;
+}
+
+export interface SearchHit {
+  docId: string;
+  title: string;
+  page: number;
+  label: string | null;
+  start: number;
+  end: number;
+  snippet: string;
+}
+
+export interface ChatInfo {
+  id: string;
+  documentId: string | null;
+  title: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ChatMessage {
+  id: number;
+  chatId: string;
+  role: 'user' | 'assistant' | 'system';
+  content: string;
+  /** Whatever the assistant attached (citations, model, read range…); null for user messages. */
+  meta: unknown;
+  createdAt: number;
+}
+
+/** The source file's bytes (for the PDF reader). Over HTTP this call answers with the raw bytes instead of JSON. */
+export interface DocumentFile {
+  name: string;
+  mimeType: string;
+  bytes: Uint8Array;
+}
+
+export interface AppInfo {
+  version: string;
+  /** `electron`: the desktop app; `browser`: served by `longread serve`. */
+  mode: 'electron' | 'browser';
+  platform: string;
+  dataHome: string;
+  /** Where the library database was moved aside on open (it was damaged), when that happened. */
+  notice?: string;
+}
+
+export interface Markdown {
+  fileName: string;
+  markdown: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests: one schema per method
+
+const summaryResultSchema = z.object({
+  summary: z.string().max(5_000_000),
+  kind: z.enum(['extractive', 'abstractive']),
+  sections: z.array(z.object({ index: z.number().int().min(0), title: z.string().max(10_000), summary: z.string().max(5_000_000) })).max(100_000),
+  citations: z
+    .array(
+      z.object({
+        documentId: z.string(),
+        start: z.number().int().min(0),
+        end: z.number().int().min(0),
+        quote: z.string().max(1_000_000),
+        page: z.number().int().optional(),
+        section: z.object({ index: z.number().int(), title: z.string() }).optional(),
+        score: z.number(),
+      }),
+    )
+    .max(100_000),
+  cached: z.boolean(),
+  model: z.string(),
+});
+
+const empty = z.strictObject({});
+
+export const requestSchemas = {
+  'app.info': empty,
+
+  'library.list': empty,
+  /** Adds files by absolute path (desktop: dropped/opened files; browser mode: paths on the server's machine). */
+  'library.add': z.strictObject({ paths: z.array(absolutePathSchema).min(1).max(1000) }),
+  /** Browser mode: adds a file from its bytes (base64). Also accepted over HTTP as a raw body, see wire.md. */
+  'library.upload': z.strictObject({ name: fileNameSchema, data: z.base64().max(700 * 1024 * 1024) }),
+  /** Desktop only: shows the system's open dialog and adds the chosen files (empty when cancelled). */
+  'library.pick': empty,
+  'library.remove': z.strictObject({ id: documentIdSchema }),
+  'library.search': z.strictObject({
+    query: z.string().min(1).max(1000),
+    documentId: documentIdSchema.optional(),
+    limit: z.number().int().min(1).max(500).optional(),
+  }),
+
+  'document.get': z.strictObject({ id: documentIdSchema }),
+  'document.file': z.strictObject({ id: documentIdSchema }),
+
+  'chats.list': z.strictObject({ documentId: documentIdSchema.optional() }),
+  'chats.create': z.strictObject({ documentId: documentIdSchema.nullable(), title: z.string().max(500).optional() }),
+  'chats.messages': z.strictObject({ chatId: chatIdSchema }),
+  'chats.remove': z.strictObject({ chatId: chatIdSchema }),
+
+  /** Starts a job and answers with its id at once; its progress, text and result come as events. */
+  'assistant.ask': z.strictObject({
+    documentId: documentIdSchema,
+    question: z.string().trim().min(1, 'the question is empty').max(20_000),
+    chatId: chatIdSchema.optional(),
+    sections: z.strictObject({ from: z.number().int().min(0), to: z.number().int().min(0) }).refine((s) => s.from <= s.to, 'sections.from must not be after sections.to').optional(),
+    modelId: modelIdSchema.optional(),
+  }),
+  'assistant.summarize': z.strictObject({
+    documentId: documentIdSchema,
+    section: z.number().int().min(0).optional(),
+    length: z.enum(['short', 'detailed']),
+    regenerate: z.boolean().optional(),
+    modelId: modelIdSchema.optional(),
+  }),
+  'assistant.cancel': z.strictObject({ jobId: jobIdSchema }),
+  'assistant.jobs': empty,
+
+  'settings.get': empty,
+  /** Changes some settings; answers with all of them. */
+  'settings.set': settingsSchema.partial().strict(),
+
+  'models.list': empty,
+  /** Imports a Hugging Face T5 folder (absolute path) into the data home. */
+  'models.import': z.strictObject({ dir: absolutePathSchema }),
+  /** Desktop only: shows a folder dialog, then imports the chosen folder (null when cancelled). */
+  'models.pick': empty,
+  'models.use': z.strictObject({ id: modelIdSchema }),
+  'models.remove': z.strictObject({ id: modelIdSchema }),
+
+  'export.chat': z.strictObject({ chatId: chatIdSchema }),
+  'export.summary': z.strictObject({ documentId: documentIdSchema, section: z.number().int().min(0).optional(), summary: summaryResultSchema }),
+  /** Desktop only: a save dialog for Markdown from `export.*` (browser mode downloads it instead). */
+  'export.save': z.strictObject({ fileName: fileNameSchema, content: z.string().max(50_000_000) }),
+} as const;
+
+export type ApiMethod = keyof typeof requestSchemas;
+export const API_METHODS = Object.keys(requestSchemas) as ApiMethod[];
+
+/** What the caller sends (before defaults/transforms). */
+export type ApiRequests = { [M in ApiMethod]: z.input<(typeof requestSchemas)[M]> };
+/** What a handler receives after validation. */
+export type ApiParsedRequests = { [M in ApiMethod]: z.output<(typeof requestSchemas)[M]> };
+
+export interface ApiResponses {
+  'app.info': AppInfo;
+  'library.list': { documents: DocumentInfo[] };
+  'library.add': { added: AddedDocument[] };
+  'library.upload': AddedDocument;
+  'library.pick': { added: AddedDocument[] };
+  'library.remove': { removed: DocumentInfo };
+  'library.search': { hits: SearchHit[] };
+  'document.get': DocumentDetail;
+  'document.file': DocumentFile;
+  'chats.list': { chats: ChatInfo[] };
+  'chats.create': ChatInfo;
+  'chats.messages': { chat: ChatInfo; messages: ChatMessage[] };
+  'chats.remove': { removed: boolean };
+  'assistant.ask': { jobId: string };
+  'assistant.summarize': { jobId: string };
+  'assistant.cancel': { cancelled: boolean };
+  'assistant.jobs': { jobs: JobInfo[] };
+  'settings.get': Settings;
+  'settings.set': Settings;
+  'models.list': { models: ModelInfo[] };
+  'models.import': { model: ModelInfo };
+  'models.pick': { model: ModelInfo | null };
+  'models.use': { models: ModelInfo[] };
+  'models.remove': { models: ModelInfo[] };
+  'export.chat': Markdown;
+  'export.summary': Markdown;
+  'export.save': { path: string | null };
+}
+
+export type ApiResult<M extends ApiMethod = ApiMethod> = { ok: true; value: ApiResponses[M] } | { ok: false; error: ErrorBody };
+
+// ---------------------------------------------------------------------------------------------
+// Events (main → renderer)
+
+export type AppEvent =
+  /** The library changed (a file was added or removed, maybe from another window or the OS). */
+  | { type: 'library-changed' }
+  /** The OS asked to open these documents (file opened with the app, dropped on the window): show the first. */
+  | { type: 'open-document'; documentId: string }
+  /** Adding a file from the OS/drop failed. */
+  | { type: 'add-failed'; error: ErrorBody }
+  | { type: 'ingest-progress'; path: string; phase: 'read' | 'store'; done: number; total: number }
+  | { type: 'settings-changed'; settings: Settings }
+  | { type: 'models-changed' }
+  | { type: 'model-import-progress'; dir: string; done: number; total: number }
+  /** A menu item for the renderer (settings, find…), from the app menu. */
+  | { type: 'menu'; command: MenuCommand };
+
+export type MenuCommand = 'open-settings' | 'add-document' | 'find' | 'export' | 'focus-question' | 'toggle-reader';
+
+export type ApiEvent = JobEvent | AppEvent;
+
+/** `window.longread` in the desktop app (the preload exposes exactly this). */
+export interface LongreadBridge {
+  invoke<M extends ApiMethod>(method: M, payload: ApiRequests[M]): Promise<ApiResult<M>>;
+  /** Subscribes to events; returns the unsubscribe function. */
+  onEvent(listener: (event: ApiEvent) => void): () => void;
+  /** The absolute path of a dropped/picked `File` (Electron's webUtils); '' when it has none. */
+  pathForFile(file: File): string;
+  readonly platform: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for clients
+
+/** Thrown by `unwrap` on a failed call; carries the wire error. */
+export class ApiError extends Error {
+  readonly code: string;
+  readonly file?: string;
+  readonly issues?: ErrorBody['issues'];
+  constructor(body: ErrorBody) {
+    super(body.message);
+    this.name = 'ApiError';
+    this.code = body.code;
+    this.file = body.file;
+    this.issues = body.issues;
+  }
+}
+
+export function unwrap<M extends ApiMethod>(result: ApiResult<M>): ApiResponses[M] {
+  if (result.ok) return result.value;
+  throw new ApiError(result.error);
+}
+
+export function isApiMethod(name: unknown): name is ApiMethod {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(requestSchemas, name);
+}
+
+/** Methods that only the desktop app can serve (they show system dialogs). */
+export const DESKTOP_ONLY_METHODS: readonly ApiMethod[] = ['library.pick', 'models.pick', 'export.save'];
+
+/** The IPC channels the preload uses. */
+export const IPC_INVOKE_CHANNEL = 'longread:invoke';
+export const IPC_EVENT_CHANNEL = 'longread:event';
