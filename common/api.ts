@@ -410,6 +410,4 @@ export function isApiMethod(name: unknown): name is ApiMethod {
 /** Methods that only the desktop app can serve (they show system dialogs). */
 export const DESKTOP_ONLY_METHODS: readonly ApiMethod[] = ['library.pick', 'models.pick', 'export.save'];
 
-/** The IPC channels the preload uses. */
-export const IPC_INVOKE_CHANNEL = 'longread:invoke';
-export const IPC_EVENT_CHANNEL = 'longread:event';
+export { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } from './ipc-channels';

@@ -1,0 +1,102 @@
+import type { ModelInfo } from '../../common/api';
+import { LongreadError } from '../../common/errors';
+import { jobInfoOf, type AssistantLike } from './assistant-host';
+import { requireDocument } from './library-handlers';
+import type { ApiContext, Handlers } from './types';
+
+export function assistantHandlers(ctx: ApiContext): Handlers<
+  'assistant.ask' | 'assistant.summarize' | 'assistant.cancel' | 'assistant.jobs' | 'settings.get' | 'settings.set' | 'models.list' | 'models.import' | 'models.pick' | 'models.use' | 'models.remove'
+> {
+  const emitJob = ctx.emit;
+  // a job's result promise is consumed through its events; keep a rejected one from going unhandled
+  const watch = (job: { jobId: string; result: Promise<unknown> }) => {
+    job.result.catch(() => {});
+    return { jobId: job.jobId };
+  };
+  const models = async (a?: AssistantLike): Promise<ModelInfo[]> => [...(await (a ?? (await ctx.assistant.get())).models.list())];
+  const modelsChanged = () => ctx.emit({ type: 'models-changed' });
+
+  return {
+    'assistant.ask': async (req) => {
+      requireDocument(ctx, req.documentId);
+      if (req.chatId && !ctx.library.chats.list().some((c) => c.id === Number(req.chatId))) {
+        throw new LongreadError('chat-not-found', `There is no chat ${req.chatId}.`);
+      }
+      const assistant = await ctx.assistant.get();
+      return watch(assistant.ask(req, emitJob));
+    },
+
+    'assistant.summarize': async (req) => {
+      requireDocument(ctx, req.documentId);
+      const assistant = await ctx.assistant.get();
+      return watch(assistant.summarize(req, emitJob));
+    },
+
+    'assistant.cancel': async ({ jobId }) => {
+      if (!ctx.assistant.isOpen) return { cancelled: false };
+      return { cancelled: (await ctx.assistant.get()).cancel(jobId) };
+    },
+
+    'assistant.jobs': async () => {
+      if (!ctx.assistant.isOpen) return { jobs: [] };
+      const jobs = await (await ctx.assistant.get()).jobs();
+      return { jobs: jobs.map(jobInfoOf).filter((j) => j !== null) };
+    },
+
+    'settings.get': () => ctx.settings.get(),
+
+    'settings.set': async (update) => {
+      const before = ctx.settings.get();
+      if (update.model !== undefined && update.model !== null && update.model !== before.model) {
+        await (await ctx.assistant.get()).models.setActive(update.model);
+        modelsChanged();
+      }
+      const after = ctx.settings.set(update);
+      if (after.provider !== before.provider || after.threads !== before.threads) await ctx.assistant.restart();
+      ctx.emit({ type: 'settings-changed', settings: after });
+      return after;
+    },
+
+    'models.list': async () => ({ models: await models() }),
+
+    'models.import': async ({ dir }) => {
+      const model = await importModel(ctx, dir);
+      return { model };
+    },
+
+    'models.pick': async () => {
+      if (!ctx.desktop) throw new LongreadError('unsupported', 'Choosing a folder needs the desktop app; give the folder path instead.');
+      const dir = await ctx.desktop.pickModelFolder();
+      return { model: dir ? await importModel(ctx, dir) : null };
+    },
+
+    'models.use': async ({ id }) => {
+      const assistant = await ctx.assistant.get();
+      await assistant.models.setActive(id);
+      const settings = ctx.settings.set({ model: id });
+      ctx.emit({ type: 'settings-changed', settings });
+      modelsChanged();
+      return { models: await models(assistant) };
+    },
+
+    'models.remove': async ({ id }) => {
+      const assistant = await ctx.assistant.get();
+      await assistant.models.remove(id);
+      if (ctx.settings.get().model === id) ctx.emit({ type: 'settings-changed', settings: ctx.settings.set({ model: null }) });
+      modelsChanged();
+      return { models: await models(assistant) };
+    },
+  };
+}
+
+async function importModel(ctx: ApiContext, dir: string): Promise<ModelInfo> {
+  const assistant = await ctx.assistant.get();
+  const model = await assistant.models.import(dir, (p) => {
+    const progress = p as { done?: unknown; total?: unknown } | null;
+    if (progress && typeof progress.done === 'number' && typeof progress.total === 'number') {
+      ctx.emit({ type: 'model-import-progress', dir, done: progress.done, total: progress.total });
+    }
+  });
+  ctx.emit({ type: 'models-changed' });
+  return model;
+}

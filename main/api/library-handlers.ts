@@ -1,0 +1,141 @@
+import { statSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { AddedDocument, DocumentDetail, DocumentFile, DocumentInfo } from '../../common/api';
+import type { DocumentType } from '../../common/document';
+import { LongreadError } from '../../common/errors';
+import { hashBytes, loadSource } from '../ingest/index';
+import type { DocumentSummary } from '../library/documents';
+import type { ApiContext, Handlers } from './types';
+
+/** Uploaded files (browser mode) are kept here, one folder per content hash, so the PDF reader can serve them later. */
+export const UPLOADS_DIR = 'uploads';
+
+const MIME: Record<DocumentType, string> = {
+  pdf: 'application/pdf',
+  epub: 'application/epub+zip',
+  text: 'text/plain; charset=utf-8',
+  markdown: 'text/markdown; charset=utf-8',
+  html: 'text/html; charset=utf-8',
+};
+
+export function libraryHandlers(ctx: ApiContext): Handlers<'library.list' | 'library.add' | 'library.upload' | 'library.pick' | 'library.remove' | 'library.search' | 'document.get' | 'document.file'> {
+  return {
+    'library.list': () => ({ documents: ctx.library.list().map(documentInfo) }),
+
+    'library.add': async ({ paths }) => ({ added: await addPaths(ctx, paths) }),
+
+    'library.upload': async ({ name, data }) => {
+      const bytes = Buffer.from(data, 'base64');
+      return addUpload(ctx, name, bytes);
+    },
+
+    'library.pick': async () => {
+      const paths = await requireDesktop(ctx, 'Choosing files').pickDocuments();
+      return { added: paths.length ? await addPaths(ctx, paths) : [] };
+    },
+
+    'library.remove': ({ id }) => {
+      const removed = documentInfo(ctx.library.remove(id));
+      ctx.emit({ type: 'library-changed' });
+      return { removed };
+    },
+
+    'library.search': ({ query, documentId, limit }) => {
+      if (documentId) requireDocument(ctx, documentId);
+      return { hits: ctx.library.documents.search(query, { docId: documentId, limit }) };
+    },
+
+    'document.get': ({ id }): DocumentDetail => {
+      const info = requireDocument(ctx, id);
+      const doc = ctx.library.documents.load(id)!;
+      return {
+        info: documentInfo(info),
+        text: doc.text,
+        sections: doc.sections,
+        pages: doc.pages,
+        tokens: tokensFor(ctx, id),
+        fileAvailable: candidateFiles(info).length > 0,
+      };
+    },
+
+    'document.file': async ({ id }) => documentFile(ctx, id),
+  };
+}
+
+/** Adds files one by one (each parsed on a worker thread), reporting progress as events. */
+export async function addPaths(ctx: ApiContext, paths: string[]): Promise<AddedDocument[]> {
+  const added: AddedDocument[] = [];
+  try {
+    for (const file of paths) {
+      const result = await ctx.library.add(file, {
+        inWorker: true,
+        onProgress: (p) => ctx.emit({ type: 'ingest-progress', path: file, phase: p.phase, done: p.done, total: p.total }),
+      });
+      added.push({ status: result.status, document: documentInfo(result.document), path: result.path });
+    }
+  } finally {
+    if (added.length) ctx.emit({ type: 'library-changed' });
+  }
+  return added;
+}
+
+export async function addUpload(ctx: ApiContext, name: string, bytes: Uint8Array): Promise<AddedDocument> {
+  if (bytes.length === 0) throw new LongreadError('document-empty', `${name}: the file is empty.`, { file: name });
+  const dir = path.join(ctx.home, UPLOADS_DIR, hashBytes(bytes));
+  const file = path.join(dir, path.basename(name));
+  await mkdir(dir, { recursive: true });
+  await writeFile(file, bytes);
+  const [added] = await addPaths(ctx, [file]);
+  return added!;
+}
+
+function requireDesktop(ctx: ApiContext, what: string) {
+  if (!ctx.desktop) throw new LongreadError('unsupported', `${what} needs the desktop app; in the browser, drop the files on the page instead.`);
+  return ctx.desktop;
+}
+
+export function requireDocument(ctx: ApiContext, id: string): DocumentSummary {
+  const info = ctx.library.documents.get(id);
+  if (!info) throw new LongreadError('document-not-found', `No document with id ${id} is in the library.`);
+  return info;
+}
+
+export function documentInfo(d: DocumentSummary): DocumentInfo {
+  return { ...d, files: d.files.map((f) => ({ ...f })) };
+}
+
+function tokensFor(ctx: ApiContext, id: string) {
+  const model = ctx.settings.get().model;
+  return model ? ctx.library.documents.tokenCount(id, model) : null;
+}
+
+/** Recorded files of the document that still exist with the stored size, newest first. */
+function candidateFiles(info: DocumentSummary): string[] {
+  return [...info.files]
+    .reverse()
+    .map((f) => f.path)
+    .filter((p) => {
+      try {
+        const s = statSync(p);
+        return s.isFile() && s.size === info.byteSize;
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** The source file's bytes, checked against the document id (its SHA-256) so a changed file is never shown as this document. */
+export async function documentFile(ctx: ApiContext, id: string): Promise<DocumentFile> {
+  const info = requireDocument(ctx, id);
+  for (const file of candidateFiles(info)) {
+    const source = await loadSource(file).catch(() => null);
+    if (source && source.hash === id) return { name: path.basename(file), mimeType: MIME[info.type], bytes: source.bytes };
+  }
+  const last = info.files.at(-1)?.path;
+  throw new LongreadError(
+    'document-file-missing',
+    `The original file of “${info.title}” is no longer where it was added${last ? ` (${last})` : ''}, or it was changed since; add it again to view it.`,
+    last === undefined ? {} : { file: last },
+  );
+}

@@ -1,0 +1,252 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ApiResult, ErrorBody } from '../../common/api';
+import { AppApi } from '../api/api';
+import type { OpenAssistant } from '../api/assistant-host';
+import { httpStatusOf } from '../api/errors';
+import { contentSecurityPolicy, DOCUMENT_FILE_CSP, SECURITY_HEADERS } from './csp';
+import { hostAllowed, newToken, originAllowed, presentedToken, tokenMatches } from './guard';
+import { contentTypeOf, injectMeta, readStatic, resolveStatic } from './static-files';
+
+// The wire format is described in wire.md next to this file.
+
+export const DEFAULT_RENDERER_DIR = fileURLToPath(new URL('../../renderer/dist', import.meta.url));
+const JSON_LIMIT = 1024 * 1024;
+const UPLOAD_LIMIT = 768 * 1024 * 1024;
+const UPLOAD_JSON_LIMIT = Math.ceil((UPLOAD_LIMIT * 4) / 3) + 1024;
+
+export interface ServerOptions {
+  /** Serve this API (the caller closes it); otherwise one is opened on `home` and closed with the server. */
+  api?: AppApi;
+  home?: string;
+  openAssistant?: OpenAssistant;
+  modelDir?: string;
+  /** 0 (default): any free port. */
+  port?: number;
+  /** The built renderer; default `renderer/dist`. */
+  rendererDir?: string;
+}
+
+export interface RunningServer {
+  /** The address to open, with the token: `http://127.0.0.1:PORT/?token=…`. */
+  url: string;
+  origin: string;
+  port: number;
+  token: string;
+  api: AppApi;
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody,
+  ) {
+    super(body.message);
+  }
+}
+
+/** Starts the local server on 127.0.0.1: the renderer, the API over HTTP, events over WebSocket. */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const ownsApi = !options.api;
+  const api = options.api ?? AppApi.open({ home: options.home, mode: 'browser', openAssistant: await resolveOpenAssistant(options.openAssistant), modelDir: options.modelDir });
+  const rendererDir = options.rendererDir ?? DEFAULT_RENDERER_DIR;
+  const token = newToken();
+  let port = 0;
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e) => {
+      const body: ErrorBody = e instanceof HttpError ? e.body : { code: 'internal', message: `The server failed: ${e instanceof Error ? e.message : String(e)}` };
+      if (!(e instanceof HttpError)) console.error('longread serve:', e);
+      if (!res.headersSent) sendJson(res, e instanceof HttpError ? e.status : 500, { ok: false, error: body });
+      else res.destroy();
+    });
+  });
+  server.requestTimeout = 0; // uploads of large books may be slow; the loopback only
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    guard(req, url, false);
+    if (url.pathname === '/api/events') throw new HttpError(426, { code: 'invalid-request', message: 'Connect to /api/events with a WebSocket.' });
+    if (url.pathname.startsWith('/api/')) return handleApi(req, res, url);
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, { code: 'invalid-request', message: 'Only GET is allowed here.' });
+    return handlePage(req, res, url);
+  }
+
+  /** Host and Origin checks for everything; the token for the API and the events (`page` is checked in handlePage). */
+  function guard(req: IncomingMessage, url: URL, requireToken: boolean): void {
+    if (!hostAllowed(req.headers.host, port)) throw new HttpError(403, { code: 'forbidden', message: 'This server answers only to 127.0.0.1 and localhost.' });
+    if (!originAllowed(req.headers.origin, port)) throw new HttpError(403, { code: 'forbidden', message: 'Requests from other sites are refused.' });
+    if ((requireToken || url.pathname.startsWith('/api/')) && !tokenMatches(presentedToken(req.headers, url), token)) {
+      throw new HttpError(401, { code: 'unauthorized', message: 'Missing or wrong token: open the address `longread serve` printed.' });
+    }
+  }
+
+  async function handlePage(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const file = await resolveStatic(rendererDir, url.pathname);
+    const isIndex = url.pathname === '/' || url.pathname === '/index.html';
+    const headers = pageHeaders(port);
+    if (isIndex && !tokenMatches(url.searchParams.get('token'), token)) {
+      return sendHtml(res, 401, headers, '<!doctype html><title>Longread</title><p>Open the address that <code>longread serve</code> printed (it carries this launch’s token).</p>');
+    }
+    if (!file) {
+      if (isIndex) return sendHtml(res, 503, headers, `<!doctype html><title>Longread</title><p>The interface is not built: run <code>npm run build:renderer</code> (or <code>npm run web</code>).</p>`);
+      return sendHtml(res, 404, headers, '<!doctype html><title>Not found</title><p>Not found.</p>');
+    }
+    let body = await readStatic(file);
+    if (path.basename(file) === 'index.html') body = Buffer.from(injectMeta(body.toString('utf8'), token));
+    res.writeHead(200, { ...headers, 'Content-Type': contentTypeOf(file), 'Content-Length': body.length, 'Cache-Control': isIndex ? 'no-store' : 'no-cache' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const method = decodeURIComponent(url.pathname.slice('/api/'.length));
+    if (method === 'document.file' && (req.method === 'GET' || req.method === 'HEAD')) {
+      return sendFileResult(res, await api.call(method, { id: url.searchParams.get('id') ?? undefined }));
+    }
+    if (req.method !== 'POST') throw new HttpError(405, { code: 'invalid-request', message: 'API calls are POST requests (document.file may be a GET).' });
+    const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (method === 'library.upload' && type === 'application/octet-stream') {
+      const name = decodeHeader(req.headers['x-longread-filename']);
+      const bytes = await readBody(req, UPLOAD_LIMIT);
+      return sendResult(res, await api.upload(name, bytes));
+    }
+    if (type !== 'application/json') throw new HttpError(415, { code: 'invalid-request', message: 'Send the payload as application/json.' });
+    const raw = await readBody(req, method === 'library.upload' ? UPLOAD_JSON_LIMIT : JSON_LIMIT);
+    let payload: unknown;
+    try {
+      payload = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new HttpError(400, { code: 'invalid-json', message: 'The request body is not valid JSON.' });
+    }
+    const result = await api.call(method, payload);
+    if (method === 'document.file') return sendFileResult(res, result);
+    return sendResult(res, result);
+  }
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    try {
+      if (url.pathname !== '/api/events') throw new HttpError(404, { code: 'not-found', message: 'No such endpoint.' });
+      guard(req, url, true);
+    } catch (e) {
+      const status = e instanceof HttpError ? e.status : 400;
+      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    sockets.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      const unsubscribe = api.onEvent((event) => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(event));
+      });
+      ws.on('close', unsubscribe);
+      ws.on('error', unsubscribe);
+      ws.on('message', () => {}); // the client sends nothing; ignore it
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+  const origin = `http://127.0.0.1:${port}`;
+
+  return {
+    url: `${origin}/?token=${token}`,
+    origin,
+    port,
+    token,
+    api,
+    close: async () => {
+      for (const client of sockets.clients) client.terminate();
+      sockets.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      if (ownsApi) await api.close();
+    },
+  };
+}
+
+function pageHeaders(port: number): Record<string, string> {
+  return { ...SECURITY_HEADERS, 'Content-Security-Policy': contentSecurityPolicy([`ws://127.0.0.1:${port}`, `ws://localhost:${port}`]) };
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = Buffer.from(JSON.stringify(value));
+  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length, 'Cache-Control': 'no-store' });
+  res.end(body);
+}
+
+function sendResult(res: ServerResponse, result: ApiResult): void {
+  sendJson(res, result.ok ? 200 : httpStatusOf(result.error.code), result);
+}
+
+/** `document.file` answers with the raw bytes, sandboxed so an HTML document can never run at this origin. */
+function sendFileResult(res: ServerResponse, result: ApiResult): void {
+  if (!result.ok) return sendResult(res, result);
+  const file = result.value as { name: string; mimeType: string; bytes: Uint8Array };
+  res.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'Content-Security-Policy': DOCUMENT_FILE_CSP,
+    'Content-Type': file.mimeType,
+    'Content-Length': file.bytes.length,
+    'Content-Disposition': `inline; filename*=UTF-8''${encodeURIComponent(file.name)}`,
+    'Cache-Control': 'no-store',
+  });
+  res.end(Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength));
+}
+
+function sendHtml(res: ServerResponse, status: number, headers: Record<string, string>, html: string): void {
+  const body = Buffer.from(html);
+  res.writeHead(status, { ...headers, 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': body.length, 'Cache-Control': 'no-store' });
+  res.end(body);
+}
+
+function decodeHeader(value: string | string[] | undefined): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      reject(new HttpError(413, { code: 'too-large', message: `The request is larger than ${Math.round(limit / 1024 / 1024)} MB.` }));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        // keep draining (the loopback is fast) so the 413 answer reaches the client
+        chunks.length = 0;
+        reject(new HttpError(413, { code: 'too-large', message: `The request is larger than ${Math.round(limit / 1024 / 1024)} MB.` }));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+async function resolveOpenAssistant(open: OpenAssistant | undefined): Promise<OpenAssistant> {
+  if (open) return open;
+  const { openAssistant } = await import('../api/open-assistant');
+  return openAssistant;
+}

@@ -1,0 +1,374 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import path from 'node:path';
+import { API_METHODS, DEFAULT_SETTINGS, type ApiEvent, type ApiResult } from '../../common/api';
+import { AppApi } from '../../main/api/api';
+import type { AssistantOpenOptions } from '../../main/api/assistant-host';
+import { SETTINGS_FILE } from '../../main/api/settings';
+import { RecordingAssistant, tempHome, writeBook } from './helpers';
+
+const DOC = 'a'.repeat(64);
+
+function openApi(home: string, assistant = new RecordingAssistant(), extra: Partial<Parameters<typeof AppApi.open>[0]> = {}) {
+  const opened: AssistantOpenOptions[] = [];
+  const api = AppApi.open({
+    home,
+    mode: 'browser',
+    openAssistant: async (o) => {
+      opened.push(o);
+      return assistant;
+    },
+    ...extra,
+  });
+  const events: ApiEvent[] = [];
+  api.onEvent((e) => events.push(e));
+  return { api, assistant, events, opened };
+}
+
+function failed(r: ApiResult): { code: string; message: string; issues?: Array<{ path: string; message: string }> } {
+  assert.equal(r.ok, false, `expected a failure, got ${JSON.stringify(r).slice(0, 300)}`);
+  return (r as Extract<ApiResult, { ok: false }>).error;
+}
+
+function value<T = any>(r: ApiResult): T {
+  assert.equal(r.ok, true, `expected success, got ${JSON.stringify(r)}`);
+  return (r as Extract<ApiResult, { ok: true }>).value as T;
+}
+
+test('malformed requests are refused with typed errors naming the field', async () => {
+  const { dir, cleanup } = tempHome();
+  const { api, opened } = openApi(dir);
+  try {
+    assert.equal(failed(await api.call('library.drop', {})).code, 'unknown-method');
+    assert.equal(failed(await api.call(42, {})).code, 'unknown-method');
+    assert.equal(failed(await api.call('__proto__', {})).code, 'unknown-method');
+    assert.equal(failed(await api.call('toString', {})).code, 'unknown-method');
+
+    const cases: Array<[string, unknown, string]> = [
+      ['document.get', { id: 'not-hex' }, 'id'],
+      ['document.get', {}, 'id'],
+      ['document.get', null, 'id'],
+      ['library.add', { paths: ['relative/book.txt'] }, 'paths.0'],
+      ['library.add', { paths: [] }, 'paths'],
+      ['library.add', { paths: '/abs/book.txt' }, 'paths'],
+      ['library.upload', { name: '../../etc/passwd', data: 'aGVsbG8=' }, 'name'],
+      ['library.upload', { name: 'a.txt', data: 'not base64!' }, 'data'],
+      ['assistant.ask', { documentId: DOC, question: '   ' }, 'question'],
+      ['assistant.ask', { documentId: DOC, question: 'q', chatId: 'abc' }, 'chatId'],
+      ['assistant.ask', { documentId: DOC, question: 'q', sections: { from: 3, to: 1 } }, 'sections'],
+      ['assistant.ask', { documentId: DOC, question: 'q', extra: true }, ''],
+      ['assistant.summarize', { documentId: DOC, length: 'medium' }, 'length'],
+      ['settings.set', { theme: 'purple' }, 'theme'],
+      ['settings.set', { threads: -1 }, 'threads'],
+      ['settings.set', { provider: 'tpu' }, 'provider'],
+      ['models.import', { dir: 'models/x' }, 'dir'],
+      ['chats.messages', { chatId: 7 }, 'chatId'],
+      ['app.info', { anything: 1 }, ''],
+    ];
+    for (const [method, payload, field] of cases) {
+      const error = failed(await api.call(method, payload));
+      assert.equal(error.code, 'invalid-request', `${method} ${JSON.stringify(payload)}`);
+      assert.ok(error.issues && error.issues.length > 0, `${method}: issues listed`);
+      assert.ok(error.issues.some((i) => i.path === field), `${method}: an issue for "${field}" in ${JSON.stringify(error.issues)}`);
+      assert.match(error.message, new RegExp(`^Invalid request for ${method.replace('.', '\\.')}`));
+    }
+    // none of these reached the assistant
+    assert.equal(opened.length, 0);
+  } finally {
+    await api.close();
+    cleanup();
+  }
+});
+
+test('every API method has a handler', async () => {
+  const { dir, cleanup } = tempHome();
+  const { api } = openApi(dir);
+  try {
+    for (const method of API_METHODS) {
+      const r = await api.call(method, {});
+      if (!r.ok) assert.notEqual(r.error.code, 'unknown-method', method);
+      if (!r.ok) assert.notEqual(r.error.code, 'internal', `${method}: ${r.error.message}`);
+    }
+  } finally {
+    await api.close();
+    cleanup();
+  }
+});
+
+test('library: add by path, list, get, file bytes, search, remove; events tell the renderer', async () => {
+  const { dir, cleanup } = tempHome();
+  const { api, events } = openApi(dir);
+  try {
+    const book = writeBook(dir);
+    const added = value(await api.call('library.add', { paths: [book] })).added;
+    assert.equal(added.length, 1);
+    assert.equal(added[0].status, 'added');
+    const id = added[0].document.id;
+    assert.match(id, /^[0-9a-f]{64}$/);
+    assert.ok(events.some((e) => e.type === 'ingest-progress' && e.path === book));
+    assert.ok(events.some((e) => e.type === 'library-changed'));
+
+    const docs = value(await api.call('library.list', {})).documents;
+    assert.deepEqual(docs.map((d: any) => d.id), [id]);
+    assert.equal(docs[0].title, 'The Test Voyage');
+
+    const detail = value(await api.call('document.get', { id }));
+    assert.equal(detail.info.id, id);
+    assert.ok(detail.text.includes('Paragraph 12 of chapter 2'));
+    assert.deepEqual(detail.sections.map((s: any) => s.title).slice(0, 3), ['CHAPTER 1. Loomings', 'CHAPTER 2. The Carpet-Bag', 'CHAPTER 3. The Spouter-Inn']);
+    assert.ok(detail.pages.length >= 1);
+    assert.equal(detail.fileAvailable, true);
+    for (const s of detail.sections) assert.ok(detail.text.slice(s.start, s.end).startsWith('CHAPTER'));
+
+    const file = value(await api.call('document.file', { id }));
+    assert.equal(file.name, 'The Test Voyage.txt');
+    assert.match(file.mimeType, /^text\/plain/);
+    assert.deepEqual(Buffer.from(file.bytes), readFileSync(book));
+
+    const hits = value(await api.call('library.search', { query: 'Carpet-Bag sea', documentId: id })).hits;
+    assert.ok(hits.length > 0 && hits.every((h: any) => h.docId === id));
+
+    // adding the same bytes again reads nothing
+    assert.equal(value(await api.call('library.add', { paths: [book] })).added[0].status, 'existing');
+
+    // the file changes on disk: the reader is not shown other bytes as this document
+    appendFileSync(book, 'one more line\n');
+    assert.equal(value(await api.call('document.get', { id })).fileAvailable, false);
+    const missing = failed(await api.call('document.file', { id }));
+    assert.equal(missing.code, 'document-file-missing');
+
+    const removed = value(await api.call('library.remove', { id })).removed;
+    assert.equal(removed.id, id);
+    assert.deepEqual(value(await api.call('library.list', {})).documents, []);
+    assert.equal(failed(await api.call('document.get', { id })).code, 'document-not-found');
+    assert.equal(failed(await api.call('library.remove', { id })).code, 'document-not-found');
+  } finally {
+    await api.close();
+    cleanup();
+  }
+});
+
+test('library: a file that cannot be read gives its ingest error with the file named', async () => {
+  const { dir, cleanup } = tempHome();
+  const { api } = openApi(dir);
+  try {
+    const gone = path.join(dir, 'nope.pdf');
+    const error = failed(await api.call('library.add', { paths: [gone] }));
+    assert.equal(error.code, 'file-not-found');
+    assert.equal((error as any).file, gone);
+    const binary = path.join(dir, 'photo.bin');
+    writeFileSync(binary, Buffer.from([0, 1, 2, 3, 0, 0, 255, 254, 0, 7]));
+    assert.equal(failed(await api.call('library.add', { paths: [binary] })).code, 'unsupported-type');
+  } finally {
+    await api.close();
+    cleanup();
+  }
+});
+
+test('library: uploads (browser mode) are kept in the data home and served back', async () => {
+  const { dir, cleanup } = tempHome();
+  const { api } = openApi(dir);
+  try {
+    const bytes = readFileSync(writeBook(dir, 'source.txt'));
+    const up = value(await api.call('library.upload', { name: 'Voyage.txt', data: bytes.toString('base64') }));
+    assert.equal(up.status, 'added');
+    assert.ok(up.path.startsWith(path.join(dir, 'uploads')));
+    assert.deepEqual(Buffer.from(value(await api.call('document.file', { id: up.document.id })).bytes), bytes);
+    // the raw-bytes form gives the same document
+    const raw = value(await api.upload('Voyage again.txt', bytes));
+    assert.equal(raw.document.id, up.document.id);
+    assert.equal(raw.status, 'existing');
+    assert.equal(failed(await api.upload('a/b.txt', bytes)).code, 'invalid-request');
+    assert.equal(failed(await api.upload('empty.txt', new Uint8Array())).code, 'document-empty');
+  } finally {
+    await api.close();
+    cleanup();
+  }
+});
+
+test('files opened from the OS go to the library and the first is shown; failures become events', async () => {
+  const { dir, cleanup } = tempHome();
+  const { api, events } = openApi(dir);
+  try {
+    const book = writeBook(dir);
+    await api.openFiles([path.join(dir, 'missing.txt'), book]);
+    const failedEvent = events.find((e) => e.type === 'add-failed');
+    assert.ok(failedEvent && failedEvent.type === 'add-failed' && failedEvent.error.code === 'file-not-found');
+    const open = events.find((e) => e.type === 'open-document');
+    const [doc] = value(await api.call('library.list', {})).documents;
+    assert.ok(open && open.type === 'open-document' && open.documentId === doc.id);
+  } finally {
+    await api.close();
+    cleanup();
+  }
+});
+
+test('chats: create, list, messages, export as Markdown with citations', async () => {
+  const { dir, cleanup } = tempHome();
+  const { api } = openApi(dir);
+  try {
+    const id = value(await api.call('library.add', { paths: [writeBook(dir)] })).added[0].document.id;
+    const chat = value(await api.call('chats.create', { documentId: id }));
+    assert.match(chat.id, /^\d+$/);
+    assert.equal(chat.title, 'Questions about The Test Voyage');
+    assert.equal(failed(await api.call('chats.create', { documentId: 'b'.repeat(64) })).code, 'document-not-found');
+
+    api.library.chats.addMessage(Number(chat.id), 'user', 'Who tells the story?');
+    api.library.chats.addMessage(Number(chat.id), 'assistant', 'Ishmael.', {
+      citations: [{ documentId: id, start: 10, end: 40, quote: 'Call me *Ishmael*.\nSome years ago', page: 3, section: { index: 0, title: 'Loomings' }, score: 0.9 }],
+    });
+    const { messages } = value(await api.call('chats.messages', { chatId: chat.id }));
+    assert.deepEqual(messages.map((m: any) => [m.role, m.content]), [['user', 'Who tells the story?'], ['assistant', 'Ishmael.']]);
+    assert.deepEqual(value(await api.call('chats.list', { documentId: id })).chats.map((c: any) => c.id), [chat.id]);
+
+    const md = value(await api.call('export.chat', { chatId: chat.id }));
+    assert.equal(md.fileName, 'The Test Voyage - chat.md');
+    assert.match(md.markdown, /^# Questions about The Test Voyage\n/);
+    assert.match(md.markdown, /\*\*You:\*\* Who tells the story\?/);
+    assert.match(md.markdown, /\*\*Longread:\*\* Ishmael\./);
+    assert.match(md.markdown, /> Call me \*Ishmael\*\.\n> Some years ago\n> — p\. 3, Loomings, characters 10–40/);
+
+    assert.equal(failed(await api.call('chats.messages', { chatId: '999' })).code, 'chat-not-found');
+    assert.equal(value(await api.call('chats.remove', { chatId: chat.id })).removed, true);
+    assert.equal(value(await api.call('chats.remove', { chatId: chat.id })).removed, false);
+  } finally {
+    await api.close();
+    cleanup();
+  }
+});
+
+test('export.summary formats the summary, its sections and sources; desktop-only calls are refused in browser mode', async () => {
+  const { dir, cleanup } = tempHome();
+  const { api } = openApi(dir);
+  try {
+    const id = value(await api.call('library.add', { paths: [writeBook(dir)] })).added[0].document.id;
+    const summary = {
+      summary: 'A voyage begins.',
+      kind: 'abstractive',
+      sections: [{ index: 1, title: 'The Carpet-Bag', summary: 'He packs.' }],
+      citations: [{ documentId: id, start: 0, end: 5, quote: 'The T', page: 1, score: 1 }],
+      cached: false,
+      model: 'tiny',
+    };
+    const md = value(await api.call('export.summary', { documentId: id, section: 1, summary }));
+    assert.equal(md.fileName, 'The Test Voyage — CHAPTER 2. The Carpet-Bag - summary.md');
+    assert.match(md.markdown, /^# Summary: The Test Voyage — CHAPTER 2\. The Carpet-Bag\n\n_Abstractive summary by tiny\._\n\nA voyage begins\.\n\n## The Carpet-Bag\n\nHe packs\.\n\n## Sources\n\n> The T\n> — p\. 1, characters 0–5\n$/);
+    for (const method of ['library.pick', 'models.pick'] as const) assert.equal(failed(await api.call(method, {})).code, 'unsupported');
+    assert.equal(failed(await api.call('export.save', { fileName: md.fileName, content: md.markdown })).code, 'unsupported');
+  } finally {
+    await api.close();
+    cleanup();
+  }
+});
+
+test('assistant calls start jobs whose events reach every listener; bad references are refused before any job', async () => {
+  const { dir, cleanup } = tempHome();
+  const { api, assistant, events, opened } = openApi(dir);
+  try {
+    const id = value(await api.call('library.add', { paths: [writeBook(dir)] })).added[0].document.id;
+    assert.equal(failed(await api.call('assistant.ask', { documentId: 'c'.repeat(64), question: 'Who?' })).code, 'document-not-found');
+    assert.equal(failed(await api.call('assistant.ask', { documentId: id, question: 'Who?', chatId: '77' })).code, 'chat-not-found');
+    assert.equal(opened.length, 0, 'nothing opened the engine for refused calls');
+
+    const { jobId } = value(await api.call('assistant.ask', { documentId: id, question: 'Who tells the story?' }));
+    await new Promise((r) => setTimeout(r, 10));
+    const mine = events.filter((e) => 'jobId' in e && e.jobId === jobId).map((e) => e.type);
+    assert.deepEqual(mine, ['queued', 'token', 'done']);
+    assert.deepEqual(assistant.asked, [{ documentId: id, question: 'Who tells the story?' }]);
+
+    const s = value(await api.call('assistant.summarize', { documentId: id, length: 'short' }));
+    await new Promise((r) => setTimeout(r, 10));
+    const err = events.find((e) => e.type === 'error' && e.jobId === s.jobId);
+    assert.ok(err && err.type === 'error' && err.error.code === 'no-model');
+
+    assert.deepEqual(value(await api.call('assistant.cancel', { jobId })), { cancelled: true });
+    assert.deepEqual(value(await api.call('assistant.jobs', {})).jobs, [{ jobId: 'job-9', kind: 'ask', state: 'running', documentId: 'x', stage: 'encoding' }]);
+    assert.equal(opened.length, 1, 'one engine for all jobs');
+    assert.equal(opened[0]!.library, api.library);
+  } finally {
+    await api.close();
+    cleanup();
+  }
+});
+
+test('settings persist in the data home; engine settings reopen the assistant; a damaged file falls back to defaults', async () => {
+  const { dir, cleanup } = tempHome();
+  const first = openApi(dir);
+  try {
+    assert.deepEqual(value(await first.api.call('settings.get', {})), DEFAULT_SETTINGS);
+    await first.api.call('models.list', {});
+    assert.equal(first.opened.length, 1);
+    const s = value(await first.api.call('settings.set', { theme: 'dark', threads: 3, compression: 'accurate' }));
+    assert.deepEqual(s, { ...DEFAULT_SETTINGS, theme: 'dark', threads: 3, compression: 'accurate' });
+    assert.ok(first.events.some((e) => e.type === 'settings-changed' && e.settings.theme === 'dark'));
+    assert.equal(first.assistant.closed, 1, 'threads changed: the engine is reopened');
+    await first.api.call('models.list', {});
+    assert.equal(first.opened.at(-1)!.threads, 3);
+
+    const models = value(await first.api.call('models.use', { id: 'other' })).models;
+    assert.deepEqual(models.filter((m: any) => m.active).map((m: any) => m.id), ['other']);
+    assert.equal(failed(await first.api.call('models.use', { id: 'ghost' })).code, 'model-not-found');
+    assert.equal(failed(await first.api.call('settings.set', { model: 'ghost' })).code, 'model-not-found');
+    assert.equal(value(await first.api.call('settings.get', {})).model, 'other');
+
+    const imported = value(await first.api.call('models.import', { dir: '/tmp/some-model' })).model;
+    assert.equal(imported.dir, '/tmp/some-model');
+    assert.deepEqual(first.events.filter((e) => e.type === 'model-import-progress').map((e: any) => e.done), [1, 2]);
+  } finally {
+    await first.api.close();
+  }
+  const saved = JSON.parse(readFileSync(path.join(dir, SETTINGS_FILE), 'utf8'));
+  assert.equal(saved.theme, 'dark');
+  assert.equal(saved.model, 'other');
+
+  const second = openApi(dir);
+  try {
+    assert.deepEqual(value(await second.api.call('settings.get', {})), { ...DEFAULT_SETTINGS, theme: 'dark', threads: 3, compression: 'accurate', model: 'other' });
+    await second.api.call('models.list', {});
+    assert.equal(second.assistant.active, 'other', 'the saved model is made active when the engine opens');
+  } finally {
+    await second.api.close();
+  }
+
+  writeFileSync(path.join(dir, SETTINGS_FILE), JSON.stringify({ theme: 'neon', threads: 2 }));
+  const third = openApi(dir);
+  try {
+    assert.deepEqual(value(await third.api.call('settings.get', {})), { ...DEFAULT_SETTINGS, threads: 2 });
+    assert.match(value(await third.api.call('app.info', {})).notice, /invalid values for theme/);
+  } finally {
+    await third.api.close();
+  }
+  writeFileSync(path.join(dir, SETTINGS_FILE), '{ not json');
+  const fourth = openApi(dir);
+  try {
+    assert.deepEqual(value(await fourth.api.call('settings.get', {})), DEFAULT_SETTINGS);
+  } finally {
+    await fourth.api.close();
+    cleanup();
+  }
+});
+
+test('an assistant that fails to open gives its error, and a later call tries again', async () => {
+  const { dir, cleanup } = tempHome();
+  let attempts = 0;
+  const assistant = new RecordingAssistant();
+  const api = AppApi.open({
+    home: dir,
+    mode: 'electron',
+    openAssistant: async () => {
+      attempts++;
+      if (attempts === 1) throw new (await import('../../common/errors')).LongreadError('no-model', 'No model is installed.');
+      return assistant;
+    },
+  });
+  try {
+    assert.equal(failed(await api.call('models.list', {})).code, 'no-model');
+    assert.equal(value(await api.call('models.list', {})).models.length, 2);
+    assert.equal(attempts, 2);
+    assert.equal(value(await api.call('app.info', {})).mode, 'electron');
+  } finally {
+    await api.close();
+    cleanup();
+  }
+});
