@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { LongreadError } from '../../common/errors';
 import { registerGenerate } from './generate';
 import { registerLibrary } from './library';
+import { registerServe } from './serve';
 
 const program = new Command();
 program
@@ -10,6 +11,7 @@ program
   .showHelpAfterError();
 registerGenerate(program);
 registerLibrary(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

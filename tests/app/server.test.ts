@@ -1,0 +1,226 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { WebSocket } from 'ws';
+import type { ApiEvent } from '../../common/api';
+import { AppApi } from '../../main/api/api';
+import { startServer, type RunningServer } from '../../main/server/server';
+import { RecordingAssistant, tempHome, writeBook } from './helpers';
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  json(): any;
+}
+
+/** A raw HTTP request, so Host and Origin can be set as a hostile page or a rebinding DNS name would. */
+function send(server: RunningServer, options: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: server.port, method: options.method ?? 'GET', path: options.path, headers: options.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body.toString('utf8')) });
+      });
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+function call(server: RunningServer, method: string, payload: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  return send(server, {
+    method: 'POST',
+    path: `/api/${method}`,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}`, ...headers },
+    body: JSON.stringify(payload),
+  });
+}
+
+let home: { dir: string; cleanup: () => void };
+let server: RunningServer;
+let api: AppApi;
+let rendererDir: string;
+
+before(async () => {
+  home = tempHome();
+  rendererDir = path.join(home.dir, 'dist');
+  mkdirSync(path.join(rendererDir, 'assets'), { recursive: true });
+  writeFileSync(path.join(rendererDir, 'index.html'), '<!doctype html><html><head><title>Longread</title><script type="module" src="./assets/app.js"></script></head><body></body></html>');
+  writeFileSync(path.join(rendererDir, 'assets', 'app.js'), 'console.log("app")');
+  writeFileSync(path.join(home.dir, 'secret.txt'), 'outside the renderer');
+  api = AppApi.open({ home: path.join(home.dir, 'home'), mode: 'browser', openAssistant: async () => new RecordingAssistant() });
+  server = await startServer({ api, rendererDir });
+});
+
+after(async () => {
+  await server.close();
+  await api.close();
+  home.cleanup();
+});
+
+test('listens on 127.0.0.1 only and prints a URL with a fresh random token', async () => {
+  assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43}$/);
+  assert.ok(server.url.endsWith(server.token));
+  const other = await startServer({ api, rendererDir });
+  try {
+    assert.notEqual(other.token, server.token);
+    assert.notEqual(other.port, server.port);
+  } finally {
+    await other.close();
+  }
+});
+
+test('the page needs the token, carries it in a meta tag, and every page response has the strict CSP', async () => {
+  const denied = await send(server, { path: '/' });
+  assert.equal(denied.status, 401);
+  assert.ok(!denied.body.toString().includes(server.token));
+  assert.equal((await send(server, { path: '/?token=wrong' })).status, 401);
+
+  const page = await send(server, { path: `/?token=${server.token}` });
+  assert.equal(page.status, 200);
+  assert.match(String(page.headers['content-type']), /^text\/html/);
+  const html = page.body.toString();
+  assert.ok(html.includes(`<meta name="longread-token" content="${server.token}">`));
+  assert.ok(html.includes('<meta name="longread-mode" content="browser">'));
+
+  for (const reply of [page, denied, await send(server, { path: '/assets/app.js' })]) {
+    const csp = String(reply.headers['content-security-policy']);
+    const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name!, values]));
+    assert.deepEqual(directives.get('default-src'), ["'self'"]);
+    assert.ok(!directives.get('script-src')!.includes("'unsafe-inline'") && !directives.get('script-src')!.includes("'unsafe-eval'"));
+    assert.deepEqual(directives.get('object-src'), ["'none'"]);
+    assert.deepEqual(directives.get('frame-ancestors'), ["'none'"]);
+    assert.deepEqual(directives.get('connect-src'), ["'self'", `ws://127.0.0.1:${server.port}`, `ws://localhost:${server.port}`]);
+    assert.ok(!/https?:\/\/(?!127\.0\.0\.1|localhost)/.test(csp), 'no remote origin anywhere');
+    assert.equal(reply.headers['x-content-type-options'], 'nosniff');
+    assert.equal(reply.headers['x-frame-options'], 'DENY');
+  }
+  const js = await send(server, { path: '/assets/app.js' });
+  assert.equal(js.status, 200);
+  assert.match(String(js.headers['content-type']), /^text\/javascript/);
+});
+
+test('files outside the built renderer are never served', async () => {
+  for (const p of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/.hidden', '/assets/%00app.js', '/nope.js']) {
+    const r = await send(server, { path: p });
+    assert.equal(r.status, 404, p);
+    assert.ok(!r.body.toString().includes('outside the renderer'), p);
+  }
+});
+
+test('API calls without the token, with a wrong token, from another origin or host are refused', async () => {
+  const ok = await call(server, 'library.list', {});
+  assert.equal(ok.status, 200);
+  assert.deepEqual(ok.json(), { ok: true, value: { documents: [] } });
+
+  const noToken = await send(server, { method: 'POST', path: '/api/library.list', headers: { 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(noToken.status, 401);
+  assert.equal(noToken.json().error.code, 'unauthorized');
+  assert.equal((await call(server, 'library.list', {}, { authorization: 'Bearer nope' })).status, 401);
+  assert.equal((await call(server, 'library.list', {}, { authorization: `Bearer ${server.token}x` })).status, 401);
+  // the token in the query works too (URLs for pdf.js); the header alone is enough
+  assert.equal((await send(server, { method: 'POST', path: `/api/library.list?token=${server.token}`, headers: { 'content-type': 'application/json' }, body: '{}' })).status, 200);
+  assert.equal((await call(server, 'library.list', {}, { authorization: '', 'x-longread-token': server.token })).status, 200);
+
+  // another page in the browser, even one that somehow knew the token
+  const evil = await call(server, 'library.list', {}, { origin: 'http://evil.example' });
+  assert.equal(evil.status, 403);
+  assert.equal(evil.json().error.code, 'forbidden');
+  assert.equal((await call(server, 'library.list', {}, { origin: 'http://127.0.0.1:1' })).status, 403, 'another local port is another origin');
+  assert.equal((await call(server, 'library.list', {}, { origin: 'null' })).status, 403);
+  assert.equal((await call(server, 'library.list', {}, { origin: server.origin })).status, 200);
+  // DNS rebinding: right address, foreign host name
+  assert.equal((await call(server, 'library.list', {}, { host: `evil.example:${server.port}` })).status, 403);
+  assert.equal((await send(server, { path: `/?token=${server.token}`, headers: { host: 'evil.example' } })).status, 403);
+  assert.equal((await call(server, 'library.list', {}, { host: `localhost:${server.port}` })).status, 200);
+});
+
+test('malformed calls get typed errors with fitting HTTP statuses', async () => {
+  const badJson = await send(server, { method: 'POST', path: '/api/library.list', headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` }, body: '{oops' });
+  assert.equal(badJson.status, 400);
+  assert.equal(badJson.json().error.code, 'invalid-json');
+
+  const invalid = await call(server, 'document.get', { id: 'xyz' });
+  assert.equal(invalid.status, 400);
+  assert.equal(invalid.json().error.code, 'invalid-request');
+  assert.equal(invalid.json().error.issues[0].path, 'id');
+
+  assert.equal((await call(server, 'no.such', {})).status, 404);
+  assert.equal((await call(server, 'document.get', { id: 'd'.repeat(64) })).json().error.code, 'document-not-found');
+  const desktopOnly = await call(server, 'library.pick', {});
+  assert.equal(desktopOnly.status, 501);
+  assert.equal(desktopOnly.json().error.code, 'unsupported');
+  assert.equal((await send(server, { method: 'GET', path: `/api/library.list?token=${server.token}` })).status, 405);
+  assert.equal((await send(server, { method: 'POST', path: '/api/library.list', headers: { 'content-type': 'text/plain', authorization: `Bearer ${server.token}` }, body: '{}' })).status, 415);
+  const big = await send(server, { method: 'POST', path: '/api/library.search', headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` }, body: JSON.stringify({ query: 'x'.repeat(2 * 1024 * 1024) }) });
+  assert.equal(big.status, 413);
+  assert.equal(big.json().error.code, 'too-large');
+});
+
+test('events reach a WebSocket that has the token; sockets without it or from other origins are refused', async () => {
+  const wsUrl = `ws://127.0.0.1:${server.port}/api/events`;
+  const refused = (url: string, headers: Record<string, string> = {}) =>
+    new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(url, { headers });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode!));
+      ws.on('open', () => reject(new Error(`opened ${url}`)));
+      ws.on('error', () => {});
+    });
+  assert.equal(await refused(wsUrl), 401);
+  assert.equal(await refused(`${wsUrl}?token=wrong`), 401);
+  assert.equal(await refused(`${wsUrl}?token=${server.token}`, { origin: 'http://evil.example' }), 403);
+
+  const ws = new WebSocket(`${wsUrl}?token=${server.token}`, { headers: { origin: server.origin } });
+  const events: ApiEvent[] = [];
+  ws.on('message', (data) => events.push(JSON.parse(String(data))));
+  await new Promise((resolve, reject) => {
+    ws.on('open', resolve);
+    ws.on('error', reject);
+  });
+  try {
+    const bytes = readFileSync(writeBook(home.dir, 'upload-source.txt'));
+    const upload = await send(server, {
+      method: 'POST',
+      path: '/api/library.upload',
+      headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${server.token}`, 'x-longread-filename': encodeURIComponent('Über die See.txt') },
+      body: bytes,
+    });
+    assert.equal(upload.status, 200, upload.body.toString());
+    const added = upload.json().value;
+    assert.equal(added.status, 'added');
+    assert.equal(path.basename(added.path), 'Über die See.txt');
+    for (let i = 0; i < 100 && !events.some((e) => e.type === 'library-changed'); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(events.some((e) => e.type === 'ingest-progress'));
+    assert.ok(events.some((e) => e.type === 'library-changed'));
+
+    // the reader's URL: raw bytes, sandboxed so the document can never run at this origin
+    const file = await send(server, { path: `/api/document.file?id=${added.document.id}&token=${server.token}` });
+    assert.equal(file.status, 200);
+    assert.deepEqual(file.body, bytes);
+    assert.match(String(file.headers['content-type']), /^text\/plain/);
+    assert.equal(file.headers['content-security-policy'], "sandbox; default-src 'none'");
+    assert.equal(file.headers['content-disposition'], `inline; filename*=UTF-8''${encodeURIComponent('Über die See.txt')}`);
+    assert.equal((await send(server, { path: `/api/document.file?id=${added.document.id}` })).status, 401);
+    const missing = await send(server, { path: `/api/document.file?id=${'e'.repeat(64)}&token=${server.token}` });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.json().error.code, 'document-not-found');
+  } finally {
+    ws.close();
+  }
+});
+
+test('without a built renderer the page says how to build it', async () => {
+  const bare = await startServer({ api, rendererDir: path.join(home.dir, 'not-built') });
+  try {
+    const r = await send(bare, { path: `/?token=${bare.token}` });
+    assert.equal(r.status, 503);
+    assert.match(r.body.toString(), /npm run build:renderer/);
+  } finally {
+    await bare.close();
+  }
+});
