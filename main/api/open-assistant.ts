@@ -1,16 +1,16 @@
 import { LongreadError } from '../../common/errors';
 import type { AssistantLike, AssistantOpenOptions } from './assistant-host';
 
-// TEMPORARY until main/assistant/assistant.ts is committed: resolved at run time.
-const ASSISTANT_MODULE = '../assistant/assistant';
+type AssistantModule = { Assistant: { open(options: AssistantOpenOptions): Promise<AssistantLike> | AssistantLike } };
 
 /** Opens the real assistant (`main/assistant/assistant.ts`): the engine on a worker thread. */
 export async function openAssistant(options: AssistantOpenOptions): Promise<AssistantLike> {
-  let mod: { Assistant: { open(o: AssistantOpenOptions): Promise<AssistantLike> | AssistantLike } };
+  let mod: AssistantModule;
   try {
-    mod = await import(ASSISTANT_MODULE);
+    // @ts-ignore -- built in parallel with this module; typed here through AssistantModule
+    mod = (await import('../assistant/assistant')) as unknown as AssistantModule;
   } catch (e) {
-    throw new LongreadError('assistant-unavailable', 'The assistant is not available in this build.', { cause: e });
+    throw new LongreadError('assistant-unavailable', 'The assistant is not part of this build (main/assistant is missing).', { cause: e });
   }
   return mod.Assistant.open(options);
 }
