@@ -52,7 +52,7 @@ export function assistantHandlers(ctx: ApiContext): Handlers<
         modelsChanged();
       }
       const after = ctx.settings.set(update);
-      if (after.provider !== before.provider || after.threads !== before.threads) await ctx.assistant.restart();
+      if (after.provider !== before.provider || after.threads !== before.threads || after.compression !== before.compression) await ctx.assistant.restart();
       ctx.emit({ type: 'settings-changed', settings: after });
       return after;
     },

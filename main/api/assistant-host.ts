@@ -1,4 +1,4 @@
-import type { AskResult, JobEvent, JobInfo, ModelInfo, Provider, SummaryResult } from '../../common/api';
+import type { AskResult, CompressionPreset, JobEvent, JobInfo, ModelInfo, Provider, SummaryResult } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import type { Library } from '../library/library';
 import type { SettingsStore } from './settings';
@@ -38,6 +38,8 @@ export interface AssistantOpenOptions {
   home: string;
   threads?: number;
   provider?: Provider;
+  /** How hard VCC compresses (Settings → compression). */
+  compression?: CompressionPreset;
   /** The bundled models folder when the host knows it (the packaged app: unpacked from asar). */
   modelDir?: string;
 }
@@ -46,7 +48,7 @@ export type OpenAssistant = (options: AssistantOpenOptions) => Promise<Assistant
 
 /**
  * Opens the assistant on first use with the current settings, and again after the engine
- * settings (provider, threads) change. A failed open is not remembered, so fixing the cause
+ * settings (provider, threads, compression) change. A failed open is not remembered, so fixing the cause
  * (importing a model, choosing CPU) and retrying works.
  */
 export class AssistantHost {
@@ -54,14 +56,14 @@ export class AssistantHost {
 
   constructor(
     private readonly openAssistant: OpenAssistant,
-    private readonly base: Omit<AssistantOpenOptions, 'threads' | 'provider'>,
+    private readonly base: Omit<AssistantOpenOptions, 'threads' | 'provider' | 'compression'>,
     private readonly settings: SettingsStore,
   ) {}
 
   get(): Promise<AssistantLike> {
     if (!this.opening) {
       const s = this.settings.get();
-      const opening = this.openAssistant({ ...this.base, threads: s.threads || undefined, provider: s.provider }).then(async (assistant) => {
+      const opening = this.openAssistant({ ...this.base, threads: s.threads || undefined, provider: s.provider, compression: s.compression }).then(async (assistant) => {
         if (s.model) {
           try {
             await assistant.models.setActive(s.model);

@@ -305,6 +305,11 @@ test('settings persist in the data home; engine settings reopen the assistant; a
     assert.equal(first.assistant.closed, 1, 'threads changed: the engine is reopened');
     await first.api.call('models.list', {});
     assert.equal(first.opened.at(-1)!.threads, 3);
+    assert.equal(first.opened.at(-1)!.compression, 'accurate');
+    await first.api.call('settings.set', { theme: 'light' });
+    await first.api.call('settings.set', { theme: 'dark' });
+    await first.api.call('models.list', {});
+    assert.equal(first.assistant.closed, 1, 'the theme does not touch the engine');
 
     const models = value(await first.api.call('models.use', { id: 'other' })).models;
     assert.deepEqual(models.filter((m: any) => m.active).map((m: any) => m.id), ['other']);
