@@ -1,0 +1,20 @@
+import type { Citation } from '../../../common/api';
+
+function isCitation(c: unknown): c is Citation {
+  if (typeof c !== 'object' || c === null) return false;
+  const x = c as Record<string, unknown>;
+  return typeof x.documentId === 'string' && typeof x.start === 'number' && typeof x.end === 'number' && typeof x.quote === 'string';
+}
+
+/** The citations a stored assistant message carries in its `meta` (whatever else is there is ignored). */
+export function citationsOf(meta: unknown): Citation[] {
+  if (typeof meta !== 'object' || meta === null) return [];
+  const list = (meta as { citations?: unknown }).citations;
+  return Array.isArray(list) ? list.filter(isCitation) : [];
+}
+
+export function citationLabel(c: Citation): string {
+  if (c.page !== undefined) return `p. ${c.page}`;
+  if (c.section) return c.section.title;
+  return 'passage';
+}

@@ -1,0 +1,214 @@
+import { DEFAULT_SETTINGS, type ApiEvent, type Citation, type DocumentDetail, type DocumentInfo, type MenuCommand, type Settings } from '../../../../common/api';
+import { Api } from '../api/index';
+import { Jobs } from './jobs.svelte';
+import { toasts } from './toasts.svelte';
+
+export interface IngestView {
+  path: string;
+  name: string;
+  phase: 'upload' | 'read' | 'store';
+  done: number;
+  total: number;
+}
+
+/** Where the reader should go: a page and/or a character range of the document's text to highlight. */
+export interface ReaderTarget {
+  documentId: string;
+  page?: number;
+  range?: { start: number; end: number };
+  quote?: string;
+  /** Bumped on every jump, so jumping to the same place again scrolls again. */
+  seq: number;
+}
+
+export type PanelTab = 'chat' | 'summary';
+
+const baseName = (p: string) => p.split(/[\\/]/).pop() ?? p;
+
+/** The state the whole window shares: the library, the open document, jobs, settings. */
+export class AppState {
+  documents = $state<DocumentInfo[]>([]);
+  libraryLoaded = $state(false);
+  selectedId = $state<string | null>(null);
+  detail = $state<DocumentDetail | null>(null);
+  detailLoading = $state(false);
+  ingests = $state<IngestView[]>([]);
+  /** Token counts for the active model, learned when a document is opened (null: no model yet). */
+  tokenCounts = $state<Record<string, number | null>>({});
+  target = $state<ReaderTarget | null>(null);
+  settings = $state<Settings>({ ...DEFAULT_SETTINGS });
+  tab = $state<PanelTab>('chat');
+  readerVisible = $state(true);
+  settingsOpen = $state(false);
+  /** Set by menu commands that components act on (focus the question box, export…). */
+  command = $state<{ name: MenuCommand; seq: number } | null>(null);
+  readonly jobs = new Jobs();
+  private seq = 0;
+
+  constructor(readonly api: Api) {}
+
+  get selected(): DocumentInfo | null {
+    return this.documents.find((d) => d.id === this.selectedId) ?? null;
+  }
+
+  async start(): Promise<void> {
+    this.api.onEvent((e) => this.onEvent(e));
+    const [info] = await Promise.allSettled([this.api.call('app.info', {}), this.refreshLibrary(), this.loadSettings()]);
+    if (info.status === 'fulfilled' && info.value.notice) toasts.info('Library', info.value.notice);
+    else if (info.status === 'rejected') toasts.error('Longread could not start', info.reason);
+  }
+
+  async refreshLibrary(): Promise<void> {
+    try {
+      const { documents } = await this.api.call('library.list', {});
+      this.documents = documents.sort((a, b) => b.addedAt - a.addedAt);
+      if (this.selectedId && !documents.some((d) => d.id === this.selectedId)) this.select(null);
+    } catch (e) {
+      toasts.error('Could not list the library', e);
+    } finally {
+      this.libraryLoaded = true;
+    }
+  }
+
+  async loadSettings(): Promise<void> {
+    try {
+      this.settings = await this.api.call('settings.get', {});
+    } catch (e) {
+      toasts.error('Could not read the settings', e);
+    }
+  }
+
+  async setSettings(update: Partial<Settings>): Promise<void> {
+    try {
+      this.settings = await this.api.call('settings.set', update);
+    } catch (e) {
+      toasts.error('Could not change the settings', e);
+    }
+  }
+
+  select(id: string | null): void {
+    if (id === this.selectedId) return;
+    this.selectedId = id;
+    this.detail = null;
+    this.target = null;
+    if (id) void this.loadDetail(id);
+  }
+
+  async loadDetail(id: string): Promise<void> {
+    this.detailLoading = true;
+    try {
+      const detail = await this.api.call('document.get', { id });
+      this.tokenCounts[id] = detail.tokens?.count ?? null;
+      if (this.selectedId === id) this.detail = detail;
+    } catch (e) {
+      toasts.error('Could not open the document', e);
+    } finally {
+      if (this.selectedId === id) this.detailLoading = false;
+    }
+  }
+
+  /** Opens the reader at a citation: its page, with the passage highlighted. */
+  showCitation(c: Citation): void {
+    if (c.documentId !== this.selectedId) this.select(c.documentId);
+    this.readerVisible = true;
+    this.target = { documentId: c.documentId, page: c.page, range: { start: c.start, end: c.end }, quote: c.quote, seq: ++this.seq };
+  }
+
+  goTo(documentId: string, page?: number, range?: { start: number; end: number }): void {
+    this.readerVisible = true;
+    this.target = { documentId, page, range, seq: ++this.seq };
+  }
+
+  async addFiles(files: File[]): Promise<void> {
+    if (files.length === 0) return;
+    const uploads: IngestView[] = files.map((f) => ({ path: `upload:${f.name}`, name: f.name, phase: 'upload', done: 0, total: f.size }));
+    this.ingests = [...this.ingests, ...uploads];
+    try {
+      const results = await this.api.transport.addFiles(files);
+      let first: string | null = null;
+      for (const { file, result } of results) {
+        if (!result.ok) {
+          toasts.show('error', `Could not add ${file}`, result.error.message, result.error.code);
+          continue;
+        }
+        const added = 'added' in result.value ? result.value.added : [result.value];
+        for (const a of added) {
+          first ??= a.document.id;
+          if (a.status === 'existing') toasts.info('Already in the library', `${a.document.title} was already there.`);
+        }
+      }
+      await this.refreshLibrary();
+      if (first) this.select(first);
+    } finally {
+      const names = new Set(files.map((f) => f.name));
+      this.ingests = this.ingests.filter((i) => !names.has(i.name));
+    }
+  }
+
+  /** Desktop: the system's open dialog. */
+  async pickFiles(): Promise<void> {
+    try {
+      const { added } = await this.api.call('library.pick', {});
+      await this.refreshLibrary();
+      if (added[0]) this.select(added[0].document.id);
+    } catch (e) {
+      toasts.error('Could not add the files', e);
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      const { removed } = await this.api.call('library.remove', { id });
+      if (this.selectedId === id) this.select(null);
+      await this.refreshLibrary();
+      toasts.info('Removed', `${removed.title} is no longer in the library.`);
+    } catch (e) {
+      toasts.error('Could not remove the document', e);
+    }
+  }
+
+  runCommand(name: MenuCommand): void {
+    if (name === 'open-settings') this.settingsOpen = true;
+    else if (name === 'toggle-reader') this.readerVisible = !this.readerVisible;
+    else this.command = { name, seq: ++this.seq };
+  }
+
+  private onEvent(e: ApiEvent): void {
+    switch (e.type) {
+      case 'queued':
+      case 'progress':
+      case 'token':
+      case 'done':
+      case 'error':
+      case 'cancelled':
+        this.jobs.handle(e);
+        break;
+      case 'library-changed':
+        void this.refreshLibrary();
+        break;
+      case 'open-document':
+        void this.refreshLibrary().then(() => this.select(e.documentId));
+        break;
+      case 'add-failed':
+        toasts.show('error', 'Could not add the file', e.error.message, e.error.code);
+        break;
+      case 'ingest-progress': {
+        const name = baseName(e.path);
+        const view: IngestView = { path: e.path, name, phase: e.phase, done: e.done, total: e.total };
+        const finished = e.phase === 'store' && e.total > 0 && e.done >= e.total;
+        const others = this.ingests.filter((i) => i.path !== e.path && i.path !== `upload:${name}`);
+        this.ingests = finished ? others : [...others, view];
+        break;
+      }
+      case 'settings-changed':
+        this.settings = e.settings;
+        break;
+      case 'models-changed':
+      case 'model-import-progress':
+        break;
+      case 'menu':
+        this.runCommand(e.command);
+        break;
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import type { AskResult, ErrorBody, JobEvent, JobKind, JobStage, SummaryResult } from '../../../../common/api';
+
+export interface JobView {
+  jobId: string;
+  kind: JobKind;
+  label: string;
+  documentId?: string;
+  state: 'queued' | 'running' | 'done' | 'error' | 'cancelled';
+  position?: number;
+  stage?: JobStage;
+  fraction?: number;
+  detail?: string;
+  tokensPerSecond?: number;
+  /** Text streamed so far by `token` events. */
+  text: string;
+}
+
+export interface JobHandlers {
+  onToken?(text: string, all: string): void;
+  onDone?(result: AskResult | SummaryResult): void;
+  onError?(error: ErrorBody): void;
+  onCancelled?(): void;
+}
+
+const BUFFER_LIMIT = 2000;
+
+/**
+ * Tracks the assistant's jobs from their events. A job's first events can arrive before the
+ * call that started it answers with its id, so events of unknown jobs wait in a buffer.
+ */
+export class Jobs {
+  list = $state<JobView[]>([]);
+  private handlers = new Map<string, JobHandlers>();
+  private buffered = new Map<string, JobEvent[]>();
+  private bufferedCount = 0;
+
+  /** Registers a job just started; replays its early events. */
+  track(jobId: string, kind: JobKind, label: string, documentId: string | undefined, handlers: JobHandlers): void {
+    this.list = [...this.list, { jobId, kind, label, documentId, state: 'queued', text: '' }];
+    this.handlers.set(jobId, handlers);
+    const early = this.buffered.get(jobId) ?? [];
+    this.buffered.delete(jobId);
+    this.bufferedCount -= early.length;
+    for (const e of early) this.apply(e);
+  }
+
+  handle(event: JobEvent): void {
+    if (this.handlers.has(event.jobId)) return this.apply(event);
+    if (this.bufferedCount >= BUFFER_LIMIT) {
+      this.buffered.clear();
+      this.bufferedCount = 0;
+    }
+    const queue = this.buffered.get(event.jobId) ?? [];
+    queue.push(event);
+    this.buffered.set(event.jobId, queue);
+    this.bufferedCount++;
+  }
+
+  get active(): JobView[] {
+    return this.list.filter((j) => j.state === 'queued' || j.state === 'running');
+  }
+
+  private update(jobId: string, change: Partial<JobView>): JobView | undefined {
+    let updated: JobView | undefined;
+    this.list = this.list.map((j) => (j.jobId === jobId ? (updated = { ...j, ...change }) : j));
+    return updated;
+  }
+
+  private finish(jobId: string, state: JobView['state']): void {
+    this.update(jobId, { state });
+    this.handlers.delete(jobId);
+    // finished jobs leave the progress tray shortly after
+    setTimeout(() => (this.list = this.list.filter((j) => j.jobId !== jobId)), state === 'done' ? 800 : 2500);
+  }
+
+  private apply(event: JobEvent): void {
+    const h = this.handlers.get(event.jobId);
+    switch (event.type) {
+      case 'queued':
+        this.update(event.jobId, { state: 'queued', position: event.position });
+        break;
+      case 'progress':
+        this.update(event.jobId, {
+          state: 'running',
+          stage: event.stage,
+          fraction: event.fraction,
+          detail: event.detail,
+          ...(event.tokensPerSecond !== undefined ? { tokensPerSecond: event.tokensPerSecond } : {}),
+        });
+        break;
+      case 'token': {
+        const job = this.list.find((j) => j.jobId === event.jobId);
+        const all = (job?.text ?? '') + event.text;
+        this.update(event.jobId, { state: 'running', stage: job?.stage ?? 'generating', text: all });
+        h?.onToken?.(event.text, all);
+        break;
+      }
+      case 'done':
+        this.finish(event.jobId, 'done');
+        h?.onDone?.(event.result);
+        break;
+      case 'error':
+        this.finish(event.jobId, 'error');
+        h?.onError?.(event.error);
+        break;
+      case 'cancelled':
+        this.finish(event.jobId, 'cancelled');
+        h?.onCancelled?.();
+        break;
+    }
+  }
+}
+
+export const STAGE_LABELS: Record<JobStage, string> = {
+  queued: 'Waiting',
+  'loading-model': 'Loading the model',
+  reading: 'Reading the document',
+  tokenizing: 'Tokenizing',
+  encoding: 'Encoding',
+  generating: 'Writing the answer',
+  summarizing: 'Summarizing',
+};
