@@ -1,0 +1,143 @@
+// The library and the reader in a real browser: adding a PDF and an EPUB through the page,
+// reading them (pdf.js pages with a text layer, reflowed chapters), jumping, finding with a
+// highlight, the typed error for an encrypted PDF, removing, settings and themes.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { addThroughUi, corpusFile, openSession, skipReason, type Session } from './harness';
+
+const skip = skipReason();
+if (skip) console.log(`# e2e skipped: ${skip}`);
+
+describe('library and reader in the browser', { skip: skip ?? false }, () => {
+  let s: Session;
+  before(async () => {
+    s = await openSession();
+  });
+  after(async () => {
+    await s?.close();
+  });
+
+  test('a first-time user sees what to do', async () => {
+    const { page } = s;
+    await page.getByRole('heading', { name: /Read whole books/ }).waitFor();
+    await page.getByText('No books yet').waitFor();
+    assert.ok(await page.getByRole('button', { name: 'Add a document…' }).isVisible());
+    await s.screenshot('01-welcome');
+  });
+
+  test('a PDF added through the page opens in the pdf.js reader with a selectable text layer', async () => {
+    const { page } = s;
+    await addThroughUi(page, [corpusFile('pdf', 'tracemonkey.pdf')]);
+    const row = page.locator('[data-document-id]').filter({ hasText: /Trace/i });
+    await row.waitFor();
+    await assert.doesNotReject(row.getByText('PDF').waitFor());
+    assert.match(await row.innerText(), /14 pages/);
+    const first = page.locator('[data-page-number="1"][data-rendered="true"]');
+    await first.waitFor({ timeout: 30_000 });
+    const spans = await first.locator('.textLayer span').count();
+    assert.ok(spans > 20, `page 1 has a text layer (${spans} spans)`);
+    assert.match(await first.locator('.textLayer').innerText(), /Trace-based/i);
+    // the canvas is painted (not blank white)
+    const painted = await first.locator('canvas').evaluate((c) => {
+      const canvas = c as unknown as { getContext(k: string): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } }; width: number; height: number };
+      const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let dark = 0;
+      for (let i = 0; i < d.length; i += 4 * 7) if (d[i]! < 128) dark++;
+      return dark;
+    });
+    assert.ok(painted > 100, `page 1 is drawn (${painted} dark samples)`);
+    await s.screenshot('02-pdf-reader');
+  });
+
+  test('jump to a page and find a passage: the reader scrolls there and highlights it', async () => {
+    const { page } = s;
+    const pageBox = page.getByRole('textbox', { name: 'Page number' });
+    await pageBox.fill('5');
+    await pageBox.press('Enter');
+    await page.locator('[data-page-number="5"][data-rendered="true"]').waitFor();
+    await page.getByRole('searchbox', { name: 'Find in document' }).fill('trace tree');
+    await page.getByRole('searchbox', { name: 'Find in document' }).press('Enter');
+    const hit = page.getByRole('option').first();
+    await hit.waitFor();
+    await hit.click();
+    const marks = page.locator('.textLayer mark.hl');
+    await marks.first().waitFor();
+    const marked = (await marks.allInnerTexts()).join('').replace(/\s+/g, ' ').toLowerCase();
+    assert.match(marked, /trace\W*tree/);
+    assert.ok(await marks.first().isVisible(), 'the highlight is scrolled into view');
+    await s.screenshot('03-pdf-find-highlight');
+  });
+
+  test('an EPUB is reflowed by chapter, with chapter and page jumps', async () => {
+    const { page } = s;
+    await addThroughUi(page, [corpusFile('books', 'alice.epub')]);
+    const row = page.locator('[data-document-id]').filter({ hasText: /Alice/i });
+    await row.waitFor();
+    await row.locator('.open').click();
+    const reader = page.getByTestId('text-reader');
+    await reader.waitFor();
+    const chapter = page.getByRole('combobox', { name: 'Chapter' });
+    const options = await chapter.locator('option').allInnerTexts();
+    assert.ok(options.length >= 10, `chapters: ${options.join(' | ')}`);
+    const target = options.findIndex((o) => /rabbit-hole/i.test(o));
+    assert.ok(target >= 0, 'the first chapter is listed');
+    await chapter.selectOption(String(target));
+    await assert.doesNotReject(reader.getByText(/Alice was beginning to get very tired/).waitFor());
+    await page.getByRole('button', { name: 'Next chapter' }).first().click();
+    await reader.getByText(/Curiouser and curiouser/).waitFor();
+    const goTo = page.getByRole('textbox', { name: 'Go to page' });
+    await goTo.fill('20');
+    await goTo.press('Enter');
+    await page.locator('[data-page-start="20"]').waitFor();
+    assert.ok(await page.locator('[data-page-start="20"]').isVisible());
+    await s.screenshot('04-epub-reader');
+  });
+
+  test('an encrypted PDF is refused with its typed error in a toast', async () => {
+    const { page } = s;
+    await addThroughUi(page, [corpusFile('bad', 'encrypted-attachment.pdf')]);
+    const toast = page.getByRole('alert').filter({ hasText: /encrypted-attachment/ });
+    await toast.waitFor();
+    const text = await toast.innerText();
+    assert.match(text, /password|encrypt/i);
+    assert.equal(await toast.getAttribute('data-code'), 'pdf-password-required');
+    await s.screenshot('05-encrypted-error');
+    await toast.getByRole('button', { name: 'Dismiss' }).click();
+    assert.equal(await page.locator('[data-document-id]').count(), 2, 'nothing was added');
+  });
+
+  test('settings: theme follows the choice, Esc closes the dialog', async () => {
+    const { page } = s;
+    await page.getByRole('button', { name: 'Settings' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Settings' });
+    await dialog.waitFor();
+    await dialog.getByLabel('Theme').selectOption('dark');
+    await page.waitForFunction(() => (globalThis as unknown as { document: { documentElement: { dataset: Record<string, string> } } }).document.documentElement.dataset.theme === 'dark');
+    await s.screenshot('06-settings-dark');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    await s.screenshot('07-dark-reader');
+    const stored = await s.server.api.call('settings.get', {});
+    assert.ok(stored.ok && stored.value.theme === 'dark', 'the theme is saved');
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await dialog.getByLabel('Theme').selectOption('system');
+    await page.keyboard.press('Escape');
+  });
+
+  test('remove asks first, then the document leaves the library', async () => {
+    const { page } = s;
+    const row = page.locator('[data-document-id]').filter({ hasText: /Alice/i });
+    await row.hover();
+    await row.getByRole('button', { name: /^Remove/ }).click();
+    const confirm = page.getByRole('dialog', { name: /Remove/ });
+    await confirm.waitFor();
+    await s.screenshot('08-remove-confirm');
+    await confirm.getByRole('button', { name: 'Remove' }).click();
+    await row.waitFor({ state: 'detached' });
+    assert.equal(await page.locator('[data-document-id]').count(), 1);
+  });
+
+  test('the page ran without console errors or CSP violations', () => {
+    assert.deepEqual(s.problems, []);
+  });
+});
