@@ -7,7 +7,6 @@ type AssistantModule = { Assistant: { open(options: AssistantOpenOptions): Promi
 export async function openAssistant(options: AssistantOpenOptions): Promise<AssistantLike> {
   let mod: AssistantModule;
   try {
-    // @ts-ignore -- built in parallel with this module; typed here through AssistantModule
     mod = (await import('../assistant/assistant')) as unknown as AssistantModule;
   } catch (e) {
     throw new LongreadError('assistant-unavailable', 'The assistant is not part of this build (main/assistant is missing).', { cause: e });

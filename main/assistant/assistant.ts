@@ -1,0 +1,258 @@
+import path from 'node:path';
+import type { CompressionPreset, JobEvent, ModelInfo } from '../../common/api';
+import { LongreadError } from '../../common/errors';
+import type { AssistantLike } from '../api/assistant-host';
+import { noAssistant } from '../api/assistant-host';
+import type { Library } from '../library/library';
+import { LIBRARY_FILE } from '../library/paths';
+import { EngineWorker } from './engine-worker';
+import { JobQueue, type JobContext } from './job-queue';
+import { ModelRegistry, repoDefaultModelDir, type ModelEntry } from './models';
+import { answer, answerCacheContext, type QaEnv } from './qa';
+import type { ReadableDocument } from './reading';
+import { ModelRuntime } from './runtime';
+import { summarize, summaryCacheContext, summaryScope, type SummaryEnv } from './summarize';
+import {
+  DEFAULT_MAX_DOCUMENT_TOKENS,
+  type AskOutcome,
+  type AskRequest,
+  type AssistantOptions,
+  type CallOptions,
+  type JobHandle,
+  type JobSnapshot,
+  type SummarizeRequest,
+  type SummaryOutcome,
+} from './types';
+
+interface Prepared<T> {
+  cached: boolean;
+  run: (ctx: JobContext) => Promise<T>;
+}
+
+/** Where compiled ONNX graphs of every model are cached (a bundled model folder may be read-only). */
+export const GRAPH_CACHE_DIR = 'graph-cache';
+
+/**
+ * Question answering and summaries over the library's documents. Engine work runs as jobs on
+ * one worker thread per model (one job at a time per model, the rest queued); results are
+ * cached in the library.
+ */
+export class Assistant implements AssistantLike {
+  readonly registry: ModelRegistry;
+  private readonly queue = new JobQueue();
+  private readonly runtimes = new Map<string, ModelRuntime>();
+  private readonly library: Library;
+  private readonly compression: CompressionPreset;
+  private readonly limit: number;
+  private closed = false;
+  private lanes = 0;
+
+  private constructor(private readonly options: AssistantOptions) {
+    this.library = options.library;
+    const env = options.env ?? process.env;
+    const bundled = options.modelDir ?? (env.LONGREAD_MODEL ? path.resolve(env.LONGREAD_MODEL) : repoDefaultModelDir());
+    this.registry = new ModelRegistry(options.home, bundled);
+    this.compression = options.compression ?? 'balanced';
+    this.limit = options.maxDocumentTokens ?? DEFAULT_MAX_DOCUMENT_TOKENS;
+    if (!Number.isInteger(this.limit) || this.limit < 2) throw new LongreadError('invalid-argument', `the document token limit must be a whole number ≥ 2, got ${this.limit}`);
+  }
+
+  /** Opens without loading a model: the engine starts with the first job that needs it. */
+  static async open(options: AssistantOptions): Promise<Assistant> {
+    return new Assistant(options);
+  }
+
+  ask(req: AskRequest, onEvent: (e: JobEvent) => void, call: CallOptions = {}): JobHandle<AskOutcome> {
+    return this.submit<AskOutcome>('ask', req.documentId, onEvent, call, req.modelId, (runtime) => {
+      const env: QaEnv = { library: this.library, runtime, compression: this.compression, limit: this.limit, maxAnswerTokens: this.options.maxAnswerTokens ?? 64 };
+      const doc = this.document(req.documentId);
+      const chat = this.chatFor(req);
+      const cacheCtx = answerCacheContext(env, req);
+      const hit = this.library.answers.get<Omit<AskOutcome, 'chatId'>>(cacheCtx, req.question);
+      if (hit) {
+        const result: AskOutcome = { ...hit, cached: true, chatId: '' };
+        delete result.engine;
+        return {
+          cached: true,
+          run: async (ctx) => {
+            ctx.token(result.answer);
+            return this.record(chat, req, result);
+          },
+        };
+      }
+      return {
+        cached: false,
+        run: async (ctx) => {
+          const fresh = await answer(ctx, env, req, doc);
+          ctx.signal.throwIfAborted();
+          const { engine, ...stored } = fresh;
+          this.library.answers.put(cacheCtx, req.question, stored);
+          return this.record(chat, req, { ...fresh, chatId: '' });
+        },
+      };
+    });
+  }
+
+  summarize(req: SummarizeRequest, onEvent: (e: JobEvent) => void, call: CallOptions = {}): JobHandle<SummaryOutcome> {
+    return this.submit<SummaryOutcome>('summarize', req.documentId, onEvent, call, req.modelId, (runtime) => {
+      const env: SummaryEnv = { library: this.library, runtime, compression: this.compression, limit: this.limit, maxSummaryTokens: this.options.maxSummaryTokens ?? 192 };
+      const doc = this.document(req.documentId);
+      const cacheCtx = { ...summaryCacheContext(env, req.length), docId: doc.id };
+      const scope = summaryScope(req);
+      if (req.section !== undefined && (req.section < 0 || req.section >= doc.sections.length)) {
+        throw new LongreadError('section-not-found', `"${doc.title}" has ${doc.sections.length} sections (0–${Math.max(0, doc.sections.length - 1)}); there is no section ${req.section}.`);
+      }
+      const hit = req.regenerate ? null : this.library.summaries.get<Omit<SummaryOutcome, 'cached'>>(cacheCtx, scope);
+      if (hit) return { cached: true, run: async () => ({ ...hit, cached: true }) };
+      return {
+        cached: false,
+        run: async (ctx) => {
+          const fresh = await summarize(ctx, env, req, doc);
+          ctx.signal.throwIfAborted();
+          this.library.summaries.put(cacheCtx, fresh, scope);
+          return { ...fresh, cached: false };
+        },
+      };
+    });
+  }
+
+  cancel(jobId: string): boolean {
+    return this.queue.cancel(jobId);
+  }
+
+  jobs(): JobSnapshot[] {
+    return this.queue.snapshot();
+  }
+
+  readonly models = {
+    list: (): ModelInfo[] => this.registry.list(),
+    import: async (dir: string, onProgress?: (p: unknown) => void): Promise<ModelInfo> => {
+      const entry = await this.registry.import(dir, (d) => this.validate(d), onProgress);
+      return this.registry.list().find((m) => m.id === entry.id)!;
+    },
+    remove: async (id: string): Promise<ModelInfo[]> => {
+      const entry = this.registry.get(id);
+      if (!entry.bundled) await this.stopRuntime(id);
+      await this.registry.remove(id);
+      return this.registry.list();
+    },
+    setActive: (id: string): ModelInfo[] => {
+      this.registry.setActive(id);
+      return this.registry.list();
+    },
+  };
+
+  /** Cancels every job and stops every engine worker. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.cancelAll();
+    await this.queue.idle();
+    await Promise.all([...this.runtimes.keys()].map((id) => this.stopRuntime(id)));
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Starts a job. `prepare` runs first, synchronously (model, document and cache checks, all
+   * cheap): a cache hit runs in a lane of its own so it never waits behind engine work.
+   */
+  private submit<T extends AskOutcome | SummaryOutcome>(
+    kind: 'ask' | 'summarize',
+    documentId: string,
+    onEvent: (e: JobEvent) => void,
+    call: CallOptions,
+    modelId: string | undefined,
+    prepare: (runtime: ModelRuntime) => Prepared<T>,
+  ): JobHandle<T> {
+    let lane: string;
+    let model = '';
+    let run: (ctx: JobContext) => Promise<T>;
+    try {
+      if (this.closed) throw new LongreadError('assistant-closed', 'The assistant was closed.');
+      const runtime = this.runtime(modelId);
+      const prepared = prepare(runtime);
+      model = runtime.entry.id;
+      lane = prepared.cached ? `cached-${++this.lanes}` : model;
+      run = prepared.run;
+    } catch (e) {
+      lane = `failed-${++this.lanes}`;
+      run = async () => {
+        throw e;
+      };
+    }
+    return this.queue.submit<T>({ kind, documentId, lane, modelId: model, onEvent, signal: call.signal, run });
+  }
+
+  private runtime(modelId?: string): ModelRuntime {
+    const entry: ModelEntry | null = modelId ? this.registry.get(modelId) : this.registry.active();
+    if (!entry) throw noAssistant();
+    const key = this.registry.fingerprint(entry);
+    const known = this.runtimes.get(entry.id);
+    if (known && known.key === key) return known;
+    if (known) void known.close();
+    const runtime = new ModelRuntime(entry, key, this.worker(entry.dir));
+    this.runtimes.set(entry.id, runtime);
+    return runtime;
+  }
+
+  private worker(modelDir: string): EngineWorker {
+    const state = this.library.engineState;
+    return new EngineWorker(
+      {
+        modelDir,
+        threads: this.options.threads,
+        provider: this.options.provider,
+        graphCacheRoot: path.join(this.options.home, GRAPH_CACHE_DIR),
+        engineState: { databaseFile: path.join(this.library.home, LIBRARY_FILE), dir: state.dir, capBytes: state.capBytes },
+        reportEncoderHash: this.options.reportEncoderHash ?? false,
+      },
+      this.options.cancelGraceMs,
+    );
+  }
+
+  /** Loads the checkpoint and tokenizer on a short-lived worker: what an import must pass first. */
+  private async validate(dir: string) {
+    const w = this.worker(dir);
+    try {
+      return await w.validate(dir);
+    } finally {
+      await w.close();
+    }
+  }
+
+  private async stopRuntime(id: string): Promise<void> {
+    const r = this.runtimes.get(id);
+    if (!r) return;
+    this.runtimes.delete(id);
+    await r.close();
+  }
+
+  private document(id: string): ReadableDocument {
+    const doc = this.library.documents.load(id);
+    if (!doc) throw new LongreadError('document-not-found', `No document with id ${id} is in the library.`);
+    return doc;
+  }
+
+  /** The chat the question belongs to (checked now); a new chat is only made when the answer is there. */
+  private chatFor(req: AskRequest): number | null {
+    if (!req.chatId) return null;
+    const chat = this.library.chats.list().find((c) => c.id === Number(req.chatId));
+    if (!chat) throw new LongreadError('chat-not-found', `There is no chat ${req.chatId}.`);
+    return chat.id;
+  }
+
+  private record(chat: number | null, req: AskRequest, result: AskOutcome): AskOutcome {
+    const q = req.question.trim().replace(/\s+/g, ' ');
+    const chatId = chat ?? this.library.chats.create(req.documentId, q.length > 80 ? `${q.slice(0, 79)}…` : q).id;
+    result.chatId = String(chatId);
+    this.library.chats.addMessage(chatId, 'user', req.question.trim());
+    this.library.chats.addMessage(chatId, 'assistant', result.answer, {
+      citations: result.citations,
+      model: result.model,
+      read: result.read,
+      cached: result.cached,
+      documentTokens: result.documentTokens,
+    });
+    return result;
+  }
+}

@@ -1,0 +1,72 @@
+import type { Citation } from '../../common/api';
+import type { DocumentPage, DocumentSection } from '../../common/document';
+import type { LayerEvidence } from '../../engine/vcc/encoder';
+import { snapQuote } from './sentences';
+import { charEnd, charStart, originalRanges, pageAt, quoteOf, sectionAt, type TokenWindow } from './text-ranges';
+import type { TokenizedText } from './types';
+
+export interface CitableDocument {
+  id: string;
+  text: string;
+  pages: DocumentPage[];
+  sections: DocumentSection[];
+}
+
+/**
+ * Fine blocks merged over the VCC layers: a block the VIP tokens chose in several layers sums
+ * its scores. Ranges are fed-token indices; best first.
+ */
+export function mergedBlocks(evidence: LayerEvidence[]): Array<{ start: number; end: number; score: number }> {
+  const merged = new Map<string, { start: number; end: number; score: number }>();
+  for (const layer of evidence) {
+    for (const b of layer.blocks) {
+      const key = `${b.start}:${b.end}`;
+      const m = merged.get(key);
+      if (m) m.score += b.score;
+      else merged.set(key, { ...b });
+    }
+  }
+  return [...merged.values()].sort((a, b) => b.score - a.score || a.start - b.start);
+}
+
+/** Per fed token: the summed scores of the fine blocks that covered it. */
+export function tokenScores(evidence: LayerEvidence[], fedLength: number): Float32Array {
+  const out = new Float32Array(fedLength);
+  for (const layer of evidence) for (const b of layer.blocks) for (let t = b.start; t < Math.min(b.end, fedLength); t++) out[t] += b.score;
+  return out;
+}
+
+export function citation(doc: CitableDocument, start: number, end: number, score: number): Citation {
+  const c: Citation = { documentId: doc.id, start, end, quote: quoteOf(doc.text, start, end), score };
+  const page = pageAt(doc.pages, start);
+  if (page !== undefined) c.page = page;
+  const section = sectionAt(doc.sections, start);
+  if (section) c.section = section;
+  return c;
+}
+
+/**
+ * The passages the engine read most closely: the best merged fine blocks, mapped from fed
+ * tokens to the document's characters and widened to a sentence (or whole words). Overlapping
+ * passages are one citation. Best first.
+ */
+export function citationsFromEvidence(evidence: LayerEvidence[], windows: TokenWindow[], tokens: TokenizedText, doc: CitableDocument, max = 5): Citation[] {
+  const chosen: Array<{ start: number; end: number; score: number }> = [];
+  for (const block of mergedBlocks(evidence)) {
+    if (chosen.length >= max) break;
+    for (const r of originalRanges(windows, block.start, block.end)) {
+      const s = charStart(tokens, r.start);
+      const e = charEnd(tokens, r.end);
+      if (e <= s) continue;
+      const q = snapQuote(doc.text, s, e);
+      if (q.end <= q.start) continue;
+      const same = chosen.find((c) => c.start < q.end && q.start < c.end);
+      if (same) {
+        same.score += block.score;
+        same.start = Math.min(same.start, q.start);
+        same.end = Math.max(same.end, q.end);
+      } else if (chosen.length < max) chosen.push({ ...q, score: block.score });
+    }
+  }
+  return chosen.sort((a, b) => b.score - a.score).map((c) => citation(doc, c.start, c.end, c.score));
+}

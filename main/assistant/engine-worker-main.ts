@@ -1,0 +1,202 @@
+// Runs inside the assistant's engine worker thread (see engine-worker.ts): one model, one request
+// at a time. Tokenizes, encodes (VCC, local-layer states kept in the library's engine-state
+// store), generates, and streams progress and text back. An 'abort' message stops the request
+// at the next layer or token.
+import { createHash } from 'node:crypto';
+import { parentPort, workerData } from 'node:worker_threads';
+import { LongreadError } from '../../common/errors';
+import { loadCheckpoint } from '../../engine/checkpoint/load';
+import { Engine } from '../../engine/engine';
+import { qaQueryIds } from '../../engine/qa-format';
+import type { T5Tokenizer } from '../../engine/tokenizer';
+import { loadTokenizer } from '../../engine/tokenizer';
+import type { LocalStateCache } from '../../engine/vcc/encoder';
+import { openDatabase, type Db } from '../library/database';
+import { EngineStateStore } from '../library/engine-state';
+import { fineBlocksWithEvidence } from './presets';
+import type { EngineTask, EngineTaskResult, FromWorker, ModelFacts, ToWorker, WorkerInit } from './types';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+let engine: Engine | null = null;
+let tokenizer: T5Tokenizer | null = null;
+let store: EngineStateStore | null = null;
+let storeDb: Db | null = null;
+const aborts = new Map<number, AbortController>();
+
+function parameters(weights: Map<string, { data: Float32Array }>): number {
+  let n = 0;
+  for (const t of weights.values()) n += t.data.length;
+  return n;
+}
+
+async function open(): Promise<ModelFacts> {
+  engine ??= await Engine.open(init.modelDir, { threads: init.threads, provider: init.provider, cacheRoot: init.graphCacheRoot });
+  tokenizer ??= await engine.tokenizer();
+  const c = engine.model.checkpoint;
+  return { hash: c.hash, parameters: parameters(c.weights), numLayers: c.config.numLayers, vocabSize: c.config.vocabSize };
+}
+
+/** What an import checks: the checkpoint loads and matches its config, and the tokenizer loads and fits. */
+async function validate(dir: string): Promise<ModelFacts> {
+  const c = await loadCheckpoint(dir);
+  const tok = await loadTokenizer(dir);
+  if (tok.vocabSize > c.config.vocabSize) {
+    throw new LongreadError('model-tokenizer-mismatch', `${dir}/tokenizer.json knows ${tok.vocabSize} tokens but config.json has vocab_size ${c.config.vocabSize}`, {
+      file: `${dir}/tokenizer.json`,
+    });
+  }
+  return { hash: c.hash, parameters: parameters(c.weights), numLayers: c.config.numLayers, vocabSize: c.config.vocabSize };
+}
+
+function engineState(): EngineStateStore | null {
+  if (!init.engineState) return null;
+  if (!store) {
+    storeDb = openDatabase(init.engineState.databaseFile).db;
+    store = new EngineStateStore(storeDb, init.engineState.dir, init.engineState.capBytes);
+  }
+  return store;
+}
+
+/**
+ * Local-layer states from the engine-state store. A new state is only held during the encode and
+ * written once the encode has finished, so a cancelled encode writes nothing.
+ */
+function localCache(docId: string, modelId: string) {
+  const s = engineState();
+  if (!s) return null;
+  const keyOf = (key: string) => ({ docId, modelId, kind: 'vcc-local-state', settings: { key } });
+  let pending: { key: string; states: Float32Array } | null = null;
+  const cache: LocalStateCache = {
+    get(key) {
+      const buf = s.get(keyOf(key));
+      if (!buf) return undefined;
+      const bytes = buf.byteOffset % 4 === 0 ? buf : Buffer.from(buf);
+      return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    },
+    set(key, states) {
+      pending = { key, states };
+    },
+  };
+  const commit = () => {
+    if (pending) s.put(keyOf(pending.key), new Uint8Array(pending.states.buffer, pending.states.byteOffset, pending.states.byteLength));
+    pending = null;
+  };
+  return { cache, commit };
+}
+
+async function run(id: number, task: EngineTask, signal: AbortSignal): Promise<EngineTaskResult> {
+  await open();
+  const tok = tokenizer!;
+  const queryIds = task.query.kind === 'qa' ? qaQueryIds(tok, task.query.question) : tok.encode(task.query.text, { addEos: false });
+  const documentIds = Array.from(task.documentIds);
+  const vcc = { ...task.vcc };
+  if (task.ensureEvidence) vcc.fineBlocks = fineBlocksWithEvidence(vcc, queryIds.length + documentIds.length - Math.min(vcc.vipTokens, queryIds.length + documentIds.length));
+  const local = task.localState ? localCache(task.localState.docId, task.localState.modelId) : null;
+  let lastReport = 0;
+  const t0 = performance.now();
+  const encoded = await engine!.encode({
+    queryIds,
+    documentIds,
+    attention: 'vcc',
+    vcc,
+    signal,
+    localCache: local?.cache,
+    onProgress: (p) => {
+      const now = performance.now();
+      if (now - lastReport < 100 && p.layer < p.layers) return;
+      lastReport = now;
+      post({ type: 'progress', id, stage: 'encoding', fraction: p.layer / p.layers });
+    },
+  });
+  if (signal.aborted) throw new LongreadError('cancelled', 'Encoding was cancelled.');
+  local?.commit();
+  const encodeMs = performance.now() - t0;
+  const encoderHash = init.reportEncoderHash ? createHash('sha256').update(new Uint8Array(encoded.hidden.buffer, encoded.hidden.byteOffset, encoded.hidden.byteLength)).digest('hex') : undefined;
+
+  let text: string | null = null;
+  let outputIds: number[] = [];
+  const t1 = performance.now();
+  if (task.generate) {
+    post({ type: 'progress', id, stage: 'generating', fraction: 0 });
+    const streamed: number[] = [];
+    let printed = '';
+    const result = await engine!.generate(encoded, {
+      maxNewTokens: task.generate.maxNewTokens,
+      numBeams: task.generate.numBeams,
+      signal,
+      onToken: (tokenId) => {
+        streamed.push(tokenId);
+        const now = tok.decode(streamed, { skipSpecial: true });
+        if (now.startsWith(printed) && now.length > printed.length) {
+          post({ type: 'token', id, text: now.slice(printed.length) });
+          printed = now;
+        }
+        const seconds = (performance.now() - t1) / 1000;
+        post({ type: 'progress', id, stage: 'generating', fraction: streamed.length / task.generate!.maxNewTokens, tokensPerSecond: seconds > 0 ? streamed.length / seconds : undefined });
+      },
+    });
+    outputIds = result.outputIds;
+    const final = tok.decode(outputIds, { skipSpecial: true });
+    // The answer is what was streamed; the final decode only adds what is still missing.
+    if (final.startsWith(printed) && final.length > printed.length) {
+      post({ type: 'token', id, text: final.slice(printed.length) });
+      printed = final;
+    }
+    text = printed;
+  }
+  return {
+    text,
+    outputIds,
+    evidence: encoded.evidence,
+    localCacheHit: encoded.localCacheHit,
+    settings: encoded.settings ?? vcc,
+    compressedLengths: encoded.compressedLengths,
+    encoderHash,
+    queryTokens: queryIds.length,
+    timingsMs: { encode: encodeMs, generate: performance.now() - t1 },
+  };
+}
+
+function wireError(e: unknown) {
+  if (e instanceof LongreadError) return { code: e.code, message: e.message, file: e.file, name: e.name };
+  return { code: 'internal', message: e instanceof Error ? (e.stack ?? e.message) : String(e), name: 'Error' };
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'abort') {
+    aborts.get(m.id)?.abort();
+    return;
+  }
+  if (m.type === 'close') {
+    void (async () => {
+      await engine?.close().catch(() => {});
+      storeDb?.close();
+      post({ type: 'closed' });
+      port.close();
+    })();
+    return;
+  }
+  const controller = new AbortController();
+  aborts.set(m.id, controller);
+  const work = async (): Promise<void> => {
+    if (m.type === 'open') post({ type: 'opened', id: m.id, facts: await open() });
+    else if (m.type === 'validate') post({ type: 'validated', id: m.id, facts: await validate(m.dir) });
+    else if (m.type === 'tokenize') {
+      await open();
+      const r = tokenizer!.encodeWithOffsets(m.text, { addEos: true });
+      const ids = Int32Array.from(r.ids);
+      const offsets = new Int32Array(r.offsets.length * 2);
+      r.offsets.forEach(([s, e], i) => {
+        offsets[2 * i] = s;
+        offsets[2 * i + 1] = e;
+      });
+      post({ type: 'tokenized', id: m.id, ids, offsets }, [ids.buffer, offsets.buffer]);
+    } else if (m.type === 'run') post({ type: 'result', id: m.id, result: await run(m.id, m.task, controller.signal) });
+  };
+  work()
+    .catch((e) => post({ type: 'error', id: m.id, error: controller.signal.aborted ? { code: 'cancelled', message: 'The job was cancelled.', name: 'CancelledError' } : wireError(e) }))
+    .finally(() => aborts.delete(m.id));
+});

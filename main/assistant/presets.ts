@@ -1,0 +1,28 @@
+import type { CompressionPreset } from '../../common/api';
+import { resolveSettings, type VccSettings } from '../../engine/vcc/settings';
+
+/**
+ * Compression presets → (block size k, fine blocks h), from the paper's T5 table
+ * (docs/vcc-algorithm.md §3): `accurate` is the 16K/128K row (k = 16, h = 90), `balanced` the
+ * 32K alternative (k = 32, h = 55), `fast` the 64K one (k = 64, h = 30). VIP tokens stay 3·16.
+ * The assistant always uses the cached layout so the local layers can be reused across questions.
+ */
+export const PRESET_BLOCKS: Record<CompressionPreset, { blockSize: number; fineBlocks: number }> = {
+  fast: { blockSize: 64, fineBlocks: 30 },
+  balanced: { blockSize: 32, fineBlocks: 55 },
+  accurate: { blockSize: 16, fineBlocks: 90 },
+};
+
+export function vccSettingsFor(preset: CompressionPreset, numLayers: number): VccSettings {
+  return resolveSettings(numLayers, { ...PRESET_BLOCKS[preset], layout: 'cached' });
+}
+
+/**
+ * The fine-block count actually used: when every block would be fine (a short text), a quarter
+ * of them are left coarse so the VIP tokens' attention still ranks blocks and yields evidence.
+ */
+export function fineBlocksWithEvidence(s: VccSettings, nonVipTokens: number): number {
+  const blocks = Math.ceil(nonVipTokens / s.blockSize);
+  if (blocks < 2 || s.fineBlocks < blocks) return s.fineBlocks;
+  return blocks - Math.ceil(blocks / 4);
+}

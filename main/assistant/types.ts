@@ -1,0 +1,146 @@
+/**
+ * The assistant contract: what `Assistant` takes and gives, and the messages between it and its
+ * engine worker. The wire forms (AskResult, SummaryResult, Citation, JobEvent, ModelInfo) live in
+ * common/api.ts; what is here adds to them without changing them.
+ */
+import type { AskResult, JobKind, JobStage, SummaryResult } from '../../common/api';
+import type { LayerEvidence } from '../../engine/vcc/encoder';
+import type { VccSettings } from '../../engine/vcc/settings';
+import type { AskRequestLike, AssistantOpenOptions, SummarizeRequestLike } from '../api/assistant-host';
+
+export type AskRequest = AskRequestLike;
+export type SummarizeRequest = SummarizeRequestLike;
+
+/** The most document tokens one encode reads (the model's configured limit). */
+export const DEFAULT_MAX_DOCUMENT_TOKENS = 128 * 1024;
+
+export interface AssistantOptions extends AssistantOpenOptions {
+  /** Document tokens one encode reads at most; longer documents are read in chosen windows. */
+  maxDocumentTokens?: number;
+  /** Tokens an answer may have at most. */
+  maxAnswerTokens?: number;
+  /** Tokens an abstractive summary may have at most (detailed; short ones get a third). */
+  maxSummaryTokens?: number;
+  /** How long a cancelled engine job may take to stop before its worker is ended (ms). */
+  cancelGraceMs?: number;
+  /** Also report a SHA-256 of the final encoder states (tests check bit-identity with it). */
+  reportEncoderHash?: boolean;
+  /** Environment for LONGREAD_MODEL (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What `ask` resolves to: the wire AskResult plus facts scripts and tests may use. */
+export interface AskOutcome extends AskResult {
+  read: AskResult['read'] & { windows: Array<{ startToken: number; endToken: number; startChar: number; endChar: number }> };
+  engine?: EngineFacts;
+}
+
+export interface SummaryOutcome extends SummaryResult {
+  engine?: EngineFacts;
+}
+
+/** How an answer was computed (absent when it came from the cache). */
+export interface EngineFacts {
+  localCacheHit: boolean;
+  settings: VccSettings;
+  compressedLengths: number[];
+  encoderHash?: string;
+  queryTokens: number;
+  timingsMs: { tokenize: number; encode: number; generate: number };
+}
+
+export interface JobHandle<T> {
+  jobId: string;
+  result: Promise<T>;
+}
+
+export interface JobSnapshot {
+  jobId: string;
+  kind: JobKind;
+  documentId?: string;
+  modelId: string;
+  state: 'queued' | 'running';
+  stage?: JobStage;
+}
+
+/** Extra per-call options (the CLI's Ctrl-C). */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine worker protocol (engine-worker.ts ↔ engine-worker-main.ts)
+
+export interface WorkerInit {
+  modelDir: string;
+  threads?: number;
+  provider?: 'cpu' | 'cuda' | 'dml';
+  /** Where compiled graphs are cached (never inside a read-only bundled model folder). */
+  graphCacheRoot: string;
+  /** The library's engine-state store, opened again on the worker's own connection. */
+  engineState: { databaseFile: string; dir: string; capBytes: number } | null;
+  reportEncoderHash: boolean;
+}
+
+export type EngineQuery = { kind: 'qa'; question: string } | { kind: 'text'; text: string };
+
+export interface EngineTask {
+  query: EngineQuery;
+  documentIds: Int32Array;
+  vcc: VccSettings;
+  /** Keep at least a quarter of the blocks coarse so the VIP attention ranks blocks (evidence). */
+  ensureEvidence: boolean;
+  generate: { maxNewTokens: number; numBeams: number } | null;
+  /** Persist and reuse the question-independent local-layer states under this document/model. */
+  localState: { docId: string; modelId: string } | null;
+}
+
+export interface EngineTaskResult {
+  text: string | null;
+  outputIds: number[];
+  evidence: LayerEvidence[];
+  localCacheHit: boolean;
+  settings: VccSettings;
+  compressedLengths: number[];
+  encoderHash?: string;
+  queryTokens: number;
+  timingsMs: { encode: number; generate: number };
+}
+
+export interface TokenizedText {
+  ids: Int32Array;
+  /** [start0, end0, start1, end1, …]: each token's character range in the text. */
+  offsets: Int32Array;
+}
+
+export interface ModelFacts {
+  hash: string;
+  parameters: number;
+  numLayers: number;
+  vocabSize: number;
+}
+
+export type ToWorker =
+  | { type: 'open'; id: number }
+  | { type: 'validate'; id: number; dir: string }
+  | { type: 'tokenize'; id: number; text: string }
+  | { type: 'run'; id: number; task: EngineTask }
+  | { type: 'abort'; id: number }
+  | { type: 'close' };
+
+export interface WireError {
+  code: string;
+  message: string;
+  file?: string;
+  name: string;
+}
+
+export type FromWorker =
+  | { type: 'opened'; id: number; facts: ModelFacts }
+  | { type: 'validated'; id: number; facts: ModelFacts }
+  | { type: 'tokenized'; id: number; ids: Int32Array; offsets: Int32Array }
+  | { type: 'progress'; id: number; stage: JobStage; fraction?: number; tokensPerSecond?: number }
+  | { type: 'token'; id: number; text: string }
+  | { type: 'result'; id: number; result: EngineTaskResult }
+  | { type: 'error'; id: number; error: WireError }
+  | { type: 'closed' };
