@@ -175,7 +175,8 @@ class HfT5Tokenizer implements T5Tokenizer {
     const skip = opts.skipSpecial ?? false;
     // Ids past the tokenizer's pieces (the model's padded embedding rows) have no text.
     const known = ids.filter((id) => this.piece(id) !== undefined);
-    return this.tok.decode(known, { skip_special_tokens: skip });
+    // the library refuses an empty list; nothing decodes to nothing
+    return known.length === 0 ? '' : this.tok.decode(known, { skip_special_tokens: skip });
   }
 
   /**
