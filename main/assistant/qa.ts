@@ -6,7 +6,7 @@ import type { JobContext } from './job-queue';
 import { vccSettingsFor } from './presets';
 import { planRead, type ReadableDocument } from './reading';
 import type { ModelRuntime } from './runtime';
-import { eosIdOf, feedIds } from './text-ranges';
+import { eosIdOf, feedIds, textTokenCount } from './text-ranges';
 import type { AskOutcome, AskRequest } from './types';
 
 /** Bump when how answers are computed changes, so old cached answers are not served. */
@@ -39,7 +39,7 @@ export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: 
   const t0 = performance.now();
   const tokens = await env.runtime.tokens(ctx, doc.id, doc.text);
   const tokenizeMs = performance.now() - t0;
-  env.library.documents.ensureTokenCount(doc.id, { modelId: env.runtime.entry.id, count: () => tokens.ids.length - 1 });
+  env.library.documents.ensureTokenCount(doc.id, { modelId: env.runtime.entry.id, count: () => textTokenCount(tokens) });
   ctx.progress('reading');
   const plan = planRead(doc, tokens, {
     limit: env.limit,

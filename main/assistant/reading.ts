@@ -47,7 +47,7 @@ export function planRead(doc: ReadableDocument, tokens: TokenizedText, o: { limi
   const documentTokens = textTokenCount(tokens);
   const base = o.sections ? sectionTokens(doc, tokens, o.sections) : { start: 0, end: documentTokens };
   const budget = Math.max(1, o.limit - 1); // one seat for </s>
-  const scope = o.sections ? `sections ${o.sections.from}–${o.sections.to}` : 'the document';
+  const scope = o.sections ? sectionsName(doc, o.sections) : 'the document';
   let windows: TokenWindow[];
   let note: string | undefined;
   if (base.end - base.start <= budget) {
@@ -80,6 +80,11 @@ export function planRead(doc: ReadableDocument, tokens: TokenizedText, o: { limi
       windows: windows.map((w) => ({ startToken: w.start, endToken: w.end, startChar: charStart(tokens, w.start), endChar: charEnd(tokens, w.end) })),
     },
   };
+}
+
+function sectionsName(doc: ReadableDocument, r: { from: number; to: number }): string {
+  const title = (i: number) => `"${doc.sections[i]!.title}"`;
+  return r.from === r.to ? `section ${r.from + 1} (${title(r.from)})` : `sections ${r.from + 1}–${r.to + 1} (${title(r.from)} to ${title(r.to)})`;
 }
 
 function cap(s: string): string {

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { LongreadError } from '../../common/errors';
+import { registerAssistant } from './assistant';
 import { registerGenerate } from './generate';
 import { registerLibrary } from './library';
 import { registerServe } from './serve';
@@ -9,6 +10,7 @@ program
   .name('longread')
   .description('Longread: ask questions about whole books and long PDFs, offline.')
   .showHelpAfterError();
+registerAssistant(program);
 registerGenerate(program);
 registerLibrary(program);
 registerServe(program);

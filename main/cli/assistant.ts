@@ -1,0 +1,276 @@
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { COMPRESSION_PRESETS, type Citation, type CompressionPreset, type JobEvent, type ModelInfo } from '../../common/api';
+import { SettingsStore } from '../api/settings';
+import { Assistant } from '../assistant/assistant';
+import type { AskOutcome, SummaryOutcome } from '../assistant/types';
+import { Library } from '../library/library';
+import { choiceOption, intOption } from './options';
+
+interface EngineFlags {
+  json?: boolean;
+  model?: string;
+  threads?: number;
+  compression?: CompressionPreset;
+  limit?: number;
+}
+
+/** Progress on stderr, only for a person at a terminal (scripts get clean streams). */
+class Progress {
+  private bar: cliProgress.SingleBar | null = null;
+  private label = '';
+
+  constructor(private readonly enabled: boolean) {}
+
+  show(label: string, fraction: number, detail = ''): void {
+    if (!this.enabled) return;
+    if (this.label !== label) {
+      this.stop();
+      this.label = label;
+      this.bar = new cliProgress.SingleBar(
+        { format: ` ${label.padEnd(12)} [{bar}] {percentage}% {detail}`, stream: process.stderr, clearOnComplete: true, hideCursor: false },
+        cliProgress.Presets.shades_classic,
+      );
+      this.bar.start(100, 0, { detail });
+    }
+    this.bar!.update(Math.round(fraction * 100), { detail });
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = null;
+    this.label = '';
+  }
+}
+
+/** Opens the library and the assistant with the app's settings, and runs `fn`; Ctrl-C cancels. */
+async function withAssistant<T>(flags: EngineFlags, fn: (ctx: { library: Library; assistant: Assistant; signal: AbortSignal; progress: Progress }) => Promise<T>): Promise<T> {
+  const library = Library.open();
+  if (library.recovered && !flags.json) process.stderr.write(`longread: ${library.recovered.message}\n`);
+  const settings = new SettingsStore(library.home).get();
+  const assistant = await Assistant.open({
+    library,
+    home: library.home,
+    threads: flags.threads ?? (settings.threads || undefined),
+    provider: settings.provider,
+    compression: flags.compression ?? settings.compression,
+    maxDocumentTokens: flags.limit,
+  });
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  const progress = new Progress(!flags.json && process.stderr.isTTY === true);
+  try {
+    return await fn({ library, assistant, signal: abort.signal, progress });
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSigint);
+    await assistant.close();
+    library.close();
+  }
+}
+
+async function addFile(library: Library, file: string, progress: Progress, signal: AbortSignal): Promise<string> {
+  const added = await library.add(file, {
+    signal,
+    onProgress: (p) => progress.show(p.phase === 'read' ? 'reading file' : 'storing', p.total ? p.done / p.total : 0),
+  });
+  progress.stop();
+  return added.document.id;
+}
+
+function jobEvents(progress: Progress, onToken: (text: string) => void) {
+  return (e: JobEvent) => {
+    if (e.type === 'progress') {
+      const detail = e.tokensPerSecond ? `${e.tokensPerSecond.toFixed(1)} tokens/s` : (e.detail ?? '');
+      progress.show(e.stage, e.fraction ?? 0, detail);
+    } else if (e.type === 'token') {
+      progress.stop();
+      onToken(e.text);
+    }
+  };
+}
+
+function chapterRange(n: number | undefined) {
+  return n === undefined ? undefined : { from: n - 1, to: n - 1 };
+}
+
+function citationJson(c: Citation) {
+  return { page: c.page ?? null, chapter: c.section ? { index: c.section.index + 1, title: c.section.title } : null, start: c.start, end: c.end, quote: c.quote, score: c.score };
+}
+
+function where(c: Citation): string {
+  const parts = [c.page !== undefined ? `p. ${c.page}` : null, c.section ? c.section.title : null, `chars ${c.start}–${c.end}`].filter(Boolean);
+  return parts.join(', ');
+}
+
+function printCitations(citations: Citation[]): void {
+  if (citations.length === 0) return;
+  process.stdout.write('\nSources:\n');
+  citations.forEach((c, i) => process.stdout.write(`  [${i + 1}] ${where(c)}: “${c.quote}”\n`));
+}
+
+function engineOptions(cmd: Command): Command {
+  return cmd
+    .option('--model <id>', 'model to use (see `longread models list`; default: the active one)')
+    .option('--threads <n>', 'engine threads (default: from the settings, else all cores)', intOption(1))
+    .option('--compression <preset>', 'VCC compression: fast, balanced or accurate (default: from the settings)', choiceOption(COMPRESSION_PRESETS))
+    .option('--limit <tokens>', 'document tokens read in one pass at most (default 131072)', intOption(2))
+    .option('--json', 'print one JSON object (or the error) on stdout');
+}
+
+export function registerAssistant(program: Command): void {
+  engineOptions(
+    program
+      .command('ask')
+      .description('Answer a question about a document (added to the library first if needed), with citations.')
+      .argument('<file>', 'the document (PDF, EPUB, text, Markdown, HTML)')
+      .argument('<question>', 'the question')
+      .option('--chapter <n>', 'only read section N (1 = the first section of the document)', intOption(1)),
+  ).action(async (file: string, question: string, flags: EngineFlags & { chapter?: number }) => {
+    await withAssistant(flags, async ({ library, assistant, signal, progress }) => {
+      const documentId = await addFile(library, file, progress, signal);
+      let streamed = false;
+      const job = assistant.ask({ documentId, question, sections: chapterRange(flags.chapter), modelId: flags.model }, jobEvents(progress, (t) => {
+        if (flags.json) return;
+        streamed = true;
+        process.stdout.write(t);
+      }), { signal });
+      const r: AskOutcome = await job.result;
+      if (flags.json) {
+        process.stdout.write(
+          JSON.stringify({
+            answer: r.answer,
+            citations: r.citations.map(citationJson),
+            cached: r.cached,
+            model: r.model,
+            documentId,
+            documentTokens: r.documentTokens,
+            read: r.read,
+            chatId: r.chatId,
+            ...(r.engine ? { localCacheHit: r.engine.localCacheHit, timingsMs: r.engine.timingsMs } : {}),
+          }) + '\n',
+        );
+        return;
+      }
+      if (streamed || r.answer) process.stdout.write('\n');
+      printCitations(r.citations);
+      if (r.read.note) process.stderr.write(`\nNote: ${r.read.note}\n`);
+      if (r.cached) process.stderr.write('(answer from the cache)\n');
+    });
+  });
+
+  engineOptions(
+    program
+      .command('summarize')
+      .description('Summarize a document or one of its sections.')
+      .argument('<file>', 'the document')
+      .option('--chapter <n>', 'only section N (1 = the first section of the document)', intOption(1))
+      .option('--length <length>', 'short or detailed', choiceOption(['short', 'detailed'] as const), 'short')
+      .option('--regenerate', 'ignore cached summaries'),
+  ).action(async (file: string, flags: EngineFlags & { chapter?: number; length: 'short' | 'detailed'; regenerate?: boolean }) => {
+    await withAssistant(flags, async ({ library, assistant, signal, progress }) => {
+      const documentId = await addFile(library, file, progress, signal);
+      let streamed = false;
+      const job = assistant.summarize(
+        { documentId, section: flags.chapter === undefined ? undefined : flags.chapter - 1, length: flags.length, regenerate: flags.regenerate, modelId: flags.model },
+        jobEvents(progress, (t) => {
+          if (flags.json) return;
+          streamed = true;
+          process.stdout.write(t);
+        }),
+        { signal },
+      );
+      const r: SummaryOutcome = await job.result;
+      if (flags.json) {
+        process.stdout.write(
+          JSON.stringify({
+            summary: r.summary,
+            kind: r.kind,
+            sections: r.sections.map((s) => ({ chapter: s.index + 1, title: s.title, summary: s.summary })),
+            citations: r.citations.map(citationJson),
+            cached: r.cached,
+            model: r.model,
+            documentId,
+          }) + '\n',
+        );
+        return;
+      }
+      if (!streamed) process.stdout.write(r.summary);
+      process.stdout.write('\n');
+      if (flags.chapter === undefined && r.sections.length > 0) {
+        process.stdout.write('\nBy chapter:\n');
+        for (const s of r.sections) process.stdout.write(`\n## ${s.title}\n${s.summary}\n`);
+      }
+      if (r.kind === 'extractive') process.stderr.write(`\n(extractive summary: sentences from the text, chosen by ${r.model})\n`);
+      if (r.cached) process.stderr.write('(summary from the cache)\n');
+    });
+  });
+
+  const models = program.command('models').description('The models the assistant can use.');
+  const printModels = (list: ModelInfo[], json?: boolean) => {
+    if (json) {
+      process.stdout.write(JSON.stringify({ models: list }) + '\n');
+      return;
+    }
+    if (list.length === 0) console.log('No model is installed; import one with `longread models import DIR`.');
+    for (const m of list) {
+      console.log(`${m.active ? '*' : ' '} ${m.id.padEnd(24)} ${m.bundled ? 'bundled ' : 'imported'} ${m.summaries.padEnd(11)} ${(m.parameters / 1e6).toFixed(1).padStart(7)}M  ${m.dir}`);
+    }
+  };
+  models
+    .command('list')
+    .description('List the models (* = active).')
+    .option('--json', 'print JSON')
+    .action(async (flags: EngineFlags) => {
+      await withAssistant(flags, async ({ assistant }) => printModels(assistant.models.list(), flags.json));
+    });
+  models
+    .command('import')
+    .description('Import a Hugging Face T5 / Flan-T5 folder (config.json, safetensors weights, tokenizer.json) and make it active.')
+    .argument('<dir>', 'the model folder')
+    .option('--json', 'print JSON')
+    .action(async (dir: string, flags: EngineFlags) => {
+      await withAssistant(flags, async ({ library, assistant, progress }) => {
+        const m = await assistant.models.import(dir, (p) => {
+          const { done, total } = p as { done: number; total: number };
+          progress.show('copying', total ? done / total : 1);
+        });
+        progress.stop();
+        syncSetting(library.home, m.id);
+        if (flags.json) process.stdout.write(JSON.stringify({ model: m }) + '\n');
+        else console.log(`Imported ${m.name} as "${m.id}" (${(m.parameters / 1e6).toFixed(1)}M parameters); it is now the active model.`);
+      });
+    });
+  models
+    .command('use')
+    .description('Make a model the active one.')
+    .argument('<id>', 'model id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, flags: EngineFlags) => {
+      await withAssistant(flags, async ({ library, assistant }) => {
+        const list = assistant.models.setActive(id);
+        syncSetting(library.home, id);
+        printModels(list, flags.json);
+      });
+    });
+  models
+    .command('remove')
+    .description('Remove an imported model (the bundled one stays).')
+    .argument('<id>', 'model id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, flags: EngineFlags) => {
+      await withAssistant(flags, async ({ library, assistant }) => {
+        const list = await assistant.models.remove(id);
+        const store = new SettingsStore(library.home);
+        if (store.get().model === id) store.set({ model: null });
+        printModels(list, flags.json);
+      });
+    });
+}
+
+/** The app reads its model choice from settings.json: keep it in step with the CLI's choice. */
+function syncSetting(home: string, id: string): void {
+  const store = new SettingsStore(home);
+  if (store.get().model !== id) store.set({ model: id });
+}
