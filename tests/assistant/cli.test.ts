@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { repoRoot } from '../library/helpers/corpus';
+import { book, cleanupAll, needsBook, tempHome, tinyModel } from './helpers';
+
+after(cleanupAll);
+
+const BOOK = 'books/pg84.txt';
+
+function longread(home: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'longread.mjs'), ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, LONGREAD_HOME: home, LONGREAD_MODEL: '' },
+    encoding: 'utf8',
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
+}
+
+test('longread models / ask / summarize end to end, with --json and meaningful exit codes', needsBook(BOOK), async () => {
+  const home = tempHome();
+  const file = book(BOOK)!;
+  // bundled model absent in a fresh home with LONGREAD_MODEL pointing nowhere: typed no-model error
+  const none = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'longread.mjs'), 'ask', file, 'Who?', '--json'], {
+    cwd: repoRoot,
+    env: { ...process.env, LONGREAD_HOME: home, LONGREAD_MODEL: path.join(home, 'absent') },
+    encoding: 'utf8',
+  });
+  assert.equal(none.status, 1);
+  assert.equal(JSON.parse(none.stdout).error.code, 'no-model');
+
+  const imported = longread(home, 'models', 'import', await tinyModel(), '--json');
+  assert.equal(imported.code, 0, imported.stderr);
+  assert.equal(imported.json().model.id, 'tiny-assistant');
+  const listed = longread(home, 'models', 'list', '--json').json().models;
+  assert.ok(listed.some((m: { id: string; active: boolean }) => m.id === 'tiny-assistant' && m.active));
+
+  const ask = longread(home, 'ask', file, 'Who was Beaufort?', '--chapter', '5', '--limit', '32768', '--json');
+  assert.equal(ask.code, 0, ask.stderr);
+  const r = ask.json();
+  assert.equal(typeof r.answer, 'string');
+  assert.equal(r.cached, false);
+  assert.equal(r.model, 'tiny-assistant');
+  assert.ok(r.documentTokens > 100_000);
+  assert.equal(r.read.whole, false);
+  assert.ok(r.read.endToken > r.read.startToken);
+  assert.ok(r.citations.length > 0);
+  for (const c of r.citations) {
+    assert.ok(Number.isInteger(c.page) && c.start < c.end && typeof c.quote === 'string' && c.quote.length > 0);
+    assert.deepEqual(c.chapter, { index: 5, title: 'Chapter 1' });
+  }
+  const again = longread(home, 'ask', file, 'who was beaufort', '--chapter', '5', '--limit', '32768', '--json').json();
+  assert.equal(again.cached, true);
+  assert.equal(again.answer, r.answer);
+
+  // plain output: the answer on stdout, then the sources
+  const plain = longread(home, 'ask', file, 'Who was Beaufort?', '--chapter', '5', '--limit', '32768');
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.ok(plain.stdout.startsWith(r.answer + '\n'));
+  assert.match(plain.stdout, /\nSources:\n {2}\[1\] p\. \d+, Chapter 1, chars \d+–\d+: “/);
+  assert.match(plain.stderr, /Read section 5 \("Chapter 1"\)/);
+
+  const summary = longread(home, 'summarize', file, '--chapter', '5', '--length', 'short', '--limit', '32768', '--json');
+  assert.equal(summary.code, 0, summary.stderr);
+  const s = summary.json();
+  assert.equal(s.kind, 'abstractive');
+  assert.deepEqual(s.sections.map((x: { chapter: number }) => x.chapter), [5]);
+
+  const use = longread(home, 'models', 'use', 'ghost', '--json');
+  assert.equal(use.code, 1);
+  assert.equal(use.json().error.code, 'model-not-found');
+  const missing = longread(home, 'ask', path.join(home, 'nope.txt'), 'Who?', '--json');
+  assert.equal(missing.code, 1);
+  assert.ok(missing.json().error.message.includes('nope.txt'));
+  const removed = longread(home, 'models', 'remove', 'tiny-assistant', '--json');
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.deepEqual(removed.json().models.map((m: { id: string }) => m.id), []);
+});
+
+test('Ctrl-C during an ask exits with 130', needsBook(BOOK), async () => {
+  const home = tempHome();
+  assert.equal(longread(home, 'models', 'import', await tinyModel()).code, 0);
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'longread.mjs'), 'ask', book(BOOK)!, 'Who?', '--json'], {
+    cwd: repoRoot,
+    env: { ...process.env, LONGREAD_HOME: home },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  // interrupt once the engine is at work: the library then holds the book
+  await new Promise((r) => setTimeout(r, 4000));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  assert.equal(code, 130, stdout);
+  assert.equal(JSON.parse(stdout).error.code, 'cancelled');
+});
