@@ -108,7 +108,7 @@ describe('library and reader in the browser', { skip: skip ?? false }, () => {
 
   test('settings: theme follows the choice, Esc closes the dialog', async () => {
     const { page } = s;
-    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.locator('header').getByRole('button', { name: 'Settings' }).click();
     const dialog = page.getByRole('dialog', { name: 'Settings' });
     await dialog.waitFor();
     await dialog.getByLabel('Theme').selectOption('dark');
@@ -119,7 +119,7 @@ describe('library and reader in the browser', { skip: skip ?? false }, () => {
     await s.screenshot('07-dark-reader');
     const stored = await s.server.api.call('settings.get', {});
     assert.ok(stored.ok && stored.value.theme === 'dark', 'the theme is saved');
-    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.locator('header').getByRole('button', { name: 'Settings' }).click();
     await dialog.getByLabel('Theme').selectOption('system');
     await page.keyboard.press('Escape');
   });
