@@ -71,7 +71,12 @@ function localCache(docId: string, modelId: string) {
   let pending: { key: string; states: Float32Array } | null = null;
   const cache: LocalStateCache = {
     get(key) {
-      const buf = s.get(keyOf(key));
+      let buf: Buffer | null;
+      try {
+        buf = s.get(keyOf(key));
+      } catch {
+        return undefined; // the store is busy or unreadable: a miss, the layers simply run
+      }
       if (!buf) return undefined;
       const bytes = buf.byteOffset % 4 === 0 ? buf : Buffer.from(buf);
       return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
@@ -81,7 +86,11 @@ function localCache(docId: string, modelId: string) {
     },
   };
   const commit = () => {
-    if (pending) s.put(keyOf(pending.key), new Uint8Array(pending.states.buffer, pending.states.byteOffset, pending.states.byteLength));
+    try {
+      if (pending) s.put(keyOf(pending.key), new Uint8Array(pending.states.buffer, pending.states.byteOffset, pending.states.byteLength));
+    } catch {
+      // a cache that cannot be written (disk full, database busy) must not cost the answer
+    }
     pending = null;
   };
   return { cache, commit };

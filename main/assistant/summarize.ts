@@ -78,17 +78,19 @@ export async function summarize(ctx: JobContext, env: SummaryEnv, req: Summarize
   const done: Array<{ part: Part; summary: PartSummary }> = [];
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
-    ctx.progress('summarizing', { fraction: i / (parts.length + 1), detail: `part ${i + 1} of ${parts.length}: ${part.title}` });
+    const step = stepContext(ctx, i, parts.length, `part ${i + 1} of ${parts.length}: ${part.title}`);
+    step.progress('summarizing');
     const scope = `part:${part.window.start}-${part.window.end}:${length}`;
     let s = req.regenerate ? null : env.library.summaries.get<PartSummary>(cache, scope);
     if (!s) {
-      s = await summarizePart(ctx, env, facts, doc, tokens, part.window, length, 'part', false);
+      s = await summarizePart(step, env, facts, doc, tokens, part.window, length, 'part', false);
       env.library.summaries.put(cache, s, scope);
     }
     done.push({ part, summary: s });
   }
-  ctx.progress('summarizing', { fraction: parts.length / (parts.length + 1), detail: 'summary of the parts' });
-  const reduced = await reduce(ctx, env, facts, doc, done.map((d) => d.summary), length);
+  const last = stepContext(ctx, parts.length, parts.length, 'summary of the parts');
+  last.progress('summarizing');
+  const reduced = await reduce(last, env, facts, doc, done.map((d) => d.summary), length);
 
   const bySection = new Map<number, { index: number; title: string; summary: string[] }>();
   for (const { part, summary } of done) {
@@ -102,6 +104,20 @@ export async function summarize(ctx: JobContext, env: SummaryEnv, req: Summarize
     summary: reduced.summary,
     citations: reduced.citations,
     sections: [...bySection.values()].map((s) => ({ index: s.index, title: s.title, summary: s.summary.filter(Boolean).join(' ') })),
+  };
+}
+
+/**
+ * Map–reduce reports one overall 'summarizing' progress: step i of n + 1 (the last is the
+ * reduce), advanced within the step by its encoding and generation.
+ */
+function stepContext(ctx: JobContext, i: number, n: number, detail: string): JobContext {
+  return {
+    ...ctx,
+    progress: (stage, extra = {}) => {
+      const within = stage === 'encoding' || stage === 'generating' ? Math.min(1, extra.fraction ?? 0) : 0;
+      ctx.progress('summarizing', { fraction: (i + within) / (n + 1), detail, ...(extra.tokensPerSecond ? { tokensPerSecond: extra.tokensPerSecond } : {}) });
+    },
   };
 }
 
