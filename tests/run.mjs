@@ -1,14 +1,22 @@
 #!/usr/bin/env node
-// Finds every tests/**/*.test.ts (except browser end-to-end tests unless asked) and runs them
-// with Node's test runner and tsx's loader. Usage: node tests/run.mjs [--e2e] [filter...]
-import { readdirSync } from 'node:fs';
+// Finds every tests/**/*.test.ts and runs them with Node's test runner and tsx's loader.
+// Usage: node tests/run.mjs [--e2e | --no-e2e] [filter...]
+// The browser end-to-end tests (tests/e2e) run when Chromium is installed (/usr/bin/chromium, or
+// LONGREAD_CHROMIUM); without it they are skipped with a message. --e2e or LONGREAD_E2E=1 always
+// includes them, --no-e2e or LONGREAD_E2E=0 leaves them out. They need the built renderer
+// (`npm test` builds it first).
+import { existsSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const args = process.argv.slice(2);
-const withE2e = args.includes('--e2e') || process.env.LONGREAD_E2E === '1';
+const chromium = process.env.LONGREAD_CHROMIUM ?? '/usr/bin/chromium';
+const forced = args.includes('--e2e') || process.env.LONGREAD_E2E === '1';
+const refused = args.includes('--no-e2e') || process.env.LONGREAD_E2E === '0';
+const withE2e = forced || (!refused && existsSync(chromium));
+if (!withE2e && !refused) console.log(`# browser end-to-end tests (tests/e2e) skipped: no Chromium at ${chromium} (apt-get install chromium, or set LONGREAD_CHROMIUM)`);
 const filters = args.filter((a) => !a.startsWith('--'));
 
 const files = readdirSync(path.join(root, 'tests'), { recursive: true })
