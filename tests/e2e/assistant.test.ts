@@ -126,6 +126,18 @@ describe('the assistant in the browser', { skip: skip ?? (hasAssistant ? false :
     await s.screenshot('12-citation-jump');
   });
 
+  test('the chat is exported as Markdown (a download in browser mode)', async () => {
+    const { page } = s;
+    const download = page.waitForEvent('download');
+    await page.getByRole('tabpanel', { name: 'Chat' }).getByRole('button', { name: 'Export' }).click();
+    const file = await download;
+    assert.match(file.suggestedFilename(), /\.md$/);
+    const { readFile } = await import('node:fs/promises');
+    const markdown = await readFile((await file.path())!, 'utf8');
+    assert.match(markdown, /What is a trace tree\?/);
+    await page.getByRole('status').filter({ hasText: /saved as/ }).waitFor();
+  });
+
   test('the chat is kept per document: reopening the document shows it', async () => {
     const { page } = s;
     await addThroughUi(page, [corpusFile('books', 'alice.epub')]);

@@ -3,6 +3,7 @@
 // highlight, the typed error for an encrypted PDF, removing, settings and themes.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { ApiResult } from '../../common/api';
 import { addThroughUi, corpusFile, openSession, skipReason, type Session } from './harness';
 
 const skip = skipReason();
@@ -117,7 +118,7 @@ describe('library and reader in the browser', { skip: skip ?? false }, () => {
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
     await s.screenshot('07-dark-reader');
-    const stored = await s.server.api.call('settings.get', {});
+    const stored = (await s.server.api.call('settings.get', {})) as ApiResult<'settings.get'>;
     assert.ok(stored.ok && stored.value.theme === 'dark', 'the theme is saved');
     await page.locator('header').getByRole('button', { name: 'Settings' }).click();
     await dialog.getByLabel('Theme').selectOption('system');
