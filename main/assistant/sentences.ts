@@ -73,10 +73,13 @@ export interface ScoredSentence extends TextRange {
   score: number;
 }
 
+/** Word overlap above which two sentences say the same thing: the later one is never taken. */
+const NEAR_DUPLICATE = 0.6;
+
 /**
  * Maximal marginal relevance: repeatedly takes the sentence with the best
- * λ·relevance − (1 − λ)·(word overlap with what was taken), so near-duplicates are skipped.
- * Returns the chosen sentences in document order.
+ * λ·relevance − (1 − λ)·(word overlap with what was taken), never one that nearly repeats a
+ * sentence already taken. Returns the chosen sentences in document order.
  */
 export function pickSentences(text: string, candidates: ScoredSentence[], count: number, lambda = 0.7): ScoredSentence[] {
   const pool = candidates.filter((c) => c.score > 0);
@@ -85,16 +88,20 @@ export function pickSentences(text: string, candidates: ScoredSentence[], count:
   const words = pool.map((c) => new Set(contentWords(text.slice(c.start, c.end))));
   const chosen: number[] = [];
   const used = new Uint8Array(pool.length);
-  while (chosen.length < Math.min(count, pool.length)) {
+  while (chosen.length < count) {
     let best = -1;
     let bestValue = -Infinity;
     for (let i = 0; i < pool.length; i++) {
       if (used[i]) continue;
       const overlap = chosen.reduce((m, j) => Math.max(m, jaccard(words[i]!, words[j]!)), 0);
+      if (overlap > NEAR_DUPLICATE) {
+        used[i] = 1;
+        continue;
+      }
       const value = lambda * (pool[i]!.score / top) - (1 - lambda) * overlap;
       if (value > bestValue) [best, bestValue] = [i, value];
     }
-    if (best < 0 || (chosen.length > 0 && bestValue <= 0 && words[best]!.size > 0 && chosen.some((j) => jaccard(words[best]!, words[j]!) > 0.8))) break;
+    if (best < 0) break;
     used[best] = 1;
     chosen.push(best);
   }

@@ -39,7 +39,7 @@ test('extractive chapter summary: sentences chosen by the engine, in document or
   const starts = short.citations.map((c) => c.start);
   assert.deepEqual(starts, [...starts].sort((a, b) => a - b), 'document order');
   for (let i = 0; i < short.citations.length; i++)
-    for (let j = i + 1; j < short.citations.length; j++) assert.ok(overlap(short.citations[i]!.quote, short.citations[j]!.quote) <= 0.8, 'no near-duplicates');
+    for (let j = i + 1; j < short.citations.length; j++) assert.ok(overlap(short.citations[i]!.quote, short.citations[j]!.quote) <= 0.6, 'no near-duplicates');
 
   const detailed = await o.assistant.summarize({ documentId: docId, section: 4, length: 'detailed' }, () => {}).result;
   assert.ok(detailed.citations.length > short.citations.length, 'detailed is longer');
