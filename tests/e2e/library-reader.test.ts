@@ -2,6 +2,7 @@
 // reading them (pdf.js pages with a text layer, reflowed chapters), jumping, finding with a
 // highlight, the typed error for an encrypted PDF, removing, settings and themes.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { ApiResult } from '../../common/api';
 import { addThroughUi, corpusFile, openSession, skipReason, type Session } from './harness';
@@ -94,6 +95,29 @@ describe('library and reader in the browser', { skip: skip ?? false }, () => {
     await s.screenshot('04-epub-reader');
   });
 
+  test('a file dropped on the window is added (with a drop hint while dragging)', async () => {
+    const { page } = s;
+    const bytes = readFileSync(corpusFile('pdf', 'hello_world_rotated.pdf')).toString('base64');
+    // a DataTransfer holding a real File, as the OS gives the page on a drop
+    const transfer = await page.evaluateHandle(
+      `(() => {
+        const bin = atob(${JSON.stringify(bytes)});
+        const data = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) data[i] = bin.charCodeAt(i);
+        const dt = new DataTransfer();
+        dt.items.add(new File([data], 'hello_world_rotated.pdf', { type: 'application/pdf' }));
+        return dt;
+      })()`,
+    );
+    await page.dispatchEvent('main', 'dragenter', { dataTransfer: transfer });
+    await page.getByText('Drop to add to your library').waitFor();
+    await s.screenshot('05-drop-hint');
+    await page.dispatchEvent('main', 'drop', { dataTransfer: transfer });
+    await page.getByText('Drop to add to your library').waitFor({ state: 'detached' });
+    await page.locator('[data-document-id]').filter({ hasText: /hello_world_rotated|Hello/i }).waitFor();
+    assert.equal(await page.locator('[data-document-id]').count(), 3);
+  });
+
   test('an encrypted PDF is refused with its typed error in a toast', async () => {
     const { page } = s;
     await addThroughUi(page, [corpusFile('bad', 'encrypted-attachment.pdf')]);
@@ -102,9 +126,9 @@ describe('library and reader in the browser', { skip: skip ?? false }, () => {
     const text = await toast.innerText();
     assert.match(text, /password|encrypt/i);
     assert.equal(await toast.getAttribute('data-code'), 'pdf-password-required');
-    await s.screenshot('05-encrypted-error');
+    await s.screenshot('06-encrypted-error');
     await toast.getByRole('button', { name: 'Dismiss' }).click();
-    assert.equal(await page.locator('[data-document-id]').count(), 2, 'nothing was added');
+    assert.equal(await page.locator('[data-document-id]').count(), 3, 'nothing was added');
   });
 
   test('settings: theme follows the choice, Esc closes the dialog', async () => {
@@ -114,10 +138,10 @@ describe('library and reader in the browser', { skip: skip ?? false }, () => {
     await dialog.waitFor();
     await dialog.getByLabel('Theme').selectOption('dark');
     await page.waitForFunction(() => (globalThis as unknown as { document: { documentElement: { dataset: Record<string, string> } } }).document.documentElement.dataset.theme === 'dark');
-    await s.screenshot('06-settings-dark');
+    await s.screenshot('07-settings-dark');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
-    await s.screenshot('07-dark-reader');
+    await s.screenshot('08-dark-reader');
     const stored = (await s.server.api.call('settings.get', {})) as ApiResult<'settings.get'>;
     assert.ok(stored.ok && stored.value.theme === 'dark', 'the theme is saved');
     await page.locator('header').getByRole('button', { name: 'Settings' }).click();
@@ -132,10 +156,10 @@ describe('library and reader in the browser', { skip: skip ?? false }, () => {
     await row.getByRole('button', { name: /^Remove/ }).click();
     const confirm = page.getByRole('dialog', { name: /Remove/ });
     await confirm.waitFor();
-    await s.screenshot('08-remove-confirm');
+    await s.screenshot('09-remove-confirm');
     await confirm.getByRole('button', { name: 'Remove' }).click();
     await row.waitFor({ state: 'detached' });
-    assert.equal(await page.locator('[data-document-id]').count(), 1);
+    assert.equal(await page.locator('[data-document-id]').count(), 2);
   });
 
   test('the page ran without console errors or CSP violations', () => {
