@@ -184,3 +184,18 @@ test('typed errors: unknown document, unknown section, unknown chat, unknown mod
     assert.ok(last.type === 'error' && last.error.code === code, `${code} reported as an error event`);
   }
 });
+
+test('a cancel the engine cannot honour at once ends its worker (and its memory); the next job starts a new one', needsBook(BOOK), async () => {
+  const { docId } = await setup();
+  const o = await openTiny({ maxDocumentTokens: LIMIT, cancelGraceMs: 1 });
+  await o.library.add(book(BOOK)!);
+  const rec = recorder();
+  const job = o.assistant.ask({ documentId: docId, question: 'Who is Clerval?', sections: { from: 4, to: 8 } }, rec.on);
+  await waitFor(rec.events, (e) => e.type === 'progress' && e.stage === 'encoding');
+  o.assistant.cancel(job.jobId);
+  await assert.rejects(job.result, (e) => e instanceof CancelledError);
+  const next = recorder();
+  const r = await o.assistant.ask({ documentId: docId, question: 'Who is Clerval?', sections: { from: 4, to: 4 } }, next.on).result;
+  assert.equal(r.cached, false);
+  assert.ok(next.events.some((e) => e.type === 'progress' && e.stage === 'loading-model'), 'a new worker loads the model');
+});
