@@ -1,0 +1,162 @@
+/**
+ * Training data for the default model, tokenized exactly as the engine will see it (engine/qa-format.ts):
+ * encoder = qaQueryIds(question) ++ tok.encode(document) (with </s>), target = tok.encode(answer) (with </s>).
+ * Documents are windows of real TRAINING text (never the evaluation books); questions are inserted facts at
+ * random depths (1–3 facts per window, one asked) or cloze entity/number questions from a real sentence of
+ * the window. Answers are spans of the document.
+ *
+ * Output (for models/recipe/train.py): OUT/{train-short,train-medium,train-long,valid}.tokens (uint16 ids) and .index
+ * (int32 rows: encoder offset, encoder length, query length, target offset, target length), OUT/sample.jsonl.
+ *
+ *   node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer DIR --out DIR [--short 14000] [--medium 6000] [--long 2000] [--valid 300] [--seed 7]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadTokenizer, type T5Tokenizer } from '../../engine/tokenizer';
+import { qaQueryIds } from '../../engine/qa-format';
+import { sentences, trainSources } from './corpus';
+import { makeCloze, makeFact, rng, type Rng } from './qa-gen';
+
+interface TokSource {
+  name: string;
+  sents: string[];
+  ids: number[][];
+  tokens: number;
+}
+
+/** Document lengths (tokens) of the three curriculum phases train.py runs in order. */
+export const PHASES: Record<string, [number, number]> = { short: [64, 320], medium: [256, 1024], long: [768, 1800] };
+
+export function lengthTarget(r: Rng, range: [number, number]): number {
+  return r.int(range[0], range[1]);
+}
+
+function wordPool(sources: TokSource[]): string[] {
+  const counts = new Map<string, number>();
+  for (const s of sources) for (const sent of s.sents) for (const w of sent.split(' ')) if (/^[a-z]{4,10}$/.test(w)) counts.set(w, (counts.get(w) ?? 0) + 1);
+  return [...counts.entries()].filter(([, c]) => c >= 2).map(([w]) => w).sort();
+}
+
+interface Example {
+  question: string;
+  answer: string;
+  kind: string;
+  docIds: number[];
+  docText?: string;
+}
+
+function makeExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], weights: number[], pool: string[], keepText: boolean, range: [number, number]): Example {
+  // source by token count
+  let u = r.next() * weights[weights.length - 1]!;
+  let si = weights.findIndex((w) => w >= u);
+  if (si < 0) si = srcs.length - 1;
+  const src = srcs[si]!;
+  const L = lengthTarget(r, range);
+  // window of whole sentences
+  let start = r.int(0, Math.max(0, src.sents.length - 1));
+  let end = start;
+  let n = 0;
+  while (end < src.sents.length && n < L) n += src.ids[end++]!.length;
+  while (n < L && start > 0) n += src.ids[--start]!.length;
+  const sentIdx = Array.from({ length: end - start }, (_, k) => start + k);
+  const docSents: Array<{ text: string; ids: number[] }> = sentIdx.map((k) => ({ text: src.sents[k]!, ids: src.ids[k]! }));
+  // trim to at most ~1.1 L tokens (a single long sentence can overshoot)
+  let q: { question: string; answer: string; kind: string } | null = null;
+  if (r.next() < 0.5) {
+    for (let tries = 0; tries < 12 && !q; tries++) {
+      const k = r.int(0, docSents.length - 1);
+      const c = makeCloze(docSents[k]!.text, r);
+      if (c) q = { question: c.question, answer: c.answer, kind: `cloze-${c.kind}` };
+    }
+  }
+  if (!q) {
+    const nFacts = r.next() < 0.5 ? 1 : r.next() < 0.6 ? 2 : 3;
+    const used = new Set<string>();
+    const facts = Array.from({ length: nFacts }, () => makeFact(r, 'train', pool, used));
+    for (const f of facts) {
+      const at = r.int(0, docSents.length);
+      docSents.splice(at, 0, { text: f.statement, ids: tok.encode(f.statement, { addEos: false }) });
+    }
+    const f = r.pick(facts);
+    q = { question: f.question, answer: f.answer, kind: `fact-${f.kind}` };
+  }
+  const docIds: number[] = [];
+  for (const s of docSents) for (const id of s.ids) docIds.push(id);
+  docIds.push(tok.eosId);
+  return { ...q, docIds, docText: keepText ? docSents.map((s) => s.text).join(' ') : undefined };
+}
+
+function writeSplit(out: string, name: string, examples: Example[], tok: T5Tokenizer): number {
+  const chunks: Uint16Array[] = [];
+  const index = new Int32Array(examples.length * 5);
+  let off = 0;
+  examples.forEach((e, i) => {
+    const qIds = qaQueryIds(tok, e.question);
+    const enc = Uint16Array.from([...qIds, ...e.docIds]);
+    const tgt = Uint16Array.from(tok.encode(e.answer, { addEos: true }));
+    index.set([off, enc.length, qIds.length, off + enc.length, tgt.length], i * 5);
+    chunks.push(enc, tgt);
+    off += enc.length + tgt.length;
+  });
+  const all = new Uint16Array(off);
+  let p = 0;
+  for (const c of chunks) {
+    all.set(c, p);
+    p += c.length;
+  }
+  writeFileSync(path.join(out, `${name}.tokens`), all);
+  writeFileSync(path.join(out, `${name}.index`), index);
+  return off;
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const tokDir = arg('tokenizer');
+const out = arg('out');
+if (!tokDir || !out) {
+  console.error('usage: make-data.ts --tokenizer DIR --out DIR [--train N] [--valid N] [--seed S]');
+  process.exit(2);
+}
+const tok = await loadTokenizer(tokDir);
+if (tok.vocabSize > 65535) throw new Error('uint16 ids need a vocabulary below 65536');
+const seed = Number(arg('seed') ?? 7);
+const counts: Record<string, number> = { short: Number(arg('short') ?? 14000), medium: Number(arg('medium') ?? 6000), long: Number(arg('long') ?? 2000) };
+const nValid = Number(arg('valid') ?? 300);
+const srcs: TokSource[] = [];
+for (const s of await trainSources()) {
+  const sents = sentences(s.text).filter((x) => x.length > 0);
+  if (sents.length < 5) continue;
+  const ids = sents.map((x) => tok.encode(x, { addEos: false }));
+  srcs.push({ name: s.name, sents, ids, tokens: ids.reduce((a, b) => a + b.length, 0) });
+}
+// Books are most of the prose; machine text (licenses, READMEs) is capped at the books' share.
+const weights: number[] = [];
+let acc = 0;
+for (const s of srcs) {
+  acc += s.name.includes('/') ? s.tokens * 0.5 : s.tokens;
+  weights.push(acc);
+}
+const pool = wordPool(srcs);
+console.log(`sources: ${srcs.length}, tokens: ${srcs.reduce((a, s) => a + s.tokens, 0)}, password pool: ${pool.length}`);
+mkdirSync(out, { recursive: true });
+const kinds = new Map<string, number>();
+let sample: Example[] = [];
+Object.entries(PHASES).forEach(([phase, range], k) => {
+  const r = rng(seed + k);
+  const ex = Array.from({ length: counts[phase]! }, (_, i) => makeExample(r, tok, srcs, weights, pool, i < 10, range));
+  const t = writeSplit(out, `train-${phase}`, ex, tok);
+  console.log(`train-${phase}: ${ex.length} examples, ${t} tokens`);
+  for (const e of ex) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
+  sample = sample.concat(ex.slice(0, 10));
+});
+const rv = rng(seed + 1000);
+const valid = Array.from({ length: nValid }, () => makeExample(rv, tok, srcs, weights, pool, false, PHASES.medium!));
+console.log(`valid: ${valid.length} examples, ${writeSplit(out, 'valid', valid, tok)} tokens`);
+writeFileSync(
+  path.join(out, 'sample.jsonl'),
+  sample.map((e) => JSON.stringify({ kind: e.kind, question: e.question, answer: e.answer, docTokens: e.docIds.length, doc: e.docText })).join('\n') + '\n',
+);
+console.log('kinds:', JSON.stringify(Object.fromEntries([...kinds].sort())));
