@@ -10,16 +10,46 @@ function unwrap(text: string): string {
   return text.replace(/([^\n])\r?\n(?![ \t\r]*\n)/g, (m, before: string) => before + ' '.repeat(m.length - 1));
 }
 
+/** Longest piece handed to the segmenter at once: its cost grows much faster than linearly with the input. */
+const PIECE = 2000;
+
+/**
+ * Paragraphs (split at blank lines), long ones cut further after a sentence-ending mark, so
+ * every piece stays near PIECE characters. Offsets relative to `s`.
+ */
+function pieces(s: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  const push = (a: number, b: number) => {
+    while (b - a > 2 * PIECE) {
+      const window = s.slice(a + PIECE, a + 2 * PIECE);
+      const m = /[.!?]["”’)\]]*\s/.exec(window) ?? /\s/.exec(window);
+      const cut = m ? a + PIECE + m.index + m[0].length : a + 2 * PIECE;
+      out.push([a, cut]);
+      a = cut;
+    }
+    if (b > a) out.push([a, b]);
+  };
+  let at = 0;
+  for (const m of s.matchAll(/\n[ \t\r]*\n/g)) {
+    push(at, m.index!);
+    at = m.index! + m[0].length;
+  }
+  push(at, s.length);
+  return out;
+}
+
 /** Sentences of text[start, end) as trimmed character ranges into `text`. */
 export function sentencesIn(text: string, start = 0, end = text.length): TextRange[] {
   const slice = unwrap(text.slice(start, end));
   const out: TextRange[] = [];
-  for (const seg of segmenter.segment(slice)) {
-    const s = seg.segment;
-    const lead = s.length - s.trimStart().length;
-    const trail = s.length - s.trimEnd().length;
-    if (s.length - lead - trail <= 0) continue;
-    out.push({ start: start + seg.index + lead, end: start + seg.index + s.length - trail });
+  for (const [a, b] of pieces(slice)) {
+    for (const seg of segmenter.segment(slice.slice(a, b))) {
+      const s = seg.segment;
+      const lead = s.length - s.trimStart().length;
+      const trail = s.length - s.trimEnd().length;
+      if (s.length - lead - trail <= 0) continue;
+      out.push({ start: start + a + seg.index + lead, end: start + a + seg.index + s.length - trail });
+    }
   }
   return out;
 }

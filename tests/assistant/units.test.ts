@@ -67,6 +67,13 @@ test('sentences survive hard-wrapped lines; quotes snap to a sentence or whole w
   assert.deepEqual(s, ['Call me Ishmael.', 'Some years ago, never mind\nhow long precisely, I went to sea.', 'CHAPTER 2', 'The Carpet-Bag was packed.']);
   const q = snapQuote(text, text.indexOf('never'), text.indexOf('never') + 3);
   assert.equal(quoteOf(text, q.start, q.end), 'Some years ago, never mind how long precisely, I went to sea.');
+  // a long paragraph is segmented in pieces cut after sentence ends: no sentence is split, and it stays fast
+  const para = Array.from({ length: 3000 }, (_, i) => `Sentence number ${i} is here, isn't it?`).join(' ');
+  const t0 = performance.now();
+  const many = sentencesIn(para);
+  assert.ok(performance.now() - t0 < 2000);
+  assert.equal(many.length, 3000);
+  assert.ok(many.every((r, i) => para.slice(r.start, r.end) === `Sentence number ${i} is here, isn't it?`));
   const long = 'word '.repeat(200) + 'end.';
   const w = snapQuote(long, 500, 502);
   assert.ok(w.end - w.start <= 400 && /^\S/.test(long.slice(w.start)) && /\S$/.test(long.slice(w.start, w.end)));
