@@ -40,6 +40,17 @@ function recordEvents(page: Page): WireEvent[] {
   return events;
 }
 
+/** Waits until an event matching `match` has arrived (or fails after `ms`). */
+async function waitForEvent(events: WireEvent[], match: (e: WireEvent) => boolean, ms = 60_000): Promise<WireEvent> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const found = events.find(match);
+    if (found) return found;
+    if (Date.now() > end) throw new Error('the expected event did not arrive');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function openDocument(page: Page, title: RegExp): Promise<void> {
   await page.locator('[data-document-id]').filter({ hasText: title }).locator('.open').click();
   await page.locator('[data-document-id][class*="selected"]').filter({ hasText: title }).waitFor();
@@ -164,6 +175,16 @@ describe('the assistant in the browser', { skip: skip ?? (hasAssistant ? false :
     assert.ok(done, 'the summary job finished');
     assert.ok((await page.getByTestId('summary-result').locator('p.text').first().innerText()).trim().length > 0, 'the summary text is shown');
     await s.screenshot('13-summary-chapter');
+
+    // asked again it comes from the saved summaries; Regenerate writes a new one
+    const result = page.getByTestId('summary-result');
+    await page.getByRole('button', { name: 'Summarize', exact: true }).click();
+    await result.locator('.badge', { hasText: 'Saved' }).waitFor();
+    const before = events.length;
+    await page.getByRole('button', { name: 'Regenerate' }).click();
+    const fresh = (await waitForEvent(events, (e) => e.type === 'done' && events.indexOf(e) >= before)) as WireEvent & { result: { cached?: boolean } };
+    assert.equal(fresh.result.cached, false, 'Regenerate made a new summary');
+    await result.locator('.badge', { hasText: 'Saved' }).waitFor({ state: 'detached' });
   });
 
   test('jobs are cancelled: a queued question and a running summary', async () => {
@@ -188,9 +209,7 @@ describe('the assistant in the browser', { skip: skip ?? (hasAssistant ? false :
     await running.waitFor({ timeout: 60_000 });
     const jobId = await running.getAttribute('data-job-id');
     await running.getByRole('button', { name: /^Cancel/ }).click();
-    await page.waitForFunction(() => true);
-    for (let i = 0; i < 100 && !events.some((e) => e.type === 'cancelled' && e.jobId === jobId); i++) await page.waitForTimeout(100);
-    assert.ok(events.some((e) => e.type === 'cancelled' && e.jobId === jobId), 'the running summary was cancelled');
+    await waitForEvent(events, (e) => e.type === 'cancelled' && e.jobId === jobId, 30_000);
     assert.ok(!events.some((e) => e.type === 'done' && e.jobId === jobId), 'and did not finish');
     await page.getByRole('tab', { name: 'Summary' }).click();
     await page.getByText(/Summarize “Moby/).waitFor();
