@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { COMPRESSION_PRESETS, type Citation, type CompressionPreset, type JobEvent, type ModelInfo } from '../../common/api';
+import { LongreadError } from '../../common/errors';
 import { SettingsStore } from '../api/settings';
 import { Assistant } from '../assistant/assistant';
 import type { AskOutcome, SummaryOutcome } from '../assistant/types';
@@ -91,8 +92,17 @@ function jobEvents(progress: Progress, onToken: (text: string) => void) {
   };
 }
 
-function chapterRange(n: number | undefined) {
-  return n === undefined ? undefined : { from: n - 1, to: n - 1 };
+/** --chapter N (counting from 1) as the API's section index (counting from 0), checked against the document. */
+function chapterIndex(library: Library, documentId: string, n: number | undefined): number | undefined {
+  if (n === undefined) return undefined;
+  const doc = library.documents.get(documentId)!;
+  if (n > doc.sectionCount) {
+    throw new LongreadError(
+      'section-not-found',
+      doc.sectionCount === 0 ? `"${doc.title}" has no sections; leave out --chapter.` : `"${doc.title}" has ${doc.sectionCount} sections; --chapter takes 1 to ${doc.sectionCount}.`,
+    );
+  }
+  return n - 1;
 }
 
 function citationJson(c: Citation) {
@@ -131,7 +141,9 @@ export function registerAssistant(program: Command): void {
     await withAssistant(flags, async ({ library, assistant, signal, progress }) => {
       const documentId = await addFile(library, file, progress, signal);
       let streamed = false;
-      const job = assistant.ask({ documentId, question, sections: chapterRange(flags.chapter), modelId: flags.model }, jobEvents(progress, (t) => {
+      const chapter = chapterIndex(library, documentId, flags.chapter);
+      const sections = chapter === undefined ? undefined : { from: chapter, to: chapter };
+      const job = assistant.ask({ documentId, question, sections, modelId: flags.model }, jobEvents(progress, (t) => {
         if (flags.json) return;
         streamed = true;
         process.stdout.write(t);
@@ -173,7 +185,7 @@ export function registerAssistant(program: Command): void {
       const documentId = await addFile(library, file, progress, signal);
       let streamed = false;
       const job = assistant.summarize(
-        { documentId, section: flags.chapter === undefined ? undefined : flags.chapter - 1, length: flags.length, regenerate: flags.regenerate, modelId: flags.model },
+        { documentId, section: chapterIndex(library, documentId, flags.chapter), length: flags.length, regenerate: flags.regenerate, modelId: flags.model },
         jobEvents(progress, (t) => {
           if (flags.json) return;
           streamed = true;

@@ -70,6 +70,9 @@ test('longread models / ask / summarize end to end, with --json and meaningful e
   const use = longread(home, 'models', 'use', 'ghost', '--json');
   assert.equal(use.code, 1);
   assert.equal(use.json().error.code, 'model-not-found');
+  const chapter = longread(home, 'ask', file, 'Who?', '--chapter', '99', '--json');
+  assert.equal(chapter.code, 1);
+  assert.deepEqual(chapter.json().error, { code: 'section-not-found', message: '"Frankenstein; Or, The Modern Prometheus" has 28 sections; --chapter takes 1 to 28.' });
   const missing = longread(home, 'ask', path.join(home, 'nope.txt'), 'Who?', '--json');
   assert.equal(missing.code, 1);
   assert.ok(missing.json().error.message.includes('nope.txt'));
