@@ -79,11 +79,15 @@ describe('the assistant in the browser', { skip: skip ?? (hasAssistant ? false :
   let events: WireEvent[];
 
   before(async () => {
-    s = await openSession();
+    // this session's OS prefers dark: the app follows it (theme "system")
+    s = await openSession({ colorScheme: 'dark' });
     events = recordEvents(s.page);
     // the WebSocket opened with the page, before recordEvents: reload so it is recorded from the start
     await s.page.reload();
     await s.page.getByRole('heading', { name: /Read whole books/ }).waitFor();
+    const background = await s.page.evaluate(`getComputedStyle(document.body).backgroundColor`);
+    const [r, g, b] = String(background).match(/\d+/g)!.map(Number);
+    assert.ok(r! + g! + b! < 150, `a dark OS gives a dark page (${background})`);
   });
   after(async () => {
     await s?.close();

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import type { ApiResult } from '../../common/api';
+import type { ApiResult, MenuCommand } from '../../common/api';
 import { addThroughUi, corpusFile, openSession, skipReason, type Session } from './harness';
 
 const skip = skipReason();
@@ -137,7 +137,7 @@ describe('library and reader in the browser', { skip: skip ?? false }, () => {
     const dialog = page.getByRole('dialog', { name: 'Settings' });
     await dialog.waitFor();
     await dialog.getByLabel('Theme').selectOption('dark');
-    await page.waitForFunction(() => (globalThis as unknown as { document: { documentElement: { dataset: Record<string, string> } } }).document.documentElement.dataset.theme === 'dark');
+    await page.locator('html[data-theme="dark"]').waitFor({ state: 'attached' });
     await s.screenshot('07-settings-dark');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
@@ -147,6 +147,28 @@ describe('library and reader in the browser', { skip: skip ?? false }, () => {
     await page.locator('header').getByRole('button', { name: 'Settings' }).click();
     await dialog.getByLabel('Theme').selectOption('system');
     await page.keyboard.press('Escape');
+  });
+
+  test('menu commands from the main side act on the page', async () => {
+    const { page } = s;
+    const menu = (command: MenuCommand) => s.server.api.emit({ type: 'menu', command });
+    menu('open-settings');
+    const dialog = page.getByRole('dialog', { name: 'Settings' });
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    menu('find');
+    await page.locator('input[type="search"]:focus').waitFor();
+    menu('focus-question');
+    await page.locator('#question:focus').waitFor();
+    const reader = page.getByRole('main', { name: 'Reader' }).getByRole('toolbar');
+    await reader.waitFor();
+    menu('toggle-reader');
+    await reader.waitFor({ state: 'detached' });
+    assert.equal(await page.getByRole('button', { name: 'Show reader' }).getAttribute('aria-pressed'), 'false');
+    await s.screenshot('10-reader-hidden');
+    menu('toggle-reader');
+    await reader.waitFor();
   });
 
   test('remove asks first, then the document leaves the library', async () => {

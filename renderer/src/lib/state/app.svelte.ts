@@ -40,8 +40,8 @@ export class AppState {
   tab = $state<PanelTab>('chat');
   readerVisible = $state(true);
   settingsOpen = $state(false);
-  /** Set by menu commands that components act on (focus the question box, export…). */
-  command = $state<{ name: MenuCommand; seq: number } | null>(null);
+  /** Components that act on menu commands (focus the question box, export, find…). */
+  private readonly commandListeners = new Set<(name: MenuCommand) => void>();
   readonly jobs = new Jobs();
   private seq = 0;
 
@@ -170,7 +170,13 @@ export class AppState {
   runCommand(name: MenuCommand): void {
     if (name === 'open-settings') this.settingsOpen = true;
     else if (name === 'toggle-reader') this.readerVisible = !this.readerVisible;
-    else this.command = { name, seq: ++this.seq };
+    else for (const l of this.commandListeners) l(name);
+  }
+
+  /** Calls `listener` for each menu command from now on; returns the unsubscribe function (for onMount). */
+  onCommand(listener: (name: MenuCommand) => void): () => void {
+    this.commandListeners.add(listener);
+    return () => this.commandListeners.delete(listener);
   }
 
   private onEvent(e: ApiEvent): void {
