@@ -19,8 +19,10 @@ const withE2e = forced || (!refused && existsSync(chromium));
 if (!withE2e && !refused) console.log(`# browser end-to-end tests (tests/e2e) skipped: no Chromium at ${chromium} (apt-get install chromium, or set LONGREAD_CHROMIUM)`);
 const filters = args.filter((a) => !a.startsWith('--'));
 
-const files = readdirSync(path.join(root, 'tests'), { recursive: true })
-  .map((f) => path.join('tests', String(f)))
+// tests/ and the renderer's own unit tests (renderer/tests: its pure logic, no browser)
+const files = ['tests', path.join('renderer', 'tests')]
+  .filter((dir) => existsSync(path.join(root, dir)))
+  .flatMap((dir) => readdirSync(path.join(root, dir), { recursive: true }).map((f) => path.join(dir, String(f))))
   .filter((f) => f.endsWith('.test.ts'))
   .filter((f) => withE2e || !f.split(path.sep).includes('e2e'))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
