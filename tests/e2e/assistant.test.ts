@@ -191,9 +191,33 @@ describe('the assistant in the browser', { skip: skip ?? (hasAssistant ? false :
     await result.locator('.badge', { hasText: 'Saved' }).waitFor({ state: 'detached' });
   });
 
+  test('in a reflowed book a citation opens its chapter with the passage highlighted', async () => {
+    const { page } = s;
+    await openDocument(page, /Alice/);
+    await page.getByRole('tab', { name: 'Chat' }).click();
+    await page.getByLabel('Your question').fill('Where does Alice fall?');
+    await page.getByRole('button', { name: 'Ask', exact: true }).click();
+    const answer = page.locator('[data-testid="chat-messages"] [data-role="assistant"][data-state="final"]').last();
+    await answer.waitFor({ timeout: 120_000 });
+    const citation = answer.locator('button.citation').first();
+    await citation.click();
+    const mark = page.getByTestId('text-reader').locator('mark.hl-text');
+    await mark.first().waitFor();
+    assert.ok(await mark.first().isVisible(), 'the passage is highlighted in view');
+    const done = events.filter((e) => e.type === 'done' && e.result?.answer !== undefined).at(-1)!;
+    const cited = done.result!.citations![0] as { start: number; end: number; quote: string };
+    const marked = (await mark.allInnerTexts()).join('');
+    assert.equal(marked.replace(/\s+/g, ' ').trim(), cited.quote.replace(/\s+/g, ' ').trim(), 'exactly the cited range is marked');
+    await s.screenshot('14-epub-citation');
+  });
+
   test('jobs are cancelled: a queued question and a running summary', async () => {
     const { page } = s;
-    await s.server.api.call('library.add', { paths: [corpusFile('books', 'pg2701.txt')] });
+    await addThroughUi(page, [corpusFile('books', 'pg2701.txt')]);
+    // adding a long book shows its progress in the task tray
+    await page.getByRole('region', { name: 'Tasks' }).getByRole('group', { name: /Adding pg2701/ }).waitFor();
+    await s.screenshot('15-ingest-progress');
+    await page.locator('[data-document-id]').filter({ hasText: /Moby/i }).waitFor({ timeout: 60_000 });
     await openDocument(page, /Moby/i);
     await page.getByRole('tab', { name: 'Summary' }).click();
     await page.getByLabel('Detailed').check();
@@ -205,7 +229,7 @@ describe('the assistant in the browser', { skip: skip ?? (hasAssistant ? false :
     const tray = page.getByRole('region', { name: 'Tasks' });
     const queued = tray.locator('[data-job-id][data-stage="queued"]');
     await queued.waitFor();
-    await s.screenshot('14-jobs-queued');
+    await s.screenshot('16-jobs-queued');
     await queued.getByRole('button', { name: /^Cancel/ }).click();
     await page.locator('[data-testid="chat-messages"] [data-state="cancelled"]').waitFor();
 
