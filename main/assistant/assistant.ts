@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CompressionPreset, JobEvent, ModelInfo } from '../../common/api';
 import { LongreadError } from '../../common/errors';
@@ -134,6 +135,7 @@ export class Assistant implements AssistantLike {
       const entry = this.registry.get(id);
       if (!entry.bundled) await this.stopRuntime(id);
       await this.registry.remove(id);
+      await rm(path.join(this.options.home, GRAPH_CACHE_DIR, id), { recursive: true, force: true });
       return this.registry.list();
     },
     setActive: (id: string): ModelInfo[] => {
@@ -190,19 +192,20 @@ export class Assistant implements AssistantLike {
     const known = this.runtimes.get(entry.id);
     if (known && known.key === key) return known;
     if (known) void known.close();
-    const runtime = new ModelRuntime(entry, key, this.worker(entry.dir));
+    const runtime = new ModelRuntime(entry, key, this.worker(entry.dir, entry.id));
     this.runtimes.set(entry.id, runtime);
     return runtime;
   }
 
-  private worker(modelDir: string): EngineWorker {
+  /** `cacheName`: the model's own graph-cache folder (the engine prunes everything else under that root). */
+  private worker(modelDir: string, cacheName: string): EngineWorker {
     const state = this.library.engineState;
     return new EngineWorker(
       {
         modelDir,
         threads: this.options.threads,
         provider: this.options.provider,
-        graphCacheRoot: path.join(this.options.home, GRAPH_CACHE_DIR),
+        graphCacheRoot: path.join(this.options.home, GRAPH_CACHE_DIR, cacheName),
         engineState: { databaseFile: path.join(this.library.home, LIBRARY_FILE), dir: state.dir, capBytes: state.capBytes },
         reportEncoderHash: this.options.reportEncoderHash ?? false,
       },
@@ -212,7 +215,7 @@ export class Assistant implements AssistantLike {
 
   /** Loads the checkpoint and tokenizer on a short-lived worker: what an import must pass first. */
   private async validate(dir: string) {
-    const w = this.worker(dir);
+    const w = this.worker(dir, '.validate'); // validation builds no graphs
     try {
       return await w.validate(dir);
     } finally {

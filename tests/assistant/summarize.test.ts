@@ -108,12 +108,18 @@ test('models: import (validated, copied, active, abstractive), use, remove; bund
   const ask = await o.assistant.ask({ documentId: docId, question: 'Who?', sections: { from: 4, to: 4 }, modelId: 'default' }, () => {}).result;
   assert.equal(ask.model, 'default', 'a request can name its model');
 
+  // each model keeps its own compiled graphs (opening one must not prune the other's)
+  const graphs = (id: string) => (existsSync(path.join(o.home, 'graph-cache', id)) ? readdirSync(path.join(o.home, 'graph-cache', id), { recursive: true }).filter((f) => String(f).endsWith('.onnx')) : []);
+  assert.ok(graphs('default').length > 0 && graphs('tiny-assistant').length > 0, 'both models keep their graph caches');
+
   list = o.assistant.models.setActive('default');
   assert.deepEqual(list.filter((m) => m.active).map((m) => m.id), ['default']);
   await assert.rejects(async () => o.assistant.models.remove('default'), (e: { code?: string }) => e.code === 'model-bundled');
   list = await o.assistant.models.remove('tiny-assistant');
   assert.deepEqual(list.map((m) => m.id), ['default']);
   assert.ok(!existsSync(imported.dir));
+  assert.deepEqual(graphs('tiny-assistant'), [], 'its graphs went with it');
+  assert.ok(graphs('default').length > 0);
   await assert.rejects(async () => o.assistant.models.setActive('tiny-assistant'), (e: { code?: string }) => e.code === 'model-not-found');
 
   // a folder without weights, a missing folder
