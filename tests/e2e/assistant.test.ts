@@ -101,7 +101,7 @@ describe('the assistant in the browser', { skip: skip ?? (hasAssistant ? false :
     await dialog.getByRole('button', { name: 'Import' }).click();
     const row = dialog.locator('li').filter({ hasText: 'In use' });
     await row.waitFor({ timeout: 60_000 });
-    await s.screenshot('10-settings-models');
+    await s.screenshot('11-settings-models');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
   });
@@ -115,7 +115,7 @@ describe('the assistant in the browser', { skip: skip ?? (hasAssistant ? false :
     await question.press('Enter');
     const answer = page.locator('[data-testid="chat-messages"] [data-role="assistant"][data-state="final"]');
     await answer.waitFor({ timeout: 120_000 });
-    await s.screenshot('11-chat-answer');
+    await s.screenshot('12-chat-answer');
 
     const done = events.find((e) => e.type === 'done' && e.result?.answer !== undefined);
     assert.ok(done?.jobId, 'the job finished');
@@ -138,7 +138,7 @@ describe('the assistant in the browser', { skip: skip ?? (hasAssistant ? false :
     await pageEl.locator('mark.hl').first().waitFor({ timeout: 30_000 });
     assert.ok(await pageEl.locator('mark.hl').first().isVisible(), 'the highlight is in view');
     assert.equal(await page.getByRole('textbox', { name: 'Page number' }).inputValue(), String(cited.page));
-    await s.screenshot('12-citation-jump');
+    await s.screenshot('13-citation-jump');
   });
 
   test('the chat is exported as Markdown (a download in browser mode)', async () => {
@@ -178,7 +178,7 @@ describe('the assistant in the browser', { skip: skip ?? (hasAssistant ? false :
     const done = events.filter((e) => e.type === 'done' && e.result?.summary !== undefined).at(-1);
     assert.ok(done, 'the summary job finished');
     assert.ok((await page.getByTestId('summary-result').locator('p.text').first().innerText()).trim().length > 0, 'the summary text is shown');
-    await s.screenshot('13-summary-chapter');
+    await s.screenshot('14-summary-chapter');
 
     // asked again it comes from the saved summaries; Regenerate writes a new one
     const result = page.getByTestId('summary-result');
@@ -208,7 +208,7 @@ describe('the assistant in the browser', { skip: skip ?? (hasAssistant ? false :
     const cited = done.result!.citations![0] as { start: number; end: number; quote: string };
     const marked = (await mark.allInnerTexts()).join('');
     assert.equal(marked.replace(/\s+/g, ' ').trim(), cited.quote.replace(/\s+/g, ' ').trim(), 'exactly the cited range is marked');
-    await s.screenshot('14-epub-citation');
+    await s.screenshot('15-epub-citation');
   });
 
   test('jobs are cancelled: a queued question and a running summary', async () => {
@@ -216,7 +216,7 @@ describe('the assistant in the browser', { skip: skip ?? (hasAssistant ? false :
     await addThroughUi(page, [corpusFile('books', 'pg2701.txt')]);
     // adding a long book shows its progress in the task tray
     await page.getByRole('region', { name: 'Tasks' }).getByRole('group', { name: /Adding pg2701/ }).waitFor();
-    await s.screenshot('15-ingest-progress');
+    await s.screenshot('16-ingest-progress');
     await page.locator('[data-document-id]').filter({ hasText: /Moby/i }).waitFor({ timeout: 60_000 });
     await openDocument(page, /Moby/i);
     await page.getByRole('tab', { name: 'Summary' }).click();
@@ -229,7 +229,7 @@ describe('the assistant in the browser', { skip: skip ?? (hasAssistant ? false :
     const tray = page.getByRole('region', { name: 'Tasks' });
     const queued = tray.locator('[data-job-id][data-stage="queued"]');
     await queued.waitFor();
-    await s.screenshot('16-jobs-queued');
+    await s.screenshot('17-jobs-queued');
     await queued.getByRole('button', { name: /^Cancel/ }).click();
     await page.locator('[data-testid="chat-messages"] [data-state="cancelled"]').waitFor();
 

@@ -166,7 +166,7 @@ describe('library and reader in the browser', { skip: skip ?? false }, () => {
     menu('toggle-reader');
     await reader.waitFor({ state: 'detached' });
     assert.equal(await page.getByRole('button', { name: 'Show reader' }).getAttribute('aria-pressed'), 'false');
-    await s.screenshot('10-reader-hidden');
+    await s.screenshot('09-reader-hidden');
     menu('toggle-reader');
     await reader.waitFor();
   });
@@ -178,7 +178,7 @@ describe('library and reader in the browser', { skip: skip ?? false }, () => {
     await row.getByRole('button', { name: /^Remove/ }).click();
     const confirm = page.getByRole('dialog', { name: /Remove/ });
     await confirm.waitFor();
-    await s.screenshot('09-remove-confirm');
+    await s.screenshot('10-remove-confirm');
     await confirm.getByRole('button', { name: 'Remove' }).click();
     await row.waitFor({ state: 'detached' });
     assert.equal(await page.locator('[data-document-id]').count(), 2);
