@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { repoRoot } from '../library/helpers/corpus';
@@ -91,8 +92,9 @@ test('Ctrl-C during an ask exits with 130', needsBook(BOOK), async () => {
   });
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
-  // interrupt once the engine is at work: the library then holds the book
-  await new Promise((r) => setTimeout(r, 4000));
+  // interrupt once the engine is at work (it has started compiling its graphs for this model)
+  const graphs = path.join(home, 'graph-cache', 'tiny-assistant');
+  for (let i = 0; i < 3000 && !(existsSync(graphs) && readdirSync(graphs).length > 0); i++) await new Promise((r) => setTimeout(r, 10));
   child.kill('SIGINT');
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   assert.equal(code, 130, stdout);
