@@ -1,4 +1,5 @@
 import type { AskResult, ErrorBody, JobEvent, JobKind, JobStage, SummaryResult } from '../../../../common/api';
+import { JobEventBuffer } from './event-buffer';
 
 export interface JobView {
   jobId: string;
@@ -22,8 +23,6 @@ export interface JobHandlers {
   onCancelled?(): void;
 }
 
-const BUFFER_LIMIT = 2000;
-
 /**
  * Tracks the assistant's jobs from their events. A job's first events can arrive before the
  * call that started it answers with its id, so events of unknown jobs wait in a buffer.
@@ -31,29 +30,19 @@ const BUFFER_LIMIT = 2000;
 export class Jobs {
   list = $state<JobView[]>([]);
   private handlers = new Map<string, JobHandlers>();
-  private buffered = new Map<string, JobEvent[]>();
-  private bufferedCount = 0;
+  private readonly early = new JobEventBuffer();
 
   /** Registers a job just started; replays its early events. */
   track(jobId: string, kind: JobKind, label: string, documentId: string | undefined, handlers: JobHandlers): void {
-    this.list = [...this.list, { jobId, kind, label, documentId, state: 'queued', text: '' }];
+    // ids restart when the assistant is reopened (settings changed): a finished namesake leaves at once
+    this.list = [...this.list.filter((j) => j.jobId !== jobId), { jobId, kind, label, documentId, state: 'queued', text: '' }];
     this.handlers.set(jobId, handlers);
-    const early = this.buffered.get(jobId) ?? [];
-    this.buffered.delete(jobId);
-    this.bufferedCount -= early.length;
-    for (const e of early) this.apply(e);
+    for (const e of this.early.take(jobId)) this.apply(e);
   }
 
   handle(event: JobEvent): void {
-    if (this.handlers.has(event.jobId)) return this.apply(event);
-    if (this.bufferedCount >= BUFFER_LIMIT) {
-      this.buffered.clear();
-      this.bufferedCount = 0;
-    }
-    const queue = this.buffered.get(event.jobId) ?? [];
-    queue.push(event);
-    this.buffered.set(event.jobId, queue);
-    this.bufferedCount++;
+    if (this.handlers.has(event.jobId)) this.apply(event);
+    else this.early.hold(event);
   }
 
   get active(): JobView[] {
@@ -70,7 +59,8 @@ export class Jobs {
     this.update(jobId, { state });
     this.handlers.delete(jobId);
     // finished jobs leave the progress tray shortly after
-    setTimeout(() => (this.list = this.list.filter((j) => j.jobId !== jobId)), state === 'done' ? 800 : 2500);
+    const finished = this.list.find((j) => j.jobId === jobId);
+    setTimeout(() => (this.list = this.list.filter((j) => j.jobId !== jobId || j.state !== finished?.state || j.label !== finished.label)), state === 'done' ? 800 : 2500);
   }
 
   private apply(event: JobEvent): void {
