@@ -180,6 +180,12 @@ describe('the assistant in the browser', { skip: skip ?? (hasAssistant ? false :
     assert.ok((await page.getByTestId('summary-result').locator('p.text').first().innerText()).trim().length > 0, 'the summary text is shown');
     await s.screenshot('14-summary-chapter');
 
+    const download = page.waitForEvent('download');
+    await page.getByRole('tabpanel', { name: 'Summary' }).getByRole('button', { name: 'Export' }).click();
+    const { readFile } = await import('node:fs/promises');
+    const markdown = await readFile((await (await download).path())!, 'utf8');
+    assert.match(markdown, /Rabbit-Hole/i, 'the exported summary names its chapter');
+
     // asked again it comes from the saved summaries; Regenerate writes a new one
     const result = page.getByTestId('summary-result');
     await page.getByRole('button', { name: 'Summarize', exact: true }).click();
