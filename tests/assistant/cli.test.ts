@@ -79,7 +79,14 @@ test('longread models / ask / summarize end to end, with --json and meaningful e
   assert.ok(missing.json().error.message.includes('nope.txt'));
   const removed = longread(home, 'models', 'remove', 'tiny-assistant', '--json');
   assert.equal(removed.code, 0, removed.stderr);
-  assert.deepEqual(removed.json().models.map((m: { id: string }) => m.id), []);
+  // what remains is the bundled default (when the repo has it), which cannot be removed
+  const bundled = existsSync(path.join(repoRoot, 'models', 'default', 'config.json'));
+  assert.deepEqual(removed.json().models.map((m: { id: string }) => m.id), bundled ? ['default'] : []);
+  if (bundled) {
+    const keep = longread(home, 'models', 'remove', 'default', '--json');
+    assert.equal(keep.code, 1);
+    assert.equal(keep.json().error.code, 'model-bundled');
+  }
 });
 
 test('Ctrl-C during an ask exits with 130', needsBook(BOOK), async () => {

@@ -68,6 +68,11 @@ describe('library and reader in the browser', { skip: skip ?? false }, () => {
     assert.match(marked, /trace\W*tree/);
     assert.ok(await marks.first().isVisible(), 'the highlight is scrolled into view');
     await s.screenshot('03-pdf-find-highlight');
+    // page 1 is far out of view now: its canvas is given back, and drawn again when it comes back
+    await page.locator('[data-page-number="1"][data-drawn="false"]').waitFor({ timeout: 15_000 });
+    await pageBox.fill('1');
+    await pageBox.press('Enter');
+    await page.locator('[data-page-number="1"][data-drawn="true"]').waitFor();
   });
 
   test('an EPUB is reflowed by chapter, with chapter and page jumps', async () => {

@@ -1,0 +1,206 @@
+/**
+ * Benchmark (not a test): question answering with the bundled default model (models/default) over the
+ * EVALUATION books only (Moby Dick pg2701, Pride and Prejudice pg1342; the model never trained on them).
+ * For each context length, documents are windows of real text from each book; per document, made-up facts
+ * are inserted at random depths (roles and values held out from training) and cloze entity/number questions
+ * are built from real sentences at random depths of the window. Every answer is a span of the document.
+ * Exact match and F1 (SQuAD normalization) for:
+ *   vcc-cached  VCC, the assistant's default layout (local-layer states cached per document)
+ *   vcc-paper   VCC, the paper's layout (4K and 16K only: cheap there)
+ *   trunc-4k    dense attention on the first 4K tokens (question + start of the document)
+ *   dense       dense attention on everything (4K and 16K only; 16K on a subset, it is slow on CPU)
+ *
+ *   node bin/run-ts.mjs tests/bench/default-model-eval.ts [--model models/default] [--lengths 4096,16384,65536,131072]
+ *        [--questions 16] [--dense16k 8] [--seed 11] [--json out.json]
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Engine, type EncodeRequest } from '../../engine/engine';
+import { qaQueryIds } from '../../engine/qa-format';
+import type { T5Tokenizer } from '../../engine/tokenizer';
+import { evalSources, sentences } from '../../models/recipe/corpus';
+import { exactMatch, f1Score, makeCloze, makeFact, rng, type Rng } from '../../models/recipe/qa-gen';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : dflt;
+};
+const modelDir = path.resolve(arg('model', 'models/default'));
+const lengths = arg('lengths', '4096,16384,65536,131072').split(',').map(Number);
+const perLength = Number(arg('questions', '16'));
+const dense16k = Number(arg('dense16k', '8'));
+const seed = Number(arg('seed', '11'));
+const jsonOut = arg('json', '');
+const TRUNC = 4096;
+const MAX_NEW = 12;
+
+interface Book {
+  name: string;
+  sents: string[];
+  ids: number[][];
+}
+interface Question {
+  question: string;
+  answer: string;
+  kind: 'fact' | 'cloze';
+  /** Token position of the answer's sentence in the document (0..1). */
+  depth: number;
+  /** Whether the answer's sentence lies inside the first 4K tokens of the encoder input. */
+  inFirst4k: boolean;
+}
+interface Doc {
+  book: string;
+  ids: number[];
+  questions: Question[];
+}
+
+function buildDoc(r: Rng, tok: T5Tokenizer, book: Book, length: number, nQ: number, words: string[]): Doc {
+  const budget = length - 40; // room for the question (the encoder input is question + document ≤ length)
+  let total = 0;
+  for (const s of book.ids) total += s.length;
+  const factIds = (t: string) => tok.encode(t, { addEos: false });
+  // choose a window of whole sentences of ~budget tokens (minus room for the inserted facts)
+  const nFacts = Math.ceil(nQ / 2);
+  const nCloze = nQ - nFacts;
+  const room = budget - nFacts * 16;
+  if (total < room) throw new Error(`${book.name} has only ${total} tokens, fewer than ${room}`);
+  let start = r.int(0, book.sents.length - 1);
+  let end = start;
+  let n = 0;
+  while (end < book.sents.length && n + book.ids[end]!.length <= room) n += book.ids[end++]!.length;
+  while (start > 0 && n + book.ids[start - 1]!.length <= room) n += book.ids[--start]!.length;
+  const sents: Array<{ text: string; ids: number[]; q?: Question }> = [];
+  for (let k = start; k < end; k++) sents.push({ text: book.sents[k]!, ids: book.ids[k]! });
+  // cloze questions from real sentences at random depths (one per sentence, distinct sentences)
+  const used = new Set<number>();
+  let tries = 0;
+  let made = 0;
+  while (made < nCloze && tries++ < 5000) {
+    const k = r.int(0, sents.length - 1);
+    if (used.has(k)) continue;
+    const c = makeCloze(sents[k]!.text, r);
+    if (!c) continue;
+    used.add(k);
+    sents[k]!.q = { question: c.question, answer: c.answer, kind: 'cloze', depth: 0, inFirst4k: false };
+    made++;
+  }
+  // inserted facts (held-out roles and values), each at a uniformly random depth
+  const roles = new Set<string>();
+  for (let i = 0; i < nFacts; i++) {
+    const f = makeFact(r, 'eval', words, roles);
+    const at = r.int(0, sents.length);
+    sents.splice(at, 0, { text: f.statement, ids: factIds(f.statement), q: { question: f.question, answer: f.answer, kind: 'fact', depth: 0, inFirst4k: false } });
+  }
+  const ids: number[] = [];
+  const questions: Question[] = [];
+  for (const s of sents) {
+    if (s.q) {
+      const qLen = qaQueryIds(tok, s.q.question).length;
+      s.q.depth = ids.length;
+      s.q.inFirst4k = qLen + ids.length + s.ids.length <= TRUNC - 1;
+      questions.push(s.q);
+    }
+    for (const id of s.ids) ids.push(id);
+  }
+  ids.push(tok.eosId);
+  for (const q of questions) q.depth /= ids.length;
+  return { book: book.name, ids, questions: questions.slice(0, nQ) };
+}
+
+type Method = 'vcc-cached' | 'vcc-paper' | 'trunc-4k' | 'dense';
+interface Cell {
+  em: number;
+  f1: number;
+  n: number;
+  seconds: number;
+}
+
+async function answer(engine: Engine, tok: T5Tokenizer, doc: Doc, q: Question, method: Method, cache: Map<string, Float32Array>): Promise<string> {
+  const queryIds = qaQueryIds(tok, q.question);
+  let req: EncodeRequest;
+  if (method === 'trunc-4k') {
+    const keep = Math.max(0, TRUNC - queryIds.length - 1);
+    const documentIds = doc.ids.length > keep + 1 ? [...doc.ids.slice(0, keep), tok.eosId] : doc.ids;
+    req = { queryIds, documentIds, attention: 'dense' };
+  } else if (method === 'dense') {
+    req = { queryIds, documentIds: doc.ids, attention: 'dense' };
+  } else {
+    req = { queryIds, documentIds: doc.ids, attention: 'vcc', vcc: { layout: method === 'vcc-cached' ? 'cached' : 'paper' }, localCache: method === 'vcc-cached' ? { get: (k) => cache.get(k), set: (k, v) => void cache.set(k, v) } : undefined };
+  }
+  const enc = await engine.encode(req);
+  const out = await engine.generate(enc, { maxNewTokens: MAX_NEW });
+  return tok.decode(out.outputIds, { skipSpecial: true }).trim();
+}
+
+const engine = await Engine.open(modelDir, { threads: 2 });
+const tok = await engine.tokenizer();
+const books: Book[] = (await evalSources()).map((s) => {
+  const sents = sentences(s.text);
+  return { name: s.name, sents, ids: sents.map((x) => tok.encode(x, { addEos: false })) };
+});
+const words = [...new Set(books.flatMap((b) => b.sents.flatMap((s) => s.split(' ')).filter((w) => /^[a-z]{4,10}$/.test(w))))].sort();
+
+const results: Record<string, Record<string, Cell & { byKind: Record<string, { em: number; n: number }> }>> = {};
+const details: unknown[] = [];
+const started = Date.now();
+const label = (n: number) => `${Math.round(n / 1024)}K`;
+
+for (const length of lengths) {
+  const r = rng(seed + length);
+  // two documents per length, one from each book
+  const docs = books.map((b) => buildDoc(r, tok, b, length, Math.ceil(perLength / books.length), words));
+  const methods: Method[] = length <= 4096 ? ['vcc-cached', 'vcc-paper', 'dense'] : length <= 16384 ? ['vcc-cached', 'vcc-paper', 'trunc-4k', 'dense'] : ['vcc-cached', 'trunc-4k'];
+  const row: (typeof results)[string] = {};
+  for (const method of methods) {
+    const cache = new Map<string, Float32Array>();
+    const cell = { em: 0, f1: 0, n: 0, seconds: 0, byKind: {} as Record<string, { em: number; n: number }> };
+    const t0 = Date.now();
+    // dense at 16K runs on a subset (the first questions of each document), VCC on the same subset is reported too
+    const limit = method === 'dense' && length > 4096 ? Math.ceil(dense16k / docs.length) : Infinity;
+    for (const doc of docs) {
+      for (const q of doc.questions.slice(0, limit)) {
+        const pred = await answer(engine, tok, doc, q, method, cache);
+        const em = exactMatch(pred, q.answer);
+        cell.em += em;
+        cell.f1 += f1Score(pred, q.answer);
+        cell.n++;
+        const k = (cell.byKind[q.kind] ??= { em: 0, n: 0 });
+        k.em += em;
+        k.n++;
+        details.push({ length, method, book: doc.book, tokens: doc.ids.length, kind: q.kind, depth: Number(q.depth.toFixed(3)), inFirst4k: q.inFirst4k, question: q.question, answer: q.answer, pred, em });
+      }
+    }
+    cell.seconds = (Date.now() - t0) / 1000;
+    row[method] = cell;
+    const pct = (x: number) => ((100 * x) / Math.max(1, cell.n)).toFixed(1);
+    console.log(`${label(length)} ${method}: EM ${pct(cell.em)} F1 ${pct(cell.f1)} (n=${cell.n}, ${cell.seconds.toFixed(0)} s)`);
+    if (method === 'dense' && length > 4096) {
+      // VCC (cached) on exactly the dense subset, for the within-5-EM comparison
+      const sub = details.filter((d: any) => d.length === length && d.method === 'vcc-cached' && docs.some((doc) => doc.book === d.book && doc.questions.slice(0, limit).some((q) => q.question === d.question)));
+      const em = sub.reduce((a: number, d: any) => a + d.em, 0);
+      row['vcc-cached@dense-subset'] = { em, f1: NaN, n: sub.length, seconds: 0, byKind: {} };
+      console.log(`${label(length)} vcc-cached on the dense subset: EM ${((100 * em) / Math.max(1, sub.length)).toFixed(1)} (n=${sub.length})`);
+    }
+  }
+  const inFirst = docs.flatMap((d) => d.questions).filter((q) => q.inFirst4k).length;
+  console.log(`${label(length)}: ${inFirst} of ${docs.reduce((a, d) => a + d.questions.length, 0)} answers lie in the first 4K tokens`);
+  results[label(length)] = row;
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ model: modelDir, seed, results, details }, null, 1));
+}
+
+const cols: Array<[string, string]> = [
+  ['vcc-cached', 'VCC (cached)'],
+  ['vcc-paper', 'VCC (paper)'],
+  ['trunc-4k', 'trunc 4K'],
+  ['dense', 'dense'],
+];
+const fmt = (c?: Cell) => (c ? `${((100 * c.em) / c.n).toFixed(1)} / ${((100 * c.f1) / c.n).toFixed(1)}`.padEnd(13) : '—'.padEnd(13));
+console.log(`\nEM / F1 (%), questions per length: ${perLength} (dense at 16K: ${dense16k}); ${((Date.now() - started) / 60000).toFixed(1)} min`);
+console.log(`| length | ${cols.map(([, h]) => h.padEnd(13)).join(' | ')} |`);
+console.log(`|---|${cols.map(() => '---').join('|')}|`);
+for (const [len, row] of Object.entries(results)) {
+  // at 4K the truncation is the whole input: dense 4K is truncation 4K
+  const trunc = row['trunc-4k'] ?? (len === '4K' ? row['dense'] : undefined);
+  console.log(`| ${len} | ${[fmt(row['vcc-cached']), fmt(row['vcc-paper']), fmt(trunc), fmt(row['dense'])].join(' | ')} |`);
+}
+await engine.close();
