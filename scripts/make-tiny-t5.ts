@@ -127,28 +127,16 @@ export function tinyWeights(c: T5Config, seed: number, biasStd = 1): TensorToWri
   return out;
 }
 
-/** A T5-style tokenizer.json: Unigram, <pad>=0 </s>=1 <unk>=2, Metaspace, "$A </s>" template. */
-export function tinyTokenizerJson(maxPieces: number): Record<string, unknown> {
-  const specials = ['<pad>', '</s>', '<unk>'];
-  const pieces = englishPieces().slice(0, Math.max(0, maxPieces - specials.length));
-  const vocab: Array<[string, number]> = [
-    ...specials.map((s): [string, number] => [s, 0.0]),
-    ...pieces.map((p, i): [string, number] => [p, pieceScore(p, i)]),
-  ];
-  const added = specials.map((content, id) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  }));
+export const T5_SPECIALS = ['<pad>', '</s>', '<unk>'];
+
+/** A T5-style tokenizer.json: Unigram, <pad>=0 </s>=1 <unk>=2, Metaspace, "$A </s>" template; `pieces` follow the specials. */
+export function t5UnigramTokenizerJson(pieces: Array<[string, number]>): Record<string, unknown> {
+  const vocab: Array<[string, number]> = [...T5_SPECIALS.map((s): [string, number] => [s, 0.0]), ...pieces];
   return {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: added,
+    added_tokens: T5_SPECIALS.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
     normalizer: null,
     pre_tokenizer: {
       type: 'Sequence',
@@ -168,6 +156,12 @@ export function tinyTokenizerJson(maxPieces: number): Record<string, unknown> {
     decoder: { type: 'Metaspace', replacement: META, prepend_scheme: 'always', split: true },
     model: { type: 'Unigram', unk_id: 2, vocab, byte_fallback: false },
   };
+}
+
+/** The tiny test tokenizer: English pieces from tiny-vocab, at most `maxPieces` entries with the specials. */
+export function tinyTokenizerJson(maxPieces: number): Record<string, unknown> {
+  const pieces = englishPieces().slice(0, Math.max(0, maxPieces - T5_SPECIALS.length));
+  return t5UnigramTokenizerJson(pieces.map((p, i): [string, number] => [p, pieceScore(p, i)]));
 }
 
 function shardTensors(tensors: TensorToWrite[], shards: number): TensorToWrite[][] {

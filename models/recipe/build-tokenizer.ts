@@ -13,10 +13,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { trainSources } from './corpus';
+import { T5_SPECIALS as SPECIALS, t5UnigramTokenizerJson } from '../../scripts/make-tiny-t5';
+import { META } from '../../scripts/tiny-vocab';
 
-const META = '\u2581';
 const MAX_LEN = 12;
-const SPECIALS = ['<pad>', '</s>', '<unk>'];
 /** Characters always present (printable ASCII and common typography), whether or not training text has them. */
 const BASE_CHARS = [
   ...Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i)),
@@ -104,35 +104,7 @@ export async function buildTokenizer(out: string, target = 8000): Promise<{ piec
   for (const [w, c] of wordList) for (const p of viterbi(w, s0) ?? []) finalUse.set(p, finalUse.get(p)! + c);
   const total = totalOf(finalUse);
   const pieces = [...finalUse.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  const vocab: Array<[string, number]> = [
-    ...SPECIALS.map((s): [string, number] => [s, 0.0]),
-    ...pieces.map(([p, c]): [string, number] => [p, Math.round(Math.log(c / total) * 1e4) / 1e4]),
-  ];
-
-  const json = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: SPECIALS.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer: null,
-    pre_tokenizer: {
-      type: 'Sequence',
-      pretokenizers: [{ type: 'WhitespaceSplit' }, { type: 'Metaspace', replacement: META, prepend_scheme: 'always', split: true }],
-    },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }],
-      pair: [
-        { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '</s>', type_id: 0 } },
-        { Sequence: { id: 'B', type_id: 0 } },
-        { SpecialToken: { id: '</s>', type_id: 0 } },
-      ],
-      special_tokens: { '</s>': { id: '</s>', ids: [1], tokens: ['</s>'] } },
-    },
-    decoder: { type: 'Metaspace', replacement: META, prepend_scheme: 'always', split: true },
-    model: { type: 'Unigram', unk_id: 2, vocab, byte_fallback: false },
-  };
+  const json = t5UnigramTokenizerJson(pieces.map(([p, c]): [string, number] => [p, Math.round(Math.log(c / total) * 1e4) / 1e4]));
   mkdirSync(out, { recursive: true });
   const file = path.join(out, 'tokenizer.json');
   writeFileSync(file, JSON.stringify(json) + '\n');
@@ -151,7 +123,7 @@ export async function buildTokenizer(out: string, target = 8000): Promise<{ piec
     tokenizer_class: 'T5Tokenizer',
     unk_token: '<unk>',
   });
-  return { pieces: vocab.length, file };
+  return { pieces: SPECIALS.length + pieces.length, file };
 }
 
 function arg(name: string): string | undefined {
