@@ -32,7 +32,7 @@ export interface TinyT5Options {
   biasStd?: number;
 }
 
-/** mulberry32: a small seeded PRNG, with a Box–Muller normal. */
+/** mulberry32: a small seeded PRNG, with a Box–Muller normal and integers in [lo, hi). */
 export function seededRandom(seed: number) {
   let a = seed >>> 0;
   const uniform = () => {
@@ -43,7 +43,7 @@ export function seededRandom(seed: number) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-  return { uniform, normal };
+  return { uniform, normal, int: (lo: number, hi: number) => lo + Math.floor(uniform() * (hi - lo)) };
 }
 
 export function tinyConfigFor(o: TinyT5Options): T5Config {

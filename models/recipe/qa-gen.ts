@@ -4,19 +4,13 @@
  * number questions built from real sentences. Answers are always spans of the document.
  * `split` keeps roles and values disjoint between training and evaluation.
  */
+import { seededRandom } from '../../scripts/make-tiny-t5';
 
 export type Split = 'train' | 'eval';
 
-/** mulberry32 */
+/** The seeded PRNG of the test checkpoints, with inclusive integer ranges and picks. */
 export function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const { uniform: next } = seededRandom(seed);
   return {
     next,
     int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),

@@ -4,19 +4,9 @@ import { mkdtempSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { Checkpoint, F32Tensor, T5Config } from '../../engine/checkpoint/types';
 
-/** Deterministic PRNG (mulberry32) with a Box–Muller normal. */
-export function rng(seed: number) {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-  return { uniform, normal, int: (lo: number, hi: number) => lo + Math.floor(uniform() * (hi - lo)) };
-}
+import { seededRandom as rng } from '../../scripts/make-tiny-t5';
+
+export { rng };
 
 export function tinyConfig(overrides: Partial<T5Config> = {}): T5Config {
   return {
