@@ -17,16 +17,20 @@ export interface VccSettings {
   layout: VccLayout;
 }
 
+/** VIP tokens per block size: n_p = 3·k in every row of the paper's table. */
+export const VIP_PER_BLOCK = 3;
+
 /**
- * Presets following the paper's table for T5 (block 16, 90 fine blocks, 48 VIP tokens, local
- * segments of 512 in the lower third of the layers). The paper's coarser alternatives at 32K and
- * 64K (k = 32, h = 55; k = 64, h = 30) are reachable by overriding blockSize and fineBlocks.
+ * The preset, from the paper's table for T5: k = 16, h = 90, n_p = 48 is its setting at every
+ * length from 16K to 128K, with local segments of 512 in the lower third of the layers. The
+ * table's coarser alternatives at 32K and 64K (k = 32, h = 55; k = 64, h = 30) are overrides of
+ * blockSize and fineBlocks; n_p then follows k (3·k) unless it is given too.
  */
-export function presetFor(numLayers: number, layout: VccLayout = 'paper'): VccSettings {
+export function presetFor(numLayers: number, layout: VccLayout = 'paper', blockSize = 16): VccSettings {
   return {
-    blockSize: 16,
+    blockSize,
     fineBlocks: 90,
-    vipTokens: 48,
+    vipTokens: VIP_PER_BLOCK * blockSize,
     localLayers: Math.max(1, Math.round(numLayers / 3)),
     segment: 512,
     layout,
@@ -35,7 +39,8 @@ export function presetFor(numLayers: number, layout: VccLayout = 'paper'): VccSe
 
 export function resolveSettings(numLayers: number, overrides: Partial<VccSettings> = {}): VccSettings {
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
-  const s: VccSettings = { ...presetFor(numLayers, overrides.layout), ...defined };
+  const k = typeof overrides.blockSize === 'number' && overrides.blockSize >= 1 ? overrides.blockSize : undefined;
+  const s: VccSettings = { ...presetFor(numLayers, overrides.layout, k), ...defined };
   const positiveInt = (v: number, what: string, min = 1) => {
     if (!Number.isInteger(v) || v < min) throw new LongreadError('invalid-argument', `${what} must be an integer ≥ ${min}, got ${v}`);
   };

@@ -4,7 +4,7 @@ import { resolveSettings, type VccSettings } from '../../engine/vcc/settings';
 /**
  * Compression presets → (block size k, fine blocks h), from the paper's T5 table
  * (docs/vcc-algorithm.md §3): `accurate` is the 16K/128K row (k = 16, h = 90), `balanced` the
- * 32K alternative (k = 32, h = 55), `fast` the 64K one (k = 64, h = 30). VIP tokens stay 3·16.
+ * 32K alternative (k = 32, h = 55), `fast` the 64K one (k = 64, h = 30); VIP tokens follow as 3·k.
  * The assistant always uses the cached layout so the local layers can be reused across questions.
  */
 export const PRESET_BLOCKS: Record<CompressionPreset, { blockSize: number; fineBlocks: number }> = {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { LongreadError } from '../../common/errors';
 import { Engine, type AttentionMode } from '../../engine/engine';
 import type { ExecutionProvider } from '../../engine/runtime/onnx';
-import type { VccLayout } from '../../engine/vcc/settings';
+import { resolveSettings, type VccLayout } from '../../engine/vcc/settings';
 import { choiceOption, idListOption, intOption } from './options';
 
 interface GenerateFlags {
@@ -70,7 +70,7 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
   try {
     const tokenizer = flags.input !== undefined ? await engine.tokenizer() : undefined;
     const ids = flags.inputIds ?? tokenizer!.encode(flags.input!, { addEos: true });
-    const vip = Math.min(flags.vipTokens ?? 48, ids.length);
+    const vip = Math.min(flags.vipTokens ?? resolveSettings(engine.config.numLayers, { blockSize: flags.blockSize }).vipTokens, ids.length);
     const started = performance.now();
     const encoded = await engine.encode({
       queryIds: ids.slice(0, vip),

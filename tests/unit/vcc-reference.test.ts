@@ -387,6 +387,15 @@ test('block positions: Math.round of the mean of the real tokens’ positions (h
   assert.deepEqual(Array.from(new BlockStore(nonVip.length, 6, 1, nonVip).positions), r.blockPositions);
 });
 
+test('settings: the paper\'s T5 preset (k 16, h 90, n_p 48, local lower third, segments 512); n_p follows k as 3·k unless given', () => {
+  assert.deepEqual(resolveSettings(12), { blockSize: 16, fineBlocks: 90, vipTokens: 48, localLayers: 4, segment: 512, layout: 'paper' });
+  assert.equal(resolveSettings(12, { blockSize: 32, fineBlocks: 55 }).vipTokens, 96);
+  assert.equal(resolveSettings(12, { blockSize: 64, fineBlocks: 30, layout: 'cached' }).vipTokens, 192);
+  assert.equal(resolveSettings(12, { blockSize: 64, vipTokens: 20 }).vipTokens, 20);
+  assert.equal(resolveSettings(6, { blockSize: undefined }).vipTokens, 48);
+  assert.throws(() => resolveSettings(12, { blockSize: 0 }), /block size must be an integer ≥ 1, got 0/);
+});
+
 test('planLayout: positions and segments of the paper and cached layouts', () => {
   const base = { blockSize: 4, fineBlocks: 2, localLayers: 1 };
   const cases: Array<{ q: number; doc: number; seg: number; vip: number; layout: 'paper' | 'cached'; positions: number[]; segments: Array<[number, number]> }> = [
