@@ -153,6 +153,8 @@ export interface DocumentInfo {
   addedAt: number;
   warnings: string[];
   files: DocumentFileInfo[];
+  /** Tokens for the active model, once counted (at ingest, or by the first question); null when unknown. */
+  tokens: TokenCount | null;
 }
 
 export interface DocumentDetail {

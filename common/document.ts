@@ -67,6 +67,13 @@ export interface TokenCounter {
   count(text: string): number;
 }
 
+/** A model to count tokens with, by folder: unlike a TokenCounter it can be sent to a worker thread. */
+export interface CountingModel {
+  modelId: string;
+  /** The model's folder (its tokenizer.json is loaded). */
+  dir: string;
+}
+
 export interface IngestProgress {
   /** What is being done: reading the source, or writing it into the library. */
   phase: 'read' | 'store';

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddedDocument, DocumentDetail, DocumentFile, DocumentInfo } from '../../common/api';
-import type { DocumentType } from '../../common/document';
+import type { CountingModel, DocumentType, TokenCount } from '../../common/document';
 import { LongreadError } from '../../common/errors';
 import { hashBytes, loadSource } from '../ingest/index';
 import type { DocumentSummary } from '../library/documents';
@@ -21,7 +21,10 @@ const MIME: Record<DocumentType, string> = {
 
 export function libraryHandlers(ctx: ApiContext): Handlers<'library.list' | 'library.add' | 'library.upload' | 'library.pick' | 'library.remove' | 'library.search' | 'document.get' | 'document.file'> {
   return {
-    'library.list': () => ({ documents: ctx.library.list().map(documentInfo) }),
+    'library.list': async () => {
+      const model = (await activeModel(ctx))?.modelId ?? null;
+      return { documents: ctx.library.list().map((d) => documentInfo(d, model ? ctx.library.documents.tokenCount(d.id, model) : null)) };
+    },
 
     'library.add': async ({ paths }) => ({ added: await addPaths(ctx, paths) }),
 
@@ -46,7 +49,7 @@ export function libraryHandlers(ctx: ApiContext): Handlers<'library.list' | 'lib
       return { hits: ctx.library.documents.search(query, { docId: documentId, limit }) };
     },
 
-    'document.get': ({ id }): DocumentDetail => {
+    'document.get': async ({ id }): Promise<DocumentDetail> => {
       const info = requireDocument(ctx, id);
       const doc = ctx.library.documents.load(id)!;
       return {
@@ -54,7 +57,7 @@ export function libraryHandlers(ctx: ApiContext): Handlers<'library.list' | 'lib
         text: doc.text,
         sections: doc.sections,
         pages: doc.pages,
-        tokens: tokensFor(ctx, id),
+        tokens: await tokensFor(ctx, id),
         fileAvailable: candidateFiles(info).length > 0,
       };
     },
@@ -66,13 +69,15 @@ export function libraryHandlers(ctx: ApiContext): Handlers<'library.list' | 'lib
 /** Adds files one by one (each parsed on a worker thread), reporting progress as events. */
 export async function addPaths(ctx: ApiContext, paths: string[]): Promise<AddedDocument[]> {
   const added: AddedDocument[] = [];
+  const countWith = await activeModel(ctx);
   try {
     for (const file of paths) {
       const result = await ctx.library.add(file, {
         inWorker: true,
+        countWith,
         onProgress: (p) => ctx.emit({ type: 'ingest-progress', path: file, phase: p.phase, done: p.done, total: p.total }),
       });
-      added.push({ status: result.status, document: documentInfo(result.document), path: result.path });
+      added.push({ status: result.status, document: documentInfo(result.document, result.tokens), path: result.path });
     }
   } finally {
     if (added.length) ctx.emit({ type: 'library-changed' });
@@ -101,12 +106,22 @@ export function requireDocument(ctx: ApiContext, id: string): DocumentSummary {
   return info;
 }
 
-export function documentInfo(d: DocumentSummary): DocumentInfo {
-  return { ...d, files: d.files.map((f) => ({ ...f })) };
+export function documentInfo(d: DocumentSummary, tokens: TokenCount | null = null): DocumentInfo {
+  return { ...d, files: d.files.map((f) => ({ ...f })), tokens };
 }
 
-function tokensFor(ctx: ApiContext, id: string) {
-  const model = ctx.settings.get().model;
+/** The active model (tokens are counted with it), or null when there is none or the assistant cannot open. */
+async function activeModel(ctx: ApiContext): Promise<CountingModel | null> {
+  try {
+    const active = (await (await ctx.assistant.get()).models.list()).find((m) => m.active);
+    return active ? { modelId: active.id, dir: active.dir } : null;
+  } catch {
+    return null;
+  }
+}
+
+async function tokensFor(ctx: ApiContext, id: string) {
+  const model = (await activeModel(ctx))?.modelId;
   return model ? ctx.library.documents.tokenCount(id, model) : null;
 }
 

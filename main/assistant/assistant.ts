@@ -8,7 +8,7 @@ import type { Library } from '../library/library';
 import { LIBRARY_FILE } from '../library/paths';
 import { EngineWorker } from './engine-worker';
 import { JobQueue, type JobContext } from './job-queue';
-import { ModelRegistry, repoDefaultModelDir, type ModelEntry } from './models';
+import { bundledModelDir, ModelRegistry, type ModelEntry } from './models';
 import { answer, answerCacheContext, type QaEnv } from './qa';
 import type { ReadableDocument } from './reading';
 import { ModelRuntime } from './runtime';
@@ -50,9 +50,7 @@ export class Assistant implements AssistantLike {
 
   private constructor(private readonly options: AssistantOptions) {
     this.library = options.library;
-    const env = options.env ?? process.env;
-    const bundled = options.modelDir ?? (env.LONGREAD_MODEL ? path.resolve(env.LONGREAD_MODEL) : repoDefaultModelDir());
-    this.registry = new ModelRegistry(options.home, bundled);
+    this.registry = new ModelRegistry(options.home, bundledModelDir(options.modelDir, options.env ?? process.env));
     this.compression = options.compression ?? 'balanced';
     this.limit = options.maxDocumentTokens ?? DEFAULT_MAX_DOCUMENT_TOKENS;
     if (!Number.isInteger(this.limit) || this.limit < 2) throw new LongreadError('invalid-argument', `the document token limit must be a whole number ≥ 2, got ${this.limit}`);

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ModelInfo } from '../../common/api';
+import type { CountingModel } from '../../common/document';
 import { LongreadError } from '../../common/errors';
 import { readT5Config } from '../../engine/checkpoint/config';
 import { expectedWeightShapes } from '../../engine/checkpoint/weights';
@@ -17,6 +18,11 @@ const META_FILE = 'longread-model.json';
 /** Where the repo keeps the bundled default model (the packaged app passes its unpacked copy instead). */
 export function repoDefaultModelDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'default');
+}
+
+/** The bundled model's folder: the host's choice, else LONGREAD_MODEL, else the repo's models/default. */
+export function bundledModelDir(hostChoice?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return hostChoice ?? (env.LONGREAD_MODEL ? path.resolve(env.LONGREAD_MODEL) : repoDefaultModelDir());
 }
 
 export interface ModelEntry {
@@ -92,6 +98,12 @@ export class ModelRegistry {
     const all = this.entries();
     const chosen = this.readActive();
     return all.find((m) => m.id === chosen) ?? all[0] ?? null;
+  }
+
+  /** The active model as ingest counts tokens with it, or null when there is none. */
+  countingModel(): CountingModel | null {
+    const a = this.active();
+    return a ? { modelId: a.id, dir: a.dir } : null;
   }
 
   setActive(id: string): ModelEntry {

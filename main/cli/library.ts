@@ -3,6 +3,7 @@ import cliProgress from 'cli-progress';
 import type { IngestProgress } from '../../common/document';
 import { DEFAULT_MAX_FILE_BYTES } from '../ingest/index';
 import type { DocumentSummary } from '../library/documents';
+import { bundledModelDir, ModelRegistry } from '../assistant/models';
 import { Library, type AddResult } from '../library/library';
 
 const NO_MODEL_NOTE = 'No model is installed, so the token count is unknown.';
@@ -33,7 +34,7 @@ export function registerLibrary(program: Command): void {
           password: flags.password,
           maxBytes: flags.maxSize,
           signal: abort.signal,
-          tokenCounter: null, // the engine's tokenizer is not wired in yet
+          countWith: new ModelRegistry(lib.home, bundledModelDir()).countingModel(),
           onProgress: (p) => {
             if (!bar) return;
             if (p.phase !== phase) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { DocumentType, IngestedDocument, TokenCounter } from '../../common/document';
+import type { CountingModel, DocumentType, IngestedDocument, TokenCounter } from '../../common/document';
 import { throwIfAborted } from '../../common/errors';
 import { looksBinary } from './decode';
 import { readEpub } from './epub';
@@ -11,6 +11,7 @@ import { readMarkdown } from './markdown';
 import { sectionRanges, virtualPages } from './pagination';
 import { readPdf } from './pdf';
 import { readText } from './text';
+import { tokenCounterOrNull } from './token-counter';
 import type { ReadOptions, ReadResult } from './types';
 
 export { IngestError, type IngestErrorCode } from './errors';
@@ -23,6 +24,8 @@ export interface IngestOptions extends ReadOptions {
   maxBytes?: number;
   /** The active model's tokenizer; without one the token count is null. */
   tokenCounter?: TokenCounter | null;
+  /** The model to count tokens with, by folder (used when no tokenCounter is given; works in the worker too). */
+  countWith?: CountingModel | null;
 }
 
 export interface SourceFile {
@@ -94,7 +97,8 @@ export async function ingestSource(source: SourceFile, options: IngestOptions = 
   const type = detectType(file, source.bytes);
   const read = await readByType(type, file, source.bytes, options);
   throwIfAborted(options.signal, 'Reading the file');
-  return finalize(file, source, read, options.tokenCounter ?? null);
+  const counter = options.tokenCounter ?? (await tokenCounterOrNull(options.countWith));
+  return finalize(file, source, read, counter);
 }
 
 function readByType(type: DocumentType, file: string, bytes: Uint8Array, options: ReadOptions): Promise<ReadResult> {

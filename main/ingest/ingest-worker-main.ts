@@ -4,7 +4,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { LongreadError } from '../../common/errors';
 import { ingestSource, type SourceFile } from './index';
 
-const { source, password, maxBytes } = workerData as { source: SourceFile; password?: string; maxBytes?: number };
+import type { CountingModel } from '../../common/document';
+
+const { source, password, maxBytes, countWith } = workerData as { source: SourceFile; password?: string; maxBytes?: number; countWith: CountingModel | null };
 const controller = new AbortController();
 parentPort!.on('message', (m: { type: string }) => {
   if (m.type === 'abort') controller.abort();
@@ -14,6 +16,7 @@ try {
   const doc = await ingestSource(source, {
     password,
     maxBytes,
+    countWith,
     signal: controller.signal,
     onProgress: (done, total) => parentPort!.postMessage({ type: 'progress', done, total }),
   });

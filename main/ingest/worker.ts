@@ -12,14 +12,15 @@ type WorkerMessage =
 /**
  * Like `ingestSource`, but the parsing runs on a worker thread so the caller's event loop
  * (the Electron main process) stays responsive. The file's bytes are moved to the worker,
- * not copied. Token counting stays with the caller (a tokenizer cannot cross threads).
+ * not copied. Tokens are counted there too when `countWith` names a model (a tokenizer object
+ * cannot cross threads, its folder can).
  */
 export function ingestSourceInWorker(source: SourceFile, options: Omit<IngestOptions, 'tokenCounter'> = {}): Promise<IngestedDocument> {
   if (options.signal?.aborted) return Promise.reject(new CancelledError('Reading the file'));
   const bytes = new Uint8Array(source.bytes); // own copy: its buffer is transferred
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./ingest-worker.mjs', import.meta.url), {
-      workerData: { source: { ...source, bytes }, password: options.password, maxBytes: options.maxBytes },
+      workerData: { source: { ...source, bytes }, password: options.password, maxBytes: options.maxBytes, countWith: options.countWith ?? null },
       transferList: [bytes.buffer as ArrayBuffer],
     });
     let settled = false;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { IngestedDocument, IngestProgress, TokenCount, TokenCounter } from '../../common/document';
 import { throwIfAborted } from '../../common/errors';
 import { ingestSource, loadSource, type IngestOptions } from '../ingest/index';
+import { tokenCounterOrNull } from '../ingest/token-counter';
 import { ingestSourceInWorker } from '../ingest/worker';
 import { AnswerCache, SummaryCache } from './caches';
 import { ChatStore } from './chats';
@@ -71,19 +72,24 @@ export class Library {
     const absolute = path.resolve(file);
     const source = await loadSource(absolute, options.maxBytes);
     const stored = { path: absolute, size: source.size, mtimeMs: source.mtimeMs };
-    const counter = options.tokenCounter ?? null;
+    const { tokenCounter = null, countWith = null, inWorker, ...rest } = options;
+    const modelId = tokenCounter?.modelId ?? countWith?.modelId ?? null;
     if (this.documents.has(source.hash)) {
       const version = this.documents.recordFile(source.hash, stored);
-      return this.result('existing', version, absolute, source.hash, counter);
+      // a document stored before this model was known is counted now
+      const missing = modelId !== null && !this.documents.tokenCount(source.hash, modelId);
+      const counter = tokenCounter ?? (missing ? await tokenCounterOrNull(countWith) : null);
+      return this.result('existing', version, absolute, source.hash, counter, modelId);
     }
     const isNewVersion = this.documents.latestVersion(absolute) > 0;
-    const { tokenCounter, inWorker, ...rest } = options;
     const readOptions = { ...rest, onProgress: (done: number, total: number) => options.onProgress?.({ phase: 'read', done, total }) };
-    // In a worker the tokenizer stays here: the count is taken in result() below.
-    const doc: IngestedDocument = inWorker ? await ingestSourceInWorker(source, readOptions) : await ingestSource(source, { ...readOptions, tokenCounter });
+    // In a worker the tokens are counted there with the model's folder; a counter object stays on this thread.
+    const doc: IngestedDocument = inWorker
+      ? await ingestSourceInWorker(source, { ...readOptions, countWith: tokenCounter ? null : countWith })
+      : await ingestSource(source, { ...readOptions, tokenCounter, countWith });
     throwIfAborted(options.signal, 'Adding the document');
     const version = this.documents.insert(doc, stored, (done, total) => options.onProgress?.({ phase: 'store', done, total }));
-    return this.result(isNewVersion ? 'new-version' : 'added', version, absolute, doc.id, counter);
+    return this.result(isNewVersion ? 'new-version' : 'added', version, absolute, doc.id, tokenCounter, modelId);
   }
 
   /** Removes a document (id or unambiguous prefix) with its pages, index and caches; chats are kept. */
@@ -103,13 +109,13 @@ export class Library {
     this.db.close();
   }
 
-  private result(status: AddResult['status'], version: number, file: string, id: string, counter: TokenCounter | null): AddResult {
+  private result(status: AddResult['status'], version: number, file: string, id: string, counter: TokenCounter | null, modelId: string | null): AddResult {
     return {
       status,
       version,
       path: file,
       document: this.documents.get(id)!,
-      tokens: counter ? this.documents.ensureTokenCount(id, counter) : null,
+      tokens: counter ? this.documents.ensureTokenCount(id, counter) : modelId ? this.documents.tokenCount(id, modelId) : null,
     };
   }
 }

@@ -38,6 +38,8 @@ p.add_argument("--seed", type=int, default=1234)
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--max-minutes", type=float, default=64.0, help="hard wall-clock cap: stop and export early")
 p.add_argument("--save-minutes", type=float, default=6.0)
+p.add_argument("--eval-every", type=int, default=1000, help="validation loss and greedy EM every N steps (a pass costs minutes)")
+p.add_argument("--eval-rows", type=int, default=48)
 p.add_argument("--d-model", type=int, default=256)
 p.add_argument("--d-ff", type=int, default=1024)
 p.add_argument("--heads", type=int, default=4)
@@ -167,7 +169,7 @@ def pick_mode(rng):
 
 
 @torch.no_grad()
-def evaluate(model, n=96):
+def evaluate(model, n):
     model.eval()
     rows = list(range(min(n, len(valid_idx))))
     tot, cnt, em = 0.0, 0, 0
@@ -266,8 +268,8 @@ while step < args.steps:
         raise SystemExit(0)
     if step % 25 == 0:
         log(f"step {step} [{phase}] loss {loss.item():.4f} ema {ema:.4f} lr {lr_at(step):.2e} {el/60:.1f} min {seen_tokens/el:.0f} tok/s")
-    if step % 250 == 0 or step == args.steps:
-        vl, vem = evaluate(model)
+    if step % args.eval_every == 0 or step == args.steps:
+        vl, vem = evaluate(model, args.eval_rows)
         log(f"valid step {step}: loss {vl:.4f} greedy EM (cached layout) {vem:.3f}")
     stop = el > args.max_minutes * 60
     if time.time() - last_save > args.save_minutes * 60 or step == args.steps or stop:

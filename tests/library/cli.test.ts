@@ -2,12 +2,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { loadTokenizer } from '../../engine/tokenizer';
+import { Library } from '../../main/library/library';
 import { corpus, needs, repoRoot, tempDir } from './helpers/corpus';
 
+// no model: LONGREAD_MODEL names a folder that does not exist (and nothing is imported)
 function longread(home: string, ...args: string[]) {
+  return run({ LONGREAD_HOME: home, LONGREAD_MODEL: path.join(home, 'no-model') }, ...args);
+}
+
+function run(env: Record<string, string>, ...args: string[]) {
   const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'longread.mjs'), 'library', ...args], {
     cwd: repoRoot,
-    env: { ...process.env, LONGREAD_HOME: home },
+    env: { ...process.env, ...env },
     encoding: 'utf8',
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
@@ -56,6 +64,24 @@ test('longread library add/list/remove with --json, typed errors with a non-zero
     const gone = longread(dir, 'remove', doc.id, '--json');
     assert.equal(gone.code, 1);
     assert.equal(gone.json().error.code, 'document-not-found');
+  } finally {
+    cleanup();
+  }
+});
+
+const bundled = path.join(repoRoot, 'models', 'default');
+test('library add counts tokens with the active model (the bundled default)', needs('books/alice.epub'), async (t) => {
+  if (!existsSync(path.join(bundled, 'tokenizer.json'))) return t.skip(`${bundled} is absent`);
+  const { dir, cleanup } = tempDir();
+  try {
+    const added = run({ LONGREAD_HOME: dir, LONGREAD_MODEL: '' }, 'add', corpus('books/alice.epub'), '--json');
+    assert.equal(added.code, 0, added.stderr);
+    const doc = added.json();
+    const lib = Library.open({ home: dir });
+    const text = lib.documents.text(doc.id)!;
+    lib.close();
+    const expected = (await loadTokenizer(bundled)).encode(text, { addEos: false }).length;
+    assert.deepEqual([doc.tokens, doc.tokenModel, doc.tokensNote], [expected, 'default', undefined]);
   } finally {
     cleanup();
   }

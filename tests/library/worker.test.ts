@@ -4,6 +4,8 @@ import { LongreadError } from '../../common/errors';
 import { ingestFile } from '../../main/ingest/index';
 import { ingestFileInWorker } from '../../main/ingest/worker';
 import { Library } from '../../main/library/library';
+import { loadTokenizer } from '../../engine/tokenizer';
+import { tinyModelDir } from '../helpers/tiny-model';
 import { corpus, needs, tempDir } from './helpers/corpus';
 
 test('ingest on a worker thread gives the same document and leaves the event loop free', needs('pdf/tracemonkey.pdf', 'books/pg2701.txt'), async () => {
@@ -43,6 +45,18 @@ test('worker ingest: typed errors and cancellation cross the thread boundary; th
     const added = await lib.add(corpus('books/alice.epub'), { inWorker: true, tokenCounter: { modelId: 'chars', count: (t) => t.length } });
     assert.equal(added.document.title, "Alice's Adventures in Wonderland");
     assert.deepEqual(added.tokens, { modelId: 'chars', count: lib.documents.text(added.document.id)!.length });
+    // counted on the worker with a model's own tokenizer (by folder), stored for that model
+    const model = await tinyModelDir();
+    const tokenizer = await loadTokenizer(model);
+    const pdf = await lib.add(corpus('pdf/tracemonkey.pdf'), { inWorker: true, countWith: { modelId: 'tiny', dir: model } });
+    const expected = tokenizer.encode(lib.documents.text(pdf.document.id)!, { addEos: false }).length;
+    assert.ok(expected > 10_000);
+    assert.deepEqual(pdf.tokens, { modelId: 'tiny', count: expected });
+    assert.deepEqual(lib.documents.tokenCount(pdf.document.id, 'tiny'), { modelId: 'tiny', count: expected });
+    // a document stored before the model was known is counted when it is added again
+    const again = await lib.add(corpus('books/alice.epub'), { inWorker: true, countWith: { modelId: 'tiny', dir: model } });
+    assert.equal(again.status, 'existing');
+    assert.deepEqual(again.tokens, { modelId: 'tiny', count: tokenizer.encode(lib.documents.text(again.document.id)!, { addEos: false }).length });
     lib.close();
   } finally {
     cleanup();
