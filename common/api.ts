@@ -37,6 +37,9 @@ export const fileNameSchema = z
   .max(255)
   .refine((n) => !/[\\/\0]/.test(n) && n !== '.' && n !== '..', 'a file name cannot contain slashes or NUL characters');
 
+/** The password of a protected PDF (sent only to open that file; never stored). */
+export const pdfPasswordSchema = z.string().min(1).max(1024);
+
 export const PROVIDERS = ['cpu', 'cuda', 'dml'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 /** How hard VCC compresses: `fast` keeps fewer tokens at full resolution, `accurate` more. */
@@ -256,9 +259,9 @@ export const requestSchemas = {
 
   'library.list': empty,
   /** Adds files by absolute path (desktop: dropped/opened files; browser mode: paths on the server's machine). */
-  'library.add': z.strictObject({ paths: z.array(absolutePathSchema).min(1).max(1000) }),
+  'library.add': z.strictObject({ paths: z.array(absolutePathSchema).min(1).max(1000), password: pdfPasswordSchema.optional() }),
   /** Browser mode: adds a file from its bytes (base64). Also accepted over HTTP as a raw body, see wire.md. */
-  'library.upload': z.strictObject({ name: fileNameSchema, data: z.base64().max(700 * 1024 * 1024) }),
+  'library.upload': z.strictObject({ name: fileNameSchema, data: z.base64().max(700 * 1024 * 1024), password: pdfPasswordSchema.optional() }),
   /** Desktop only: shows the system's open dialog and adds the chosen files (empty when cancelled). */
   'library.pick': empty,
   'library.remove': z.strictObject({ id: documentIdSchema }),

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { fileNameSchema, requestSchemas, isApiMethod, type ApiEvent, type ApiMethod, type ApiResult, type AppInfo } from '../../common/api';
+import { fileNameSchema, pdfPasswordSchema, requestSchemas, isApiMethod, type ApiEvent, type ApiMethod, type ApiResult, type AppInfo } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import { Library } from '../library/library';
 import { dataHome } from '../library/paths';
@@ -84,11 +84,13 @@ export class AppApi {
   }
 
   /** `library.upload` with raw bytes instead of base64 (the local server's raw-body form). */
-  async upload(name: unknown, bytes: Uint8Array): Promise<ApiResult<'library.upload'>> {
+  async upload(name: unknown, bytes: Uint8Array, password?: unknown): Promise<ApiResult<'library.upload'>> {
     try {
       const parsed = fileNameSchema.safeParse(name);
       if (!parsed.success) throw new InvalidRequestError('library.upload', issuesOf(parsed.error).map((i) => ({ ...i, path: 'name' })));
-      return { ok: true, value: await addUpload(this.context, parsed.data, bytes) };
+      const pw = pdfPasswordSchema.optional().safeParse(password);
+      if (!pw.success) throw new InvalidRequestError('library.upload', issuesOf(pw.error).map((i) => ({ ...i, path: 'password' })));
+      return { ok: true, value: await addUpload(this.context, parsed.data, bytes, pw.data) };
     } catch (e) {
       return { ok: false, error: toErrorBody(e) };
     }

@@ -26,11 +26,11 @@ export function libraryHandlers(ctx: ApiContext): Handlers<'library.list' | 'lib
       return { documents: ctx.library.list().map((d) => documentInfo(d, model ? ctx.library.documents.tokenCount(d.id, model) : null)) };
     },
 
-    'library.add': async ({ paths }) => ({ added: await addPaths(ctx, paths) }),
+    'library.add': async ({ paths, password }) => ({ added: await addPaths(ctx, paths, password) }),
 
-    'library.upload': async ({ name, data }) => {
+    'library.upload': async ({ name, data, password }) => {
       const bytes = Buffer.from(data, 'base64');
-      return addUpload(ctx, name, bytes);
+      return addUpload(ctx, name, bytes, password);
     },
 
     'library.pick': async () => {
@@ -66,8 +66,8 @@ export function libraryHandlers(ctx: ApiContext): Handlers<'library.list' | 'lib
   };
 }
 
-/** Adds files one by one (each parsed on a worker thread), reporting progress as events. */
-export async function addPaths(ctx: ApiContext, paths: string[]): Promise<AddedDocument[]> {
+/** Adds files one by one (each parsed on a worker thread), reporting progress as events; `password` opens protected PDFs. */
+export async function addPaths(ctx: ApiContext, paths: string[], password?: string): Promise<AddedDocument[]> {
   const added: AddedDocument[] = [];
   const countWith = await activeModel(ctx);
   try {
@@ -75,6 +75,7 @@ export async function addPaths(ctx: ApiContext, paths: string[]): Promise<AddedD
       const result = await ctx.library.add(file, {
         inWorker: true,
         countWith,
+        password,
         onProgress: (p) => ctx.emit({ type: 'ingest-progress', path: file, phase: p.phase, done: p.done, total: p.total }),
       });
       added.push({ status: result.status, document: documentInfo(result.document, result.tokens), path: result.path });
@@ -85,13 +86,13 @@ export async function addPaths(ctx: ApiContext, paths: string[]): Promise<AddedD
   return added;
 }
 
-export async function addUpload(ctx: ApiContext, name: string, bytes: Uint8Array): Promise<AddedDocument> {
+export async function addUpload(ctx: ApiContext, name: string, bytes: Uint8Array, password?: string): Promise<AddedDocument> {
   if (bytes.length === 0) throw new LongreadError('document-empty', `${name}: the file is empty.`, { file: name });
   const dir = path.join(ctx.home, UPLOADS_DIR, hashBytes(bytes));
   const file = path.join(dir, path.basename(name));
   await mkdir(dir, { recursive: true });
   await writeFile(file, bytes);
-  const [added] = await addPaths(ctx, [file]);
+  const [added] = await addPaths(ctx, [file], password);
   return added!;
 }
 

@@ -112,8 +112,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (method === 'library.upload' && type === 'application/octet-stream') {
       const name = decodeHeader(req.headers['x-longread-filename']);
+      const password = decodeHeader(req.headers['x-longread-password']);
       const bytes = await readBody(req, UPLOAD_LIMIT);
-      return sendResult(res, await api.upload(name, bytes));
+      return sendResult(res, await api.upload(name, bytes, password));
     }
     if (type !== 'application/json') throw new HttpError(415, { code: 'invalid-request', message: 'Send the payload as application/json.' });
     const raw = await readBody(req, method === 'library.upload' ? UPLOAD_JSON_LIMIT : JSON_LIMIT);

@@ -1,6 +1,6 @@
 // The library and the reader in a real browser: adding a PDF and an EPUB through the page,
 // reading them (pdf.js pages with a text layer, reflowed chapters), jumping, finding with a
-// highlight, the typed error for an encrypted PDF, removing, settings and themes.
+// highlight, the password dialog for an encrypted PDF, removing, settings and themes.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
@@ -123,15 +123,24 @@ describe('library and reader in the browser', { skip: skip ?? false }, () => {
     assert.equal(await page.locator('[data-document-id]').count(), 3);
   });
 
-  test('an encrypted PDF is refused with its typed error in a toast', async () => {
+  test('an encrypted PDF asks for its password; a wrong one is said so; giving up leaves the typed error in a toast', async () => {
     const { page } = s;
     await addThroughUi(page, [corpusFile('bad', 'encrypted-attachment.pdf')]);
+    const dialog = page.getByRole('dialog', { name: 'Password needed' });
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), /encrypted-attachment\.pdf is protected by a password/);
+    assert.equal(await dialog.getByRole('button', { name: 'Open' }).isDisabled(), true, 'nothing to send yet');
+    await dialog.getByLabel('Password').fill('not-the-password');
+    await dialog.getByLabel('Password').press('Enter');
+    await dialog.getByRole('alert').filter({ hasText: 'That password is wrong' }).waitFor();
+    assert.equal(await dialog.getByLabel('Password').inputValue(), '', 'asked afresh');
+    await s.screenshot('06-encrypted-password');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
     const toast = page.getByRole('alert').filter({ hasText: /encrypted-attachment/ });
     await toast.waitFor();
-    const text = await toast.innerText();
-    assert.match(text, /password|encrypt/i);
-    assert.equal(await toast.getAttribute('data-code'), 'pdf-password-required');
-    await s.screenshot('06-encrypted-error');
+    assert.match(await toast.innerText(), /password is wrong/i);
+    assert.equal(await toast.getAttribute('data-code'), 'pdf-wrong-password');
     await toast.getByRole('button', { name: 'Dismiss' }).click();
     assert.equal(await page.locator('[data-document-id]').count(), 3, 'nothing was added');
   });

@@ -77,12 +77,16 @@ export function browserTransport(token: string, origin = location.origin): Trans
       return () => listeners.delete(listener);
     },
     eventsReady: () => connect(),
-    async addFiles(files) {
+    async addFiles(files, password) {
       const out = [];
       for (const file of files) {
         const r = await post('/api/library.upload', {
           method: 'POST',
-          headers: { 'Content-Type': 'application/octet-stream', 'X-Longread-Filename': encodeURIComponent(file.name) },
+          headers: {
+            'Content-Type': 'application/octet-stream',
+            'X-Longread-Filename': encodeURIComponent(file.name),
+            ...(password !== undefined ? { 'X-Longread-Password': encodeURIComponent(password) } : {}),
+          },
           body: file,
         });
         const result: ApiResult<'library.upload'> = r instanceof Response ? await envelope(r) : { ok: false, error: r };

@@ -8,7 +8,7 @@ export function electronTransport(bridge: LongreadBridge): Transport {
     invoke: (method, payload) => bridge.invoke(method, payload),
     onEvent: (listener) => bridge.onEvent(listener),
     eventsReady: () => Promise.resolve(),
-    async addFiles(files) {
+    async addFiles(files, password) {
       const out = [];
       for (const file of files) {
         const path = bridge.pathForFile(file);
@@ -16,7 +16,7 @@ export function electronTransport(bridge: LongreadBridge): Transport {
           out.push({ file: file.name, result: { ok: false as const, error: { code: 'unsupported', message: `${file.name}: the app cannot tell where this file is on disk.` } } });
           continue;
         }
-        out.push({ file: file.name, result: await bridge.invoke('library.add', { paths: [path] }) });
+        out.push({ file: file.name, result: await bridge.invoke('library.add', password !== undefined ? { paths: [path], password } : { paths: [path] }) });
       }
       return out;
     },

@@ -15,7 +15,8 @@ export interface Transport {
   /** Resolves once events flow (browser mode: the WebSocket is open), so no job event is missed. */
   eventsReady(): Promise<void>;
   /** Adds files the user picked or dropped (desktop: by path; browser: uploads their bytes). */
-  addFiles(files: File[]): Promise<Array<{ file: string; result: ApiResult<'library.upload'> | ApiResult<'library.add'> }>>;
+  /** Adds each file; `password` opens protected PDFs. Results come in the order of `files`. */
+  addFiles(files: File[], password?: string): Promise<Array<{ file: string; result: ApiResult<'library.upload'> | ApiResult<'library.add'> }>>;
   pdfSource(documentId: string): Promise<PdfSource>;
   /** Saves Markdown: a save dialog on the desktop (the chosen path, null when cancelled), a download in the browser. */
   saveMarkdown(md: Markdown): Promise<string | null>;

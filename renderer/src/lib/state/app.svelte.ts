@@ -1,7 +1,17 @@
-import { DEFAULT_SETTINGS, type ApiEvent, type Citation, type DocumentDetail, type DocumentInfo, type MenuCommand, type Settings } from '../../../../common/api';
+import { DEFAULT_SETTINGS, type ApiEvent, type ErrorBody, type Citation, type DocumentDetail, type DocumentInfo, type MenuCommand, type Settings } from '../../../../common/api';
 import { Api } from '../api/index';
 import { Jobs } from './jobs.svelte';
 import { toasts } from './toasts.svelte';
+
+const PASSWORD_CODES = new Set(['pdf-password-required', 'pdf-wrong-password']);
+
+export interface PasswordPrompt {
+  file: File;
+  /** The last password given was wrong. */
+  wrong: boolean;
+  /** The refusal, shown as a toast if the user gives up. */
+  error: ErrorBody;
+}
 
 export interface IngestView {
   path: string;
@@ -34,6 +44,8 @@ export class AppState {
   detailLoading = $state(false);
   ingests = $state<IngestView[]>([]);
   /** Token counts for the active model, learned when a document is opened (null: no model yet). */
+  /** Protected PDFs waiting for their password; the dialog asks for the first. */
+  passwordPrompts = $state<PasswordPrompt[]>([]);
   tokenCounts = $state<Record<string, number | null>>({});
   target = $state<ReaderTarget | null>(null);
   settings = $state<Settings>({ ...DEFAULT_SETTINGS });
@@ -119,15 +131,20 @@ export class AppState {
     this.target = { documentId, page, range, seq: ++this.seq };
   }
 
-  async addFiles(files: File[]): Promise<void> {
+  async addFiles(files: File[], password?: string): Promise<void> {
     if (files.length === 0) return;
     const uploads: IngestView[] = files.map((f) => ({ path: `upload:${f.name}`, name: f.name, phase: 'upload', done: 0, total: f.size }));
     this.ingests = [...this.ingests, ...uploads];
     try {
-      const results = await this.api.transport.addFiles(files);
+      const results = await this.api.transport.addFiles(files, password);
       let first: string | null = null;
-      for (const { file, result } of results) {
+      for (const [i, { file, result }] of results.entries()) {
         if (!result.ok) {
+          if (PASSWORD_CODES.has(result.error.code) && files[i]) {
+            // ask for the password (again, when it was wrong) instead of giving up
+            this.passwordPrompts = [...this.passwordPrompts, { file: files[i], wrong: result.error.code === 'pdf-wrong-password', error: result.error }];
+            continue;
+          }
           toasts.show('error', `Could not add ${file}`, result.error.message, result.error.code);
           continue;
         }
@@ -143,6 +160,15 @@ export class AppState {
       const names = new Set(files.map((f) => f.name));
       this.ingests = this.ingests.filter((i) => !names.has(i.name));
     }
+  }
+
+  /** The password dialog's answer for the first waiting PDF: try again with it, or (null) give up. */
+  answerPassword(password: string | null): void {
+    const [prompt, ...rest] = this.passwordPrompts;
+    if (!prompt) return;
+    this.passwordPrompts = rest;
+    if (password === null) toasts.show('error', `Could not add ${prompt.file.name}`, prompt.error.message, prompt.error.code);
+    else void this.addFiles([prompt.file], password);
   }
 
   /** Desktop: the system's open dialog. */
