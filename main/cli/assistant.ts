@@ -6,7 +6,7 @@ import { SettingsStore } from '../api/settings';
 import { Assistant } from '../assistant/assistant';
 import type { AskOutcome, SummaryOutcome } from '../assistant/types';
 import { Library } from '../library/library';
-import { choiceOption, intOption } from './options';
+import { choiceOption, intOption, rangeOption } from './options';
 
 interface EngineFlags {
   json?: boolean;
@@ -136,13 +136,12 @@ export function registerAssistant(program: Command): void {
       .description('Answer a question about a document (added to the library first if needed), with citations.')
       .argument('<file>', 'the document (PDF, EPUB, text, Markdown, HTML)')
       .argument('<question>', 'the question')
-      .option('--chapter <n>', 'only read section N (1 = the first section of the document)', intOption(1)),
-  ).action(async (file: string, question: string, flags: EngineFlags & { chapter?: number }) => {
+      .option('--chapter <n>', 'only read section N, or sections N-M (1 = the first section of the document)', rangeOption),
+  ).action(async (file: string, question: string, flags: EngineFlags & { chapter?: { from: number; to: number } }) => {
     await withAssistant(flags, async ({ library, assistant, signal, progress }) => {
       const documentId = await addFile(library, file, progress, signal);
       let streamed = false;
-      const chapter = chapterIndex(library, documentId, flags.chapter);
-      const sections = chapter === undefined ? undefined : { from: chapter, to: chapter };
+      const sections = flags.chapter && { from: chapterIndex(library, documentId, flags.chapter.from)!, to: chapterIndex(library, documentId, flags.chapter.to)! };
       const job = assistant.ask({ documentId, question, sections, modelId: flags.model }, jobEvents(progress, (t) => {
         if (flags.json) return;
         streamed = true;

@@ -11,6 +11,17 @@ export function intOption(min = 0) {
   };
 }
 
+/** Commander parser for `N` or `N-M` (whole numbers ≥ 1, N ≤ M): an inclusive range. */
+export function rangeOption(value: string): { from: number; to: number } {
+  const m = /^\s*(\d+)\s*(?:[-–]\s*(\d+))?\s*$/.exec(value);
+  const from = m ? Number(m[1]) : NaN;
+  const to = m?.[2] !== undefined ? Number(m[2]) : from;
+  if (!m || !Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || to < from) {
+    throw new InvalidArgumentError(`expected N or N-M with 1 ≤ N ≤ M, got "${value}"`);
+  }
+  return { from, to };
+}
+
 /** Commander parser for one of a fixed set of words. */
 export function choiceOption<T extends string>(choices: readonly T[]) {
   return (value: string): T => {

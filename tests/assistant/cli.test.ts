@@ -62,6 +62,16 @@ test('longread models / ask / summarize end to end, with --json and meaningful e
   assert.match(plain.stdout, /\nSources:\n {2}\[1\] p\. \d+, Chapter 1, chars \d+–\d+: “/);
   assert.match(plain.stderr, /Read section 5 \("Chapter 1"\)/);
 
+  // a range of chapters: citations stay inside it; a backwards range is refused before any work
+  const range = longread(home, 'ask', file, 'Who was Beaufort?', '--chapter', '5-6', '--limit', '32768', '--json');
+  assert.equal(range.code, 0, range.stderr);
+  const rr = range.json();
+  assert.ok(rr.read.startToken === r.read.startToken && rr.read.endToken > r.read.endToken, JSON.stringify([rr.read, r.read]));
+  for (const c of rr.citations) assert.ok([5, 6].includes(c.chapter.index), JSON.stringify(c.chapter));
+  const backwards = longread(home, 'ask', file, 'Who?', '--chapter', '6-5');
+  assert.notEqual(backwards.code, 0);
+  assert.match(backwards.stderr, /N or N-M/);
+
   const summary = longread(home, 'summarize', file, '--chapter', '5', '--length', 'short', '--limit', '32768', '--json');
   assert.equal(summary.code, 0, summary.stderr);
   const s = summary.json();
