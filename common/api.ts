@@ -265,6 +265,8 @@ export const requestSchemas = {
   /** Desktop only: shows the system's open dialog and adds the chosen files (empty when cancelled). */
   'library.pick': empty,
   'library.remove': z.strictObject({ id: documentIdSchema }),
+  /** Stops adding the file at `path` (as the ingest-progress events name it); what was read is dropped. */
+  'library.cancelAdd': z.strictObject({ path: absolutePathSchema }),
   'library.search': z.strictObject({
     query: z.string().min(1).max(1000),
     documentId: documentIdSchema.optional(),
@@ -330,6 +332,7 @@ export interface ApiResponses {
   'library.upload': AddedDocument;
   'library.pick': { added: AddedDocument[] };
   'library.remove': { removed: DocumentInfo };
+  'library.cancelAdd': { cancelled: boolean };
   'library.search': { hits: SearchHit[] };
   'document.get': DocumentDetail;
   'document.file': DocumentFile;

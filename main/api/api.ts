@@ -47,6 +47,7 @@ export class AppApi {
       settings,
       assistant,
       desktop: options.desktop ?? null,
+      adding: new Map(),
       emit: (event) => this.emit(event),
     };
     this.handlers = {

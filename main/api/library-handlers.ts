@@ -19,7 +19,7 @@ const MIME: Record<DocumentType, string> = {
   html: 'text/html; charset=utf-8',
 };
 
-export function libraryHandlers(ctx: ApiContext): Handlers<'library.list' | 'library.add' | 'library.upload' | 'library.pick' | 'library.remove' | 'library.search' | 'document.get' | 'document.file'> {
+export function libraryHandlers(ctx: ApiContext): Handlers<'library.list' | 'library.add' | 'library.upload' | 'library.pick' | 'library.remove' | 'library.cancelAdd' | 'library.search' | 'document.get' | 'document.file'> {
   return {
     'library.list': async () => {
       const model = (await activeModel(ctx))?.modelId ?? null;
@@ -42,6 +42,12 @@ export function libraryHandlers(ctx: ApiContext): Handlers<'library.list' | 'lib
       const removed = documentInfo(ctx.library.remove(id));
       ctx.emit({ type: 'library-changed' });
       return { removed };
+    },
+
+    'library.cancelAdd': ({ path: file }) => {
+      const adding = ctx.adding.get(file);
+      adding?.abort();
+      return { cancelled: !!adding };
     },
 
     'library.search': ({ query, documentId, limit }) => {
@@ -72,13 +78,20 @@ export async function addPaths(ctx: ApiContext, paths: string[], password?: stri
   const countWith = await activeModel(ctx);
   try {
     for (const file of paths) {
-      const result = await ctx.library.add(file, {
-        inWorker: true,
-        countWith,
-        password,
-        onProgress: (p) => ctx.emit({ type: 'ingest-progress', path: file, phase: p.phase, done: p.done, total: p.total }),
-      });
-      added.push({ status: result.status, document: documentInfo(result.document, result.tokens), path: result.path });
+      const controller = new AbortController();
+      ctx.adding.set(file, controller);
+      try {
+        const result = await ctx.library.add(file, {
+          inWorker: true,
+          countWith,
+          password,
+          signal: controller.signal,
+          onProgress: (p) => ctx.emit({ type: 'ingest-progress', path: file, phase: p.phase, done: p.done, total: p.total }),
+        });
+        added.push({ status: result.status, document: documentInfo(result.document, result.tokens), path: result.path });
+      } finally {
+        if (ctx.adding.get(file) === controller) ctx.adding.delete(file);
+      }
     }
   } finally {
     if (added.length) ctx.emit({ type: 'library-changed' });

@@ -21,6 +21,8 @@ export interface ApiContext {
   settings: SettingsStore;
   assistant: AssistantHost;
   desktop: DesktopHost | null;
+  /** Files being added, by path: their cancel switches. */
+  adding: Map<string, AbortController>;
   emit(event: ApiEvent): void;
 }
 

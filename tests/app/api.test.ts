@@ -6,6 +6,7 @@ import { API_METHODS, DEFAULT_SETTINGS, type ApiEvent, type ApiResult } from '..
 import { AppApi } from '../../main/api/api';
 import type { AssistantOpenOptions } from '../../main/api/assistant-host';
 import { SETTINGS_FILE } from '../../main/api/settings';
+import { corpus, needs } from '../library/helpers/corpus';
 import { RecordingAssistant, tempHome, writeBook } from './helpers';
 
 const DOC = 'a'.repeat(64);
@@ -374,6 +375,30 @@ test('an assistant that fails to open gives its error, and a later call tries ag
     assert.equal(value(await api.call('models.list', {})).models.length, 2);
     assert.equal(attempts, 2);
     assert.equal(value(await api.call('app.info', {})).mode, 'electron');
+  } finally {
+    await api.close();
+    cleanup();
+  }
+});
+
+test('library.cancelAdd stops a file being added: the call ends cancelled and nothing is stored', needs('pdf/tracemonkey.pdf'), async () => {
+  const { dir, cleanup } = tempHome();
+  const { api, events } = openApi(dir);
+  try {
+    const file = corpus('pdf/tracemonkey.pdf');
+    const cancels: Array<Promise<ApiResult>> = [];
+    api.onEvent((e) => {
+      if (e.type === 'ingest-progress' && e.phase === 'read' && e.done === 1 && cancels.length === 0) cancels.push(api.call('library.cancelAdd', { path: file }));
+    });
+    const result = await api.call('library.add', { paths: [file] });
+    assert.equal(failed(result).code, 'cancelled');
+    assert.equal(cancels.length, 1);
+    assert.deepEqual(value(await cancels[0]!), { cancelled: true });
+    assert.ok(!events.some((e) => e.type === 'ingest-progress' && e.phase === 'store'), 'nothing was written');
+    assert.deepEqual(value(await api.call('library.list', {})).documents, []);
+    // nothing is being added any more: a late cancel finds nothing to stop
+    assert.deepEqual(value(await api.call('library.cancelAdd', { path: file })), { cancelled: false });
+    assert.equal(value(await api.call('library.add', { paths: [file] })).added[0].status, 'added');
   } finally {
     await api.close();
     cleanup();

@@ -145,7 +145,8 @@ export class AppState {
             this.passwordPrompts = [...this.passwordPrompts, { file: files[i], wrong: result.error.code === 'pdf-wrong-password', error: result.error }];
             continue;
           }
-          toasts.show('error', `Could not add ${file}`, result.error.message, result.error.code);
+          if (result.error.code === 'cancelled') toasts.info('Not added', `Adding ${file} was cancelled.`);
+          else toasts.show('error', `Could not add ${file}`, result.error.message, result.error.code);
           continue;
         }
         const added = 'added' in result.value ? result.value.added : [result.value];
