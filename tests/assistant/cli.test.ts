@@ -69,7 +69,7 @@ test('longread models / ask / summarize end to end, with --json and meaningful e
   assert.ok(rr.read.startToken === r.read.startToken && rr.read.endToken > r.read.endToken, JSON.stringify([rr.read, r.read]));
   for (const c of rr.citations) assert.ok([5, 6].includes(c.chapter.index), JSON.stringify(c.chapter));
   const backwards = longread(home, 'ask', file, 'Who?', '--chapter', '6-5');
-  assert.notEqual(backwards.code, 0);
+  assert.equal(backwards.code, 2, 'a usage error');
   assert.match(backwards.stderr, /N or N-M/);
 
   const summary = longread(home, 'summarize', file, '--chapter', '5', '--length', 'short', '--limit', '32768', '--json');
