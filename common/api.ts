@@ -78,9 +78,23 @@ export interface Citation {
   score: number;
 }
 
+/** One block a VCC layer kept at token resolution, as a range of the document. */
+export interface EvidenceBlock {
+  /** Document token range [startToken, endToken) for the answering model. */
+  startToken: number;
+  endToken: number;
+  /** Character range [start, end) in the document's text. */
+  start: number;
+  end: number;
+  /** The VIP tokens' average attention to the block when it was chosen. */
+  score: number;
+}
+
 export interface AskResult {
   answer: string;
   citations: Citation[];
+  /** For each VCC layer, the blocks it read closely (the citations are the best of these, widened to sentences). */
+  evidence: Array<{ layer: number; blocks: EvidenceBlock[] }>;
   cached: boolean;
   model: string;
   documentTokens: number;

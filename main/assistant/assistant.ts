@@ -69,7 +69,8 @@ export class Assistant implements AssistantLike {
       const cacheCtx = answerCacheContext(env, req);
       const hit = this.library.answers.get<Omit<AskOutcome, 'chatId'>>(cacheCtx, req.question);
       if (hit) {
-        const result: AskOutcome = { ...hit, cached: true, chatId: '' };
+        // answers cached before evidence was kept have none
+        const result: AskOutcome = { ...hit, evidence: hit.evidence ?? [], cached: true, chatId: '' };
         delete result.engine;
         return {
           cached: true,

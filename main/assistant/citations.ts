@@ -1,4 +1,4 @@
-import type { Citation } from '../../common/api';
+import type { AskResult, Citation } from '../../common/api';
 import type { DocumentPage, DocumentSection } from '../../common/document';
 import type { LayerEvidence } from '../../engine/vcc/encoder';
 import { snapQuote } from './sentences';
@@ -43,6 +43,16 @@ export function citation(doc: CitableDocument, start: number, end: number, score
   const section = sectionAt(doc.sections, start);
   if (section) c.section = section;
   return c;
+}
+
+/** Each VCC layer's fine blocks mapped from fed tokens to document tokens and characters. */
+export function evidenceRanges(evidence: LayerEvidence[], windows: TokenWindow[], tokens: TokenizedText): AskResult['evidence'] {
+  return evidence.map((layer) => ({
+    layer: layer.layer,
+    blocks: layer.blocks.flatMap((b) =>
+      originalRanges(windows, b.start, b.end).map((r) => ({ startToken: r.start, endToken: r.end, start: charStart(tokens, r.start), end: charEnd(tokens, r.end), score: b.score })),
+    ),
+  }));
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { CompressionPreset } from '../../common/api';
 import type { CacheContext } from '../library/caches';
 import type { Library } from '../library/library';
-import { citationsFromEvidence } from './citations';
+import { citationsFromEvidence, evidenceRanges } from './citations';
 import type { JobContext } from './job-queue';
 import { vccSettingsFor } from './presets';
 import { planRead, type ReadableDocument } from './reading';
@@ -59,6 +59,7 @@ export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: 
   return {
     answer: r.text ?? '',
     citations: citationsFromEvidence(r.evidence, plan.windows, tokens, doc),
+    evidence: evidenceRanges(r.evidence, plan.windows, tokens),
     cached: false,
     model: env.runtime.entry.id,
     documentTokens: plan.documentTokens,

@@ -153,6 +153,7 @@ export function registerAssistant(program: Command): void {
           JSON.stringify({
             answer: r.answer,
             citations: r.citations.map(citationJson),
+            evidence: r.evidence,
             cached: r.cached,
             model: r.model,
             documentId,

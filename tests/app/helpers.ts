@@ -42,6 +42,7 @@ export class RecordingAssistant implements AssistantLike {
     const result: AskResult = {
       answer: 'Ishmael',
       citations: [],
+      evidence: [],
       cached: false,
       model: this.active,
       documentTokens: 10,

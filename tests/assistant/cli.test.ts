@@ -51,6 +51,16 @@ test('longread models / ask / summarize end to end, with --json and meaningful e
     assert.ok(Number.isInteger(c.page) && c.start < c.end && typeof c.quote === 'string' && c.quote.length > 0);
     assert.deepEqual(c.chapter, { index: 5, title: 'Chapter 1' });
   }
+  // per VCC layer, the blocks read closely as document token and character ranges inside what was read
+  assert.ok(r.evidence.length >= 1);
+  for (const layer of r.evidence) {
+    assert.ok(layer.blocks.length > 0);
+    for (const b of layer.blocks) {
+      assert.ok(b.startToken < b.endToken && b.start < b.end, JSON.stringify(b));
+      assert.ok(b.startToken >= r.read.startToken && b.endToken <= r.read.endToken && b.start >= r.read.startChar && b.end <= r.read.endChar, JSON.stringify([b, r.read]));
+    }
+  }
+  for (const c of r.citations) assert.ok(r.evidence.some((l: any) => l.blocks.some((b: any) => b.start < c.end && c.start < b.end)), 'a citation is a passage the engine read closely');
   const again = longread(home, 'ask', file, 'who was beaufort', '--chapter', '5', '--limit', '32768', '--json').json();
   assert.equal(again.cached, true);
   assert.equal(again.answer, r.answer);
