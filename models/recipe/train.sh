@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces Longread's bundled default model (models/default) from public-domain text.
-#   bash models/recipe/train.sh            (from the repository root; ~85 min on 2 CPU cores)
+#   bash models/recipe/train.sh            (from the repository root; ~70 min on 2 CPU cores)
 # Needs: node_modules (npm ci), Debian's python3-torch and libopenblas0-pthread
 #   (apt-get install python3-torch libopenblas0-pthread — without OpenBLAS, torch falls back to the
 #    reference BLAS and training is ~25x slower). Python is used for training only, never at run time.
@@ -19,11 +19,11 @@ node bin/run-ts.mjs models/recipe/build-tokenizer.ts --out "$WORK/tokenizer" --p
 
 echo "== training data (seed 7)"
 node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer "$WORK/tokenizer" --out "$WORK/data" \
-  --short 40000 --medium 10000 --long 2000 --valid 300 --seed 7
+  --short 14000 --medium 6000 --long 2000 --valid 300 --seed 7
 
 echo "== training (seed 1234)"
 ( cd models/recipe && $PY train.py --data "$WORK/data" --tokenizer "$WORK/tokenizer" --work "$WORK/run" --out "$WORK/final" \
-    --steps 3800 --tokens-per-batch 2048 --lr 2e-3 --warmup 150 --seed 1234 --max-minutes 90 )
+    --steps 1100 --tokens-per-batch 3072 --lr 2e-3 --warmup 100 --seed 1234 --max-minutes 64 )
 
 echo "== install into $OUT and check the engine against torch"
 mkdir -p "$OUT"
