@@ -25,6 +25,7 @@ let tokenizer: T5Tokenizer | null = null;
 let store: EngineStateStore | null = null;
 let storeDb: Db | null = null;
 const aborts = new Map<number, AbortController>();
+const inflight = new Set<Promise<void>>();
 
 function parameters(weights: Map<string, { data: Float32Array }>): number {
   let n = 0;
@@ -181,6 +182,9 @@ port.on('message', (m: ToWorker) => {
   }
   if (m.type === 'close') {
     void (async () => {
+      // sessions are released only once no native call is running on them
+      for (const c of aborts.values()) c.abort();
+      await Promise.allSettled([...inflight]);
       await engine?.close().catch(() => {});
       storeDb?.close();
       post({ type: 'closed' });
@@ -205,7 +209,11 @@ port.on('message', (m: ToWorker) => {
       post({ type: 'tokenized', id: m.id, ids, offsets }, [ids.buffer, offsets.buffer]);
     } else if (m.type === 'run') post({ type: 'result', id: m.id, result: await run(m.id, m.task, controller.signal) });
   };
-  work()
+  const settled: Promise<void> = work()
     .catch((e) => post({ type: 'error', id: m.id, error: controller.signal.aborted ? { code: 'cancelled', message: 'The job was cancelled.', name: 'CancelledError' } : wireError(e) }))
-    .finally(() => aborts.delete(m.id));
+    .finally(() => {
+      aborts.delete(m.id);
+      inflight.delete(settled);
+    });
+  inflight.add(settled);
 });

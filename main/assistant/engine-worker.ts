@@ -58,19 +58,38 @@ export class EngineWorker {
     return (m as Extract<FromWorker, { type: 'result' }>).result;
   }
 
-  /** Asks the worker to release the model and stop; ends it outright if it does not within the grace period. */
+  /**
+   * Asks the worker to release the model and stop; ends it outright if it does not within the grace
+   * period. Workers retired by a cancel are waited for (they leave after their current native call).
+   */
   async close(): Promise<void> {
+    const retired = [...this.retiring].map(exitOf);
     const w = this.worker;
-    if (!w) return;
-    this.worker = null;
-    this.facts = null;
-    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
-    w.postMessage({ type: 'close' } satisfies ToWorker);
-    const timer = setTimeout(() => void w.terminate(), this.cancelGraceMs);
-    await exited;
-    clearTimeout(timer);
-    this.failAll(new LongreadError('assistant-closed', 'The assistant was closed.'));
+    if (w) {
+      this.worker = null;
+      this.facts = null;
+      const exited = exitOf(w);
+      w.postMessage({ type: 'close' } satisfies ToWorker);
+      const timer = setTimeout(() => void w.terminate(), this.cancelGraceMs);
+      await exited;
+      clearTimeout(timer);
+      this.failAll(new LongreadError('assistant-closed', 'The assistant was closed.'));
+    }
+    await Promise.all(retired);
   }
+
+  /**
+   * A worker whose job did not stop within the grace period: the next job gets a new worker, and
+   * this one releases the model and exits as soon as its current native call returns. (Ending a
+   * thread in the middle of an ONNX Runtime call can abort the whole process.)
+   */
+  private retire(worker: Worker): void {
+    this.retiring.add(worker);
+    worker.once('exit', () => this.retiring.delete(worker));
+    worker.postMessage({ type: 'close' } satisfies ToWorker);
+  }
+
+  private readonly retiring = new Set<Worker>();
 
   private spawn(): Worker {
     const w = new Worker(new URL('./engine-worker.mjs', import.meta.url), { workerData: this.init });
@@ -106,7 +125,7 @@ export class EngineWorker {
             this.worker = null;
             this.facts = null;
           }
-          void worker.terminate();
+          this.retire(worker);
         }, this.cancelGraceMs);
         timer.unref();
       };
@@ -152,4 +171,8 @@ function revive(e: WireError): Error {
   if (e.code === 'cancelled') return new CancelledError();
   if (e.code === 'internal') return new Error(`engine worker: ${e.message}`);
   return new LongreadError(e.code, e.message, { file: e.file });
+}
+
+function exitOf(w: Worker): Promise<void> {
+  return new Promise((resolve) => w.once('exit', () => resolve()));
 }

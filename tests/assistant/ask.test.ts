@@ -185,7 +185,7 @@ test('typed errors: unknown document, unknown section, unknown chat, unknown mod
   }
 });
 
-test('a cancel the engine cannot honour at once ends its worker (and its memory); the next job starts a new one', needsBook(BOOK), async () => {
+test('a cancel the engine cannot honour at once ends the job at once; its worker leaves after its current call (and takes its memory); the next job starts a new one', needsBook(BOOK), async () => {
   const { docId } = await setup();
   const o = await openTiny({ maxDocumentTokens: LIMIT, cancelGraceMs: 1 });
   await o.library.add(book(BOOK)!);

@@ -86,10 +86,10 @@ test('MMR keeps the best sentences, skips near-duplicates, returns document orde
   assert.deepEqual(picked.map((p) => text.slice(p.start, p.end)), ['The whale swam deep below the ship.', 'Ahab paced the quarterdeck at night.', 'Starbuck doubted the captain.']);
 });
 
-test('compression presets follow the paper table; short texts keep a quarter of the blocks coarse', () => {
+test('compression presets follow the paper table (n_p = 3·k); short texts keep a quarter of the blocks coarse', () => {
   assert.deepEqual([vccSettingsFor('fast', 12), vccSettingsFor('balanced', 12), vccSettingsFor('accurate', 12)].map((s) => [s.blockSize, s.fineBlocks, s.vipTokens, s.localLayers, s.layout]), [
-    [64, 30, 48, 4, 'cached'],
-    [32, 55, 48, 4, 'cached'],
+    [64, 30, 192, 4, 'cached'],
+    [32, 55, 96, 4, 'cached'],
     [16, 90, 48, 4, 'cached'],
   ]);
   const s = vccSettingsFor('balanced', 12);
