@@ -25,6 +25,8 @@ export class EngineWorker {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private facts: ModelFacts | null = null;
+  /** Workers told to close that have not exited yet (each leaves after its current native call). */
+  private readonly retiring = new Set<Worker>();
 
   constructor(
     private readonly init: WorkerInit,
@@ -58,24 +60,16 @@ export class EngineWorker {
     return (m as Extract<FromWorker, { type: 'result' }>).result;
   }
 
-  /**
-   * Asks the worker to release the model and stop; ends it outright if it does not within the grace
-   * period. Workers retired by a cancel are waited for (they leave after their current native call).
-   */
+  /** Asks the worker to release the model and stop, and waits until it and every retired worker have exited. */
   async close(): Promise<void> {
-    const retired = [...this.retiring].map(exitOf);
     const w = this.worker;
     if (w) {
       this.worker = null;
       this.facts = null;
-      const exited = exitOf(w);
-      w.postMessage({ type: 'close' } satisfies ToWorker);
-      const timer = setTimeout(() => void w.terminate(), this.cancelGraceMs);
-      await exited;
-      clearTimeout(timer);
+      this.retire(w);
       this.failAll(new LongreadError('assistant-closed', 'The assistant was closed.'));
     }
-    await Promise.all(retired);
+    await Promise.all([...this.retiring].map(exitOf));
   }
 
   /**
@@ -88,8 +82,6 @@ export class EngineWorker {
     worker.once('exit', () => this.retiring.delete(worker));
     worker.postMessage({ type: 'close' } satisfies ToWorker);
   }
-
-  private readonly retiring = new Set<Worker>();
 
   private spawn(): Worker {
     const w = new Worker(new URL('./engine-worker.mjs', import.meta.url), { workerData: this.init });

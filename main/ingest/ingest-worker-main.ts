@@ -1,10 +1,9 @@
 // Runs inside the ingest worker thread (see worker.ts): reads one source, posts progress,
 // then the document or the error. An 'abort' message cancels between pages.
 import { parentPort, workerData } from 'node:worker_threads';
+import type { CountingModel } from '../../common/document';
 import { LongreadError } from '../../common/errors';
 import { ingestSource, type SourceFile } from './index';
-
-import type { CountingModel } from '../../common/document';
 
 const { source, password, maxBytes, countWith } = workerData as { source: SourceFile; password?: string; maxBytes?: number; countWith: CountingModel | null };
 const controller = new AbortController();
