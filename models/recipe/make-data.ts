@@ -5,17 +5,24 @@
  * random depths (1–3 facts per window, one asked) or cloze entity/number questions from a real sentence of
  * the window. Answers are spans of the document.
  *
- * Output (for models/recipe/train.py): OUT/{train-short,train-medium,train-long,valid}.tokens (uint16 ids) and .index
- * (int32 rows: encoder offset, encoder length, query length, target offset, target length), OUT/sample.jsonl.
+ * Output (for models/recipe/train.py): OUT/train-<phase>.tokens (uint16 ids) and .index (int32 rows: encoder
+ * offset, encoder length, query length, target offset, target length) per curriculum phase, the same for OUT/valid,
+ * and OUT/sample.jsonl.
  *
- *   node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer DIR --out DIR [--short 14000] [--medium 6000] [--long 2000] [--valid 300] [--seed 7]
+ *   node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer DIR --out DIR
+ *     [--phases short:64-320:14000,medium:256-1024:6000,long:768-1800:2000]
+ *        (name:MIN-MAX document tokens of real text:examples[:cloze share[:max facts]], the last two override the flags)
+ *     [--valid 300] [--valid-range 256-1024] [--cloze 0.5] [--max-facts 3] [--same-kind 0] [--seed 7]
+ *   --cloze      share of questions that are cloze questions from real sentences (the rest are inserted facts)
+ *   --max-facts  facts inserted per document (1..N, one of them asked; the others are distractors)
+ *   --same-kind  chance that the distractors use the asked fact's template, so only the role tells them apart
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadTokenizer, type T5Tokenizer } from '../../engine/tokenizer';
 import { qaQueryIds } from '../../engine/qa-format';
 import { sentences, trainSources } from './corpus';
-import { makeCloze, makeFact, rng, type Rng } from './qa-gen';
+import { FACT_KINDS, makeCloze, makeFact, rng, type Rng } from './qa-gen';
 
 interface TokSource {
   name: string;
@@ -24,11 +31,32 @@ interface TokSource {
   tokens: number;
 }
 
-/** Document lengths (tokens) of the three curriculum phases train.py runs in order. */
-export const PHASES: Record<string, [number, number]> = { short: [64, 320], medium: [256, 1024], long: [768, 1800] };
+interface Phase {
+  name: string;
+  range: [number, number];
+  count: number;
+  mix: Mix;
+}
 
-export function lengthTarget(r: Rng, range: [number, number]): number {
-  return r.int(range[0], range[1]);
+function parseRange(s: string): [number, number] {
+  const m = /^(\d+)-(\d+)$/.exec(s);
+  if (!m || Number(m[1]) > Number(m[2])) throw new Error(`bad length range "${s}" (want MIN-MAX)`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+function parsePhases(s: string, dflt: Mix): Phase[] {
+  return s.split(',').map((p) => {
+    const [name, range, count, cloze, maxFacts] = p.split(':');
+    if (!name || !/^[a-z0-9]+$/.test(name) || !range || !count || !/^\d+$/.test(count)) throw new Error(`bad phase "${p}" (want name:MIN-MAX:COUNT[:CLOZE[:MAXFACTS]])`);
+    const mix = { ...dflt, cloze: cloze ? Number(cloze) : dflt.cloze, maxFacts: maxFacts ? Number(maxFacts) : dflt.maxFacts };
+    return { name, range: parseRange(range), count: Number(count), mix };
+  });
+}
+
+interface Mix {
+  cloze: number;
+  maxFacts: number;
+  sameKind: number;
 }
 
 function wordPool(sources: TokSource[]): string[] {
@@ -45,13 +73,13 @@ interface Example {
   docText?: string;
 }
 
-function makeExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], weights: number[], pool: string[], keepText: boolean, range: [number, number]): Example {
+function makeExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], weights: number[], pool: string[], keepText: boolean, range: [number, number], mix: Mix): Example {
   // source by token count
   let u = r.next() * weights[weights.length - 1]!;
   let si = weights.findIndex((w) => w >= u);
   if (si < 0) si = srcs.length - 1;
   const src = srcs[si]!;
-  const L = lengthTarget(r, range);
+  const L = r.int(range[0], range[1]);
   // window of whole sentences
   let start = r.int(0, Math.max(0, src.sents.length - 1));
   let end = start;
@@ -62,7 +90,7 @@ function makeExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], weights: numbe
   const docSents: Array<{ text: string; ids: number[] }> = sentIdx.map((k) => ({ text: src.sents[k]!, ids: src.ids[k]! }));
   // trim to at most ~1.1 L tokens (a single long sentence can overshoot)
   let q: { question: string; answer: string; kind: string } | null = null;
-  if (r.next() < 0.5) {
+  if (docSents.length > 0 && r.next() < mix.cloze) {
     for (let tries = 0; tries < 12 && !q; tries++) {
       const k = r.int(0, docSents.length - 1);
       const c = makeCloze(docSents[k]!.text, r);
@@ -70,9 +98,10 @@ function makeExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], weights: numbe
     }
   }
   if (!q) {
-    const nFacts = r.next() < 0.5 ? 1 : r.next() < 0.6 ? 2 : 3;
+    const nFacts = r.int(1, mix.maxFacts);
     const used = new Set<string>();
-    const facts = Array.from({ length: nFacts }, () => makeFact(r, 'train', pool, used));
+    const kind = r.next() < mix.sameKind ? r.int(0, FACT_KINDS - 1) : undefined;
+    const facts = Array.from({ length: nFacts }, () => makeFact(r, 'train', pool, used, kind));
     for (const f of facts) {
       const at = r.int(0, docSents.length);
       docSents.splice(at, 0, { text: f.statement, ids: tok.encode(f.statement, { addEos: false }) });
@@ -117,14 +146,16 @@ function arg(name: string): string | undefined {
 const tokDir = arg('tokenizer');
 const out = arg('out');
 if (!tokDir || !out) {
-  console.error('usage: make-data.ts --tokenizer DIR --out DIR [--train N] [--valid N] [--seed S]');
+  console.error('usage: make-data.ts --tokenizer DIR --out DIR [--phases name:MIN-MAX:COUNT,...] [--valid N] [--valid-range MIN-MAX] [--cloze P] [--max-facts N] [--same-kind P] [--seed S]');
   process.exit(2);
 }
 const tok = await loadTokenizer(tokDir);
 if (tok.vocabSize > 65535) throw new Error('uint16 ids need a vocabulary below 65536');
 const seed = Number(arg('seed') ?? 7);
-const counts: Record<string, number> = { short: Number(arg('short') ?? 14000), medium: Number(arg('medium') ?? 6000), long: Number(arg('long') ?? 2000) };
+const mix: Mix = { cloze: Number(arg('cloze') ?? 0.5), maxFacts: Number(arg('max-facts') ?? 3), sameKind: Number(arg('same-kind') ?? 0) };
+const phases = parsePhases(arg('phases') ?? 'short:64-320:14000,medium:256-1024:6000,long:768-1800:2000', mix);
 const nValid = Number(arg('valid') ?? 300);
+const validRange = parseRange(arg('valid-range') ?? '256-1024');
 const srcs: TokSource[] = [];
 for (const s of await trainSources()) {
   const sents = sentences(s.text).filter((x) => x.length > 0);
@@ -144,16 +175,16 @@ console.log(`sources: ${srcs.length}, tokens: ${srcs.reduce((a, s) => a + s.toke
 mkdirSync(out, { recursive: true });
 const kinds = new Map<string, number>();
 let sample: Example[] = [];
-Object.entries(PHASES).forEach(([phase, range], k) => {
+phases.forEach(({ name, range, count, mix: phaseMix }, k) => {
   const r = rng(seed + k);
-  const ex = Array.from({ length: counts[phase]! }, (_, i) => makeExample(r, tok, srcs, weights, pool, i < 10, range));
-  const t = writeSplit(out, `train-${phase}`, ex, tok);
-  console.log(`train-${phase}: ${ex.length} examples, ${t} tokens`);
+  const ex = Array.from({ length: count }, (_, i) => makeExample(r, tok, srcs, weights, pool, i < 10, range, phaseMix));
+  const t = writeSplit(out, `train-${name}`, ex, tok);
+  console.log(`train-${name}: ${ex.length} examples, ${t} tokens`);
   for (const e of ex) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
   sample = sample.concat(ex.slice(0, 10));
 });
 const rv = rng(seed + 1000);
-const valid = Array.from({ length: nValid }, () => makeExample(rv, tok, srcs, weights, pool, false, PHASES.medium!));
+const valid = Array.from({ length: nValid }, () => makeExample(rv, tok, srcs, weights, pool, false, validRange, mix));
 console.log(`valid: ${valid.length} examples, ${writeSplit(out, 'valid', valid, tok)} tokens`);
 writeFileSync(
   path.join(out, 'sample.jsonl'),

@@ -72,10 +72,12 @@ export interface Fact {
 }
 
 /**
- * A made-up fact. `words` is a pool of lowercase words to draw passwords from (filtered by split here).
+ * A made-up fact. `kindIndex` (0..FACT_KINDS-1) picks the template, random when omitted. `words` is a pool of lowercase words to draw passwords from (filtered by split here).
  * Roles and values are disjoint between the splits.
  */
-export function makeFact(r: Rng, split: Split, words: readonly string[], usedRoles: Set<string> = new Set()): Fact {
+export const FACT_KINDS = 9;
+
+export function makeFact(r: Rng, split: Split, words: readonly string[], usedRoles: Set<string> = new Set(), kindIndex?: number): Fact {
   const roles = ROLES.filter((x) => inSplit(x, split) && !usedRoles.has(x));
   const role = r.pick(roles.length ? roles : ROLES);
   usedRoles.add(role);
@@ -84,7 +86,7 @@ export function makeFact(r: Rng, split: Split, words: readonly string[], usedRol
     const f = xs.filter((x) => inSplit(x, split));
     return f.length ? f : xs;
   };
-  const kind = r.int(0, 8);
+  const kind = kindIndex ?? r.int(0, FACT_KINDS - 1);
   switch (kind) {
     case 0: {
       const v = cap(r.pick(pool(words)));

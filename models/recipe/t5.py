@@ -124,7 +124,7 @@ NEG = -1e9
 
 
 class T5(nn.Module):
-    def __init__(self, cfg):
+    def __init__(self, cfg, copy_init=False):
         super().__init__()
         self.cfg = cfg
         d = cfg["d_model"]
@@ -134,6 +134,8 @@ class T5(nn.Module):
         self.dec = nn.ModuleList([DecoderBlock(cfg, i == 0) for i in range(cfg["num_decoder_layers"])])
         self.dec_ln = RMSNorm(d, cfg["layer_norm_epsilon"])
         self.init_weights()
+        if copy_init:
+            self.init_copy()
 
     def init_weights(self):
         """Hugging Face's T5 initialization (initializer_factor 1)."""
@@ -151,6 +153,16 @@ class T5(nn.Module):
             elif isinstance(mod, FF):
                 nn.init.normal_(mod.wi.weight, std=d ** -0.5)
                 nn.init.normal_(mod.wo.weight, std=dff ** -0.5)
+
+    @torch.no_grad()
+    def init_copy(self):
+        """The last decoder layer's cross-attention starts as a copier: an orthogonal value projection (the
+        same entry scale as HF's init when heads * d_kv = d_model) and its transpose as the output projection,
+        so o(v(x)) = x. Whatever that layer attends to then lands in the output logits through the tied
+        embeddings, and training only has to learn where to look, not also how to copy."""
+        ca = self.dec[-1].ca
+        nn.init.orthogonal_(ca.v.weight)
+        ca.o.weight.copy_(ca.v.weight.t())
 
     def encode(self, ids, pos, pad_mask, segments=None, local_layers=0):
         """ids, pos (B, n) long; pad_mask (B, n) bool (True = real token); segments (B, n) long or None."""

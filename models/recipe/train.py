@@ -17,10 +17,13 @@ import math
 import os
 import random
 import shutil
+import subprocess
+import sys
 import time
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 from t5 import T5, hf_config, write_safetensors
@@ -35,7 +38,10 @@ p.add_argument("--tokens-per-batch", type=int, default=3072)
 p.add_argument("--lr", type=float, default=2e-3)
 p.add_argument("--warmup", type=int, default=100)
 p.add_argument("--seed", type=int, default=1234)
-p.add_argument("--threads", type=int, default=2)
+p.add_argument("--threads", type=int, default=1, help="torch threads per process")
+p.add_argument("--procs", type=int, default=2,
+               help="data-parallel processes (each takes its own micro-batch of --tokens-per-batch); on 2 cores two 1-thread "
+                    "processes train ~1.5x faster than one 2-thread process")
 p.add_argument("--max-minutes", type=float, default=64.0, help="hard wall-clock cap: stop and export early")
 p.add_argument("--save-minutes", type=float, default=6.0)
 p.add_argument("--eval-every", type=int, default=1000, help="validation loss and greedy EM every N steps (a pass costs minutes)")
@@ -45,18 +51,45 @@ p.add_argument("--d-ff", type=int, default=1024)
 p.add_argument("--heads", type=int, default=4)
 p.add_argument("--layers", type=int, default=4)
 p.add_argument("--decoder-layers", type=int, default=2)
+p.add_argument("--phases", default="short:0,medium:0.45,long:0.85",
+               help="curriculum: data phase (train-<name> in --data) and the fraction of --steps where it starts")
+p.add_argument("--copy-init", type=int, default=1, help="start the last decoder cross-attention as a copier (t5.py init_copy)")
+p.add_argument("--init", default="", help="start from the weights of an earlier stage's checkpoint (its ckpt.pt); fresh optimizer")
 p.add_argument("--bench", type=int, default=0, help="only time N steps")
 args = p.parse_args()
+
+WORLD = args.procs
+RANK = int(os.environ.get("LONGREAD_TRAIN_RANK", "-1"))
+if WORLD > 1 and RANK < 0:
+    # launcher: one process per rank, the same script and arguments; if one fails, stop the others
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "OPENBLAS_NUM_THREADS": str(args.threads),
+           "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": os.environ.get("MASTER_PORT", "29517")}
+    children = [subprocess.Popen([sys.executable, *sys.argv], env={**env, "LONGREAD_TRAIN_RANK": str(r)}) for r in range(WORLD)]
+    code = 0
+    while children:
+        time.sleep(1)
+        for c in [c for c in children if c.poll() is not None]:
+            children.remove(c)
+            if c.returncode != 0:
+                code = c.returncode
+                for other in children:
+                    other.terminate()
+    sys.exit(code)
+RANK = max(RANK, 0)
+if WORLD > 1:
+    dist.init_process_group("gloo", rank=RANK, world_size=WORLD)
 
 torch.set_num_threads(args.threads)
 torch.manual_seed(args.seed)
 random.seed(args.seed)
 np.random.seed(args.seed)
 os.makedirs(args.work, exist_ok=True)
-LOG = open(os.path.join(args.work, "train.log"), "a")
+LOG = open(os.path.join(args.work, "train.log"), "a") if RANK == 0 else None
 
 
 def log(msg):
+    if RANK != 0:
+        return
     line = f"{time.strftime('%H:%M:%S')} {msg}"
     print(line, flush=True)
     LOG.write(line + "\n")
@@ -89,7 +122,7 @@ def load(split):
 
 
 # Curriculum: short documents first (the matching is learned fast there), then longer ones.
-PHASES = [("short", 0.0), ("medium", 0.45), ("long", 0.85)]
+PHASES = [(name, float(start)) for name, start in (ph.split(":") for ph in args.phases.split(","))]
 train_sets = {name: load(f"train-{name}") for name, _ in PHASES}
 valid_toks, valid_idx = load("valid")
 log(f"train examples {({k: len(v[1]) for k, v in train_sets.items()})}, valid {len(valid_idx)}, vocab {vocab} ({n_pieces} pieces), local layers {LOCAL_LAYERS}")
@@ -216,7 +249,7 @@ def export(model, out_dir, meta):
     os.rename(tmp, out_dir)
 
 
-model = T5(cfg)
+model = T5(cfg, copy_init=bool(args.copy_init))
 n_params = sum(p.numel() for p in model.parameters())
 log(f"config {json.dumps(cfg)}; parameters {n_params/1e6:.2f}M")
 opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
@@ -228,6 +261,9 @@ if os.path.exists(ckpt) and not args.bench:
     opt.load_state_dict(st["opt"])
     step = st["step"]
     log(f"resumed at step {step}")
+elif args.init:
+    model.load_state_dict(torch.load(args.init)["model"])
+    log(f"initialized from {args.init}")
 
 
 def lr_at(s):
@@ -240,8 +276,44 @@ def lr_at(s):
 gens = {name: batches_forever(idx, args.seed + k) for k, (name, (_, idx)) in enumerate(train_sets.items())}
 mode_rng = random.Random(args.seed + 1)
 for s in range(step):  # resume: replay the deterministic batch order
-    next(gens[phase_at(s)])
-    pick_mode(mode_rng)
+    for _ in range(WORLD):
+        next(gens[phase_at(s)])
+        pick_mode(mode_rng)
+
+
+def next_micro_batch(phase):
+    """Every rank draws all WORLD micro-batches of the step (same order everywhere) and keeps its own."""
+    mine = None
+    for r in range(WORLD):
+        rows, mode = next(gens[phase]), pick_mode(mode_rng)
+        if r == RANK:
+            mine = (rows, mode)
+    return mine
+
+
+def all_reduce_mean(loss):
+    """Average the gradients (and the loss, for the log) over the ranks."""
+    if WORLD == 1:
+        return loss.item()
+    grads = [p.grad for p in model.parameters()]
+    flat = torch.cat([g.reshape(-1) for g in grads] + [loss.detach().reshape(1)])
+    dist.all_reduce(flat)
+    flat /= WORLD
+    off = 0
+    for g in grads:
+        g.copy_(flat[off : off + g.numel()].view_as(g))
+        off += g.numel()
+    return flat[-1].item()
+
+
+def agree(flag):
+    """Rank 0 decides (wall-clock stops and saves), so every rank takes the same branch."""
+    if WORLD == 1:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0])
+    dist.broadcast(t, 0)
+    return bool(t.item())
+
 t0 = time.time()
 last_save = t0
 ema = None
@@ -249,37 +321,40 @@ seen_tokens = 0
 model.train()
 while step < args.steps:
     phase = phase_at(step)
-    rows = next(gens[phase])
-    mode = pick_mode(mode_rng)
+    rows, mode = next_micro_batch(phase)
     batch = make_batch(*train_sets[phase], rows, mode)
     for g in opt.param_groups:
         g["lr"] = lr_at(step)
     loss = forward_loss(model, batch, mode)
     opt.zero_grad(set_to_none=True)
     loss.backward()
+    loss_value = all_reduce_mean(loss)
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
     step += 1
-    seen_tokens += batch[0].numel()
-    ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+    seen_tokens += batch[0].numel() * WORLD
+    ema = loss_value if ema is None else 0.98 * ema + 0.02 * loss_value
     el = time.time() - t0
     if args.bench and step >= args.bench:
         log(f"bench: {step} steps in {el:.1f}s, {seen_tokens/el:.0f} padded tokens/s, {el/step:.2f}s/step")
         raise SystemExit(0)
     if step % 25 == 0:
-        log(f"step {step} [{phase}] loss {loss.item():.4f} ema {ema:.4f} lr {lr_at(step):.2e} {el/60:.1f} min {seen_tokens/el:.0f} tok/s")
-    if step % args.eval_every == 0 or step == args.steps:
+        log(f"step {step} [{phase}] loss {loss_value:.4f} ema {ema:.4f} lr {lr_at(step):.2e} {el/60:.1f} min {seen_tokens/el:.0f} tok/s")
+    if (step % args.eval_every == 0 or step == args.steps) and RANK == 0:
         vl, vem = evaluate(model, args.eval_rows)
         log(f"valid step {step}: loss {vl:.4f} greedy EM (cached layout) {vem:.3f}")
-    stop = el > args.max_minutes * 60
-    if time.time() - last_save > args.save_minutes * 60 or step == args.steps or stop:
+    stop = agree(el > args.max_minutes * 60)
+    save = agree(time.time() - last_save > args.save_minutes * 60 or step == args.steps or stop)
+    if save and RANK == 0:
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step}, ckpt + ".tmp")
         os.replace(ckpt + ".tmp", ckpt)
         export(model, os.path.join(args.work, "export"), {"step": step, "ema_loss": f"{ema:.4f}"})
-        last_save = time.time()
         log(f"saved step {step}")
+    if save:
+        last_save = time.time()
     if stop:
         log(f"wall-clock cap reached at step {step}")
         break
-export(model, args.out, {"step": step, "ema_loss": f"{ema:.4f}"})
+if RANK == 0:
+    export(model, args.out, {"step": step, "ema_loss": f"{ema:.4f}"})
 log(f"done: step {step}, ema loss {ema:.4f}, {(time.time()-t0)/60:.1f} min -> {args.out}")

@@ -1,29 +1,36 @@
 #!/usr/bin/env bash
 # Reproduces Longread's bundled default model (models/default) from public-domain text.
-#   bash models/recipe/train.sh            (from the repository root; ~70 min on 2 CPU cores)
+#   bash models/recipe/train.sh            (from the repository root; ~90 min on 2 CPU cores)
 # Needs: node_modules (npm ci), Debian's python3-torch and libopenblas0-pthread
 #   (apt-get install python3-torch libopenblas0-pthread — without OpenBLAS, torch falls back to the
 #    reference BLAS and training is ~25x slower). Python is used for training only, never at run time.
 # Env: LONGREAD_TRAIN_WORK (default /tmp/longread-train) for data and checkpoints,
 #      LONGREAD_BOOKS (default: ../shared/corpus/books), OUT (default models/default).
+# Training runs as two data-parallel processes of one thread each; a run that is stopped resumes from
+# its last checkpoint (every 6 min) when the same command is run again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK="${LONGREAD_TRAIN_WORK:-/tmp/longread-train}"
 OUT="${OUT:-models/default}"
 PY=/usr/bin/python3
 mkdir -p "$WORK"
-export OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
 echo "== tokenizer (training text only)"
 node bin/run-ts.mjs models/recipe/build-tokenizer.ts --out "$WORK/tokenizer" --pieces 8000
 
+# Curriculum, easiest first: one made-up fact alone; up to three facts of the same template (only the
+# role tells them apart); facts among a sentence of noise; then real text of growing length with cloze
+# questions from its own sentences. Document lengths are tokens of real text (the facts come on top).
 echo "== training data (seed 7)"
 node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer "$WORK/tokenizer" --out "$WORK/data" \
-  --short 14000 --medium 6000 --long 2000 --valid 300 --seed 7
+  --phases one:0-0:30000:0:1,two:0-0:40000:0:3,kv:0-32:60000:0:5,tiny:16-96:60000:0.3:4,short:64-320:30000:0.4:3,medium:256-1024:10000:0.4:3,long:768-1800:3000:0.4:3 \
+  --cloze 0.4 --max-facts 3 --same-kind 0.5 --valid 300 --valid-range 256-1024 --seed 7
 
 echo "== training (seed 1234)"
 ( cd models/recipe && $PY train.py --data "$WORK/data" --tokenizer "$WORK/tokenizer" --work "$WORK/run" --out "$WORK/final" \
-    --steps 1100 --tokens-per-batch 3072 --lr 2e-3 --warmup 100 --seed 1234 --max-minutes 64 )
+    --heads 8 --steps 2800 --tokens-per-batch 2048 --procs 2 --threads 1 --lr 1e-3 --warmup 100 --seed 1234 \
+    --phases one:0,two:0.06,kv:0.15,tiny:0.3,short:0.54,medium:0.75,long:0.9 --eval-every 700 --max-minutes 170 )
 
 echo "== install into $OUT and check the engine against torch"
 mkdir -p "$OUT"
