@@ -30,51 +30,31 @@ async function books(dir: string, names: string[]): Promise<Source[]> {
   return out;
 }
 
-/** Plain-text English files the machine has (licenses, package READMEs), sorted for reproducibility. */
-function machineText(): Source[] {
-  const files: string[] = [];
-  const walk = (dir: string, depth: number) => {
-    let entries: string[];
-    try {
-      entries = readdirSync(dir).sort();
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = path.join(dir, e);
-      let st;
-      try {
-        st = statSync(p);
-      } catch {
-        continue;
-      }
-      if (st.isDirectory() && depth > 0) walk(p, depth - 1);
-      else if (st.isFile() && st.size > 2000 && st.size < 400_000 && (/^README(\.(md|txt))?$/i.test(e) || /\.txt$/i.test(e))) files.push(p);
-    }
-  };
-  walk('/usr/share/common-licenses', 0);
-  // common-licenses holds files without extension
+/**
+ * Debian's common license texts (/usr/share/common-licenses, from base-files): English prose that every
+ * Debian machine has, byte for byte, so the recipe's tokenizer and data do not depend on which packages
+ * happen to be installed. Sorted, duplicates (symlinked versions) dropped.
+ */
+function licenseText(dir = '/usr/share/common-licenses'): Source[] {
+  let names: string[];
   try {
-    for (const e of readdirSync('/usr/share/common-licenses').sort()) {
-      const p = path.join('/usr/share/common-licenses', e);
-      if (statSync(p).isFile() && !files.includes(p)) files.push(p);
-    }
+    names = readdirSync(dir).sort();
   } catch {
-    /* not on this machine */
+    return [];
   }
-  walk('/usr/share/doc', 2);
   const seen = new Set<string>();
   const out: Source[] = [];
-  for (const f of files.sort()) {
+  for (const n of names) {
+    const f = path.join(dir, n);
     let text: string;
     try {
+      if (!statSync(f).isFile()) continue;
       text = readFileSync(f, 'utf8');
     } catch {
       continue;
     }
-    if (text.includes('\u0000')) continue;
     const key = text.slice(0, 2000);
-    if (seen.has(key)) continue; // symlinked / duplicated licenses
+    if (seen.has(key)) continue;
     seen.add(key);
     out.push({ name: f, text });
   }
@@ -82,7 +62,7 @@ function machineText(): Source[] {
 }
 
 export async function trainSources(booksDir = defaultBooksDir()): Promise<Source[]> {
-  return [...(await books(booksDir, TRAIN_BOOKS)), ...machineText()];
+  return [...(await books(booksDir, TRAIN_BOOKS)), ...licenseText()];
 }
 
 export async function evalSources(booksDir = defaultBooksDir()): Promise<Source[]> {

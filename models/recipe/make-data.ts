@@ -163,7 +163,7 @@ for (const s of await trainSources()) {
   const ids = sents.map((x) => tok.encode(x, { addEos: false }));
   srcs.push({ name: s.name, sents, ids, tokens: ids.reduce((a, b) => a + b.length, 0) });
 }
-// Books are most of the prose; machine text (licenses, READMEs) is capped at the books' share.
+// Books are most of the prose; the license texts count half, so legal prose does not crowd out stories.
 const weights: number[] = [];
 let acc = 0;
 for (const s of srcs) {

@@ -30,7 +30,7 @@ node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer "$WORK/tokenizer" --o
 echo "== training (seed 1234)"
 ( cd models/recipe && $PY train.py --data "$WORK/data" --tokenizer "$WORK/tokenizer" --work "$WORK/run" --out "$WORK/final" \
     --heads 8 --steps 2800 --tokens-per-batch 2048 --procs 2 --threads 1 --lr 1e-3 --warmup 100 --seed 1234 \
-    --phases one:0,two:0.06,kv:0.15,tiny:0.3,short:0.54,medium:0.75,long:0.9 --eval-every 700 --max-minutes 170 )
+    --phases one:0,two:0.06,kv:0.15,tiny:0.3,short:0.54,medium:0.75,long:0.9 --eval-every 1400 --max-minutes 170 )
 
 echo "== install into $OUT and check the engine against torch"
 mkdir -p "$OUT"
