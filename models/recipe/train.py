@@ -34,6 +34,7 @@ p.add_argument("--tokenizer", required=True)
 p.add_argument("--work", required=True)
 p.add_argument("--out", required=True)
 p.add_argument("--steps", type=int, default=1100)
+p.add_argument("--stop-at", type=int, default=0, help="end the run at this step of the --steps schedule (default: at --steps)")
 p.add_argument("--tokens-per-batch", type=int, default=3072)
 p.add_argument("--lr", type=float, default=2e-3)
 p.add_argument("--warmup", type=int, default=100)
@@ -319,7 +320,8 @@ last_save = t0
 ema = None
 seen_tokens = 0
 model.train()
-while step < args.steps:
+END = args.stop_at or args.steps
+while step < END:
     phase = phase_at(step)
     rows, mode = next_micro_batch(phase)
     batch = make_batch(*train_sets[phase], rows, mode)
@@ -340,11 +342,11 @@ while step < args.steps:
         raise SystemExit(0)
     if step % 25 == 0:
         log(f"step {step} [{phase}] loss {loss_value:.4f} ema {ema:.4f} lr {lr_at(step):.2e} {el/60:.1f} min {seen_tokens/el:.0f} tok/s")
-    if (step % args.eval_every == 0 or step == args.steps) and RANK == 0:
+    if step % args.eval_every == 0 and RANK == 0:
         vl, vem = evaluate(model, args.eval_rows)
         log(f"valid step {step}: loss {vl:.4f} greedy EM (cached layout) {vem:.3f}")
     stop = agree(el > args.max_minutes * 60)
-    save = agree(time.time() - last_save > args.save_minutes * 60 or step == args.steps or stop)
+    save = agree(time.time() - last_save > args.save_minutes * 60 or step == END or stop)
     if save and RANK == 0:
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step}, ckpt + ".tmp")
         os.replace(ckpt + ".tmp", ckpt)
