@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces Longread's bundled default model (models/default) from public-domain text.
-#   bash models/recipe/train.sh            (from the repository root; ~75 min on 2 CPU cores)
+#   bash models/recipe/train.sh            (from the repository root; ~70 min on 2 CPU cores)
 # Needs: node_modules (npm ci), Debian's python3-torch and libopenblas0-pthread
 #   (apt-get install python3-torch libopenblas0-pthread — without OpenBLAS, torch falls back to the
 #    reference BLAS and training is ~25x slower). Python is used for training only, never at run time.
@@ -23,7 +23,7 @@ node bin/run-ts.mjs models/recipe/build-tokenizer.ts --out "$WORK/tokenizer" --p
 # role tells them apart); facts among a sentence of noise; then real text of growing length with cloze
 # questions from its own sentences. Document lengths are tokens of real text (the facts come on top).
 # The learning-rate schedule (warm-up, cosine to 1/10) is laid out over 2800 steps and the run stops at
-# step 2520, the end of the 256-1024-token phase.
+# step 2400, 300 steps into the 256-1024-token phase.
 echo "== training data (seed 7)"
 node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer "$WORK/tokenizer" --out "$WORK/data" \
   --phases one:0-0:30000:0:1,two:0-0:40000:0:3,kv:0-32:60000:0:5,tiny:16-96:60000:0.3:4,short:64-320:30000:0.4:3,medium:256-1024:10000:0.4:3 \
@@ -31,7 +31,7 @@ node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer "$WORK/tokenizer" --o
 
 echo "== training (seed 1234)"
 ( cd models/recipe && $PY train.py --data "$WORK/data" --tokenizer "$WORK/tokenizer" --work "$WORK/run" --out "$WORK/final" \
-    --heads 8 --steps 2800 --stop-at 2520 --tokens-per-batch 2048 --procs 2 --threads 1 --lr 1e-3 --warmup 100 --seed 1234 \
+    --heads 8 --steps 2800 --stop-at 2400 --tokens-per-batch 2048 --procs 2 --threads 1 --lr 1e-3 --warmup 100 --seed 1234 \
     --phases one:0,two:0.06,kv:0.15,tiny:0.3,short:0.54,medium:0.75 --eval-every 1400 --max-minutes 170 )
 
 echo "== install into $OUT and check the engine against torch"
