@@ -2,8 +2,8 @@
  * Training data for the default model, tokenized exactly as the engine will see it (engine/qa-format.ts):
  * encoder = qaQueryIds(question) ++ tok.encode(document) (with </s>), target = tok.encode(answer) (with </s>).
  * Documents are windows of real TRAINING text (never the evaluation books); questions are inserted facts at
- * random depths (1 to --max-facts per window, one asked, the others distractors) or cloze entity/number questions from a real sentence of
- * the window. Answers are spans of the document.
+ * random depths (1 to --max-facts per window, one asked, the others distractors) or cloze entity/number
+ * questions from a real sentence of the window. Answers are spans of the document.
  *
  * Output (for models/recipe/train.py): OUT/train-<phase>.tokens (uint16 ids) and .index (int32 rows: encoder
  * offset, encoder length, query length, target offset, target length) per curriculum phase, the same for OUT/valid,

@@ -72,8 +72,9 @@ export interface Fact {
 }
 
 /**
- * A made-up fact. `kindIndex` (0..FACT_KINDS-1) picks the template, random when omitted. `words` is a pool of lowercase words to draw passwords from (filtered by split here).
- * Roles and values are disjoint between the splits.
+ * A made-up fact. `kindIndex` (0..FACT_KINDS-1) picks the template, random when omitted. `words` is a pool
+ * of lowercase words to draw passwords from (filtered by split here). Roles and values are disjoint between
+ * the splits.
  */
 export const FACT_KINDS = 9;
 

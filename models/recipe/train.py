@@ -55,7 +55,6 @@ p.add_argument("--decoder-layers", type=int, default=2)
 p.add_argument("--phases", default="short:0,medium:0.45,long:0.85",
                help="curriculum: data phase (train-<name> in --data) and the fraction of --steps where it starts")
 p.add_argument("--copy-init", type=int, default=1, help="start the last decoder cross-attention as a copier (t5.py init_copy)")
-p.add_argument("--init", default="", help="start from the weights of an earlier stage's checkpoint (its ckpt.pt); fresh optimizer")
 p.add_argument("--bench", type=int, default=0, help="only time N steps")
 args = p.parse_args()
 
@@ -262,9 +261,6 @@ if os.path.exists(ckpt) and not args.bench:
     opt.load_state_dict(st["opt"])
     step = st["step"]
     log(f"resumed at step {step}")
-elif args.init:
-    model.load_state_dict(torch.load(args.init)["model"])
-    log(f"initialized from {args.init}")
 
 
 def lr_at(s):
@@ -307,13 +303,13 @@ def all_reduce_mean(loss):
     return flat[-1].item()
 
 
-def agree(flag):
-    """Rank 0 decides (wall-clock stops and saves), so every rank takes the same branch."""
+def agree(*flags):
+    """Rank 0 decides (wall-clock stops and saves), so every rank takes the same branch: one broadcast."""
     if WORLD == 1:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0])
+        return flags
+    t = torch.tensor([1.0 if f else 0.0 for f in flags])
     dist.broadcast(t, 0)
-    return bool(t.item())
+    return tuple(bool(v) for v in t.tolist())
 
 t0 = time.time()
 last_save = t0
@@ -345,8 +341,8 @@ while step < END:
     if step % args.eval_every == 0 and RANK == 0:
         vl, vem = evaluate(model, args.eval_rows)
         log(f"valid step {step}: loss {vl:.4f} greedy EM (cached layout) {vem:.3f}")
-    stop = agree(el > args.max_minutes * 60)
-    save = agree(time.time() - last_save > args.save_minutes * 60 or step == END or stop)
+    stop, save = agree(el > args.max_minutes * 60, time.time() - last_save > args.save_minutes * 60 or step == END)
+    save = save or stop
     if save and RANK == 0:
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step}, ckpt + ".tmp")
         os.replace(ckpt + ".tmp", ckpt)
