@@ -9,7 +9,6 @@ import json
 import math
 import os
 import random
-import struct
 import subprocess
 import sys
 
@@ -17,39 +16,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from t5 import T5  # noqa: E402
+from t5 import load  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, h in header.items():
-        if name == "__metadata__":
-            continue
-        assert h["dtype"] == "F32"
-        a, b = h["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype="<f4").copy()).reshape(h["shape"])
-    return out
-
-
-def load(model_dir):
-    c = json.load(open(os.path.join(model_dir, "config.json")))
-    cfg = {k: c[k] for k in ("vocab_size", "d_model", "d_kv", "d_ff", "num_heads", "num_layers", "num_decoder_layers",
-                             "relative_attention_num_buckets", "relative_attention_max_distance", "layer_norm_epsilon")}
-    m = T5(cfg)
-    w = read_safetensors(os.path.join(model_dir, "model.safetensors"))
-    params = m.hf_state()
-    assert set(params) == set(w), set(params) ^ set(w)
-    with torch.no_grad():
-        for k, p in params.items():
-            p.copy_(w[k])
-    m.eval()
-    return m, cfg
 
 
 def torch_logits(m, ids, q, mode, local_layers, segment=512):

@@ -272,3 +272,44 @@ def write_safetensors(path, tensors, metadata=None):
         f.write(h)
         for b in blobs:
             f.write(b)
+
+
+def read_safetensors(path):
+    """Reads what write_safetensors writes (F32 tensors only)."""
+    import numpy as np
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, h in header.items():
+        if name == "__metadata__":
+            continue
+        assert h["dtype"] == "F32", f"{path}: {name} is {h['dtype']}, expected F32"
+        a, b = h["data_offsets"]
+        out[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype="<f4").copy()).reshape(h["shape"])
+    return out
+
+
+CONFIG_KEYS = ("vocab_size", "d_model", "d_kv", "d_ff", "num_heads", "num_layers", "num_decoder_layers",
+               "relative_attention_num_buckets", "relative_attention_max_distance", "layer_norm_epsilon")
+
+
+def load_weights(model, model_dir):
+    """Copies an exported folder's model.safetensors into `model` (whose config must match config.json)."""
+    c = json.load(open(f"{model_dir}/config.json"))
+    assert all(c[k] == model.cfg[k] for k in CONFIG_KEYS), f"{model_dir}: config differs from the model's"
+    w = read_safetensors(f"{model_dir}/model.safetensors")
+    params = model.hf_state()
+    assert set(params) == set(w), set(params) ^ set(w)
+    with torch.no_grad():
+        for k, p in params.items():
+            p.copy_(w[k])
+
+
+def load(model_dir):
+    cfg = {k: json.load(open(f"{model_dir}/config.json"))[k] for k in CONFIG_KEYS}
+    m = T5(cfg)
+    load_weights(m, model_dir)
+    m.eval()
+    return m, cfg

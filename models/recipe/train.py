@@ -26,7 +26,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from t5 import T5, hf_config, write_safetensors
+from t5 import load_weights, T5, hf_config, write_safetensors
 
 p = argparse.ArgumentParser()
 p.add_argument("--data", required=True)
@@ -54,6 +54,7 @@ p.add_argument("--layers", type=int, default=4)
 p.add_argument("--decoder-layers", type=int, default=2)
 p.add_argument("--phases", default="short:0,medium:0.45,long:0.85",
                help="curriculum: data phase (train-<name> in --data) and the fraction of --steps where it starts")
+p.add_argument("--init-from", default="", help="start from an exported model folder (a second stage) instead of random weights")
 p.add_argument("--copy-init", type=int, default=1, help="start the last decoder cross-attention as a copier (t5.py init_copy)")
 p.add_argument("--bench", type=int, default=0, help="only time N steps")
 args = p.parse_args()
@@ -250,6 +251,9 @@ def export(model, out_dir, meta):
 
 
 model = T5(cfg, copy_init=bool(args.copy_init))
+if args.init_from:
+    load_weights(model, args.init_from)
+    log(f"initialised from {args.init_from}")
 n_params = sum(p.numel() for p in model.parameters())
 log(f"config {json.dumps(cfg)}; parameters {n_params/1e6:.2f}M")
 opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
