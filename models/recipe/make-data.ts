@@ -12,10 +12,11 @@
  *   node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer DIR --out DIR
  *     [--phases short:64-320:14000,medium:256-1024:6000,long:768-1800:2000]
  *        (name:MIN-MAX document tokens of real text:examples[:cloze share[:max facts]], the last two override the flags)
- *     [--valid 300] [--valid-range 256-1024] [--cloze 0.5] [--max-facts 3] [--same-kind 0] [--seed 7]
+ *     [--valid 300] [--valid-range 256-1024] [--cloze 0.5] [--max-facts 3] [--same-kind 0] [--word-roles 0] [--seed 7]
  *   --cloze      share of questions that are cloze questions from real sentences (the rest are inserted facts)
  *   --max-facts  facts inserted per document (1..N, one of them asked; the others are distractors)
  *   --same-kind  chance that the distractors use the asked fact's template, so only the role tells them apart
+ *   --word-roles chance that a fact's role is a random word and a noun ("lantern keeper") instead of a listed role
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -57,6 +58,7 @@ interface Mix {
   cloze: number;
   maxFacts: number;
   sameKind: number;
+  wordRoles: number;
 }
 
 function wordPool(sources: TokSource[]): string[] {
@@ -101,7 +103,7 @@ function makeExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], weights: numbe
     const nFacts = r.int(1, mix.maxFacts);
     const used = new Set<string>();
     const kind = r.next() < mix.sameKind ? r.int(0, FACT_KINDS - 1) : undefined;
-    const facts = Array.from({ length: nFacts }, () => makeFact(r, 'train', pool, used, kind));
+    const facts = Array.from({ length: nFacts }, () => makeFact(r, 'train', pool, used, kind, mix.wordRoles));
     for (const f of facts) {
       const at = r.int(0, docSents.length);
       docSents.splice(at, 0, { text: f.statement, ids: tok.encode(f.statement, { addEos: false }) });
@@ -146,13 +148,13 @@ function arg(name: string): string | undefined {
 const tokDir = arg('tokenizer');
 const out = arg('out');
 if (!tokDir || !out) {
-  console.error('usage: make-data.ts --tokenizer DIR --out DIR [--phases name:MIN-MAX:COUNT,...] [--valid N] [--valid-range MIN-MAX] [--cloze P] [--max-facts N] [--same-kind P] [--seed S]');
+  console.error('usage: make-data.ts --tokenizer DIR --out DIR [--phases name:MIN-MAX:COUNT,...] [--valid N] [--valid-range MIN-MAX] [--cloze P] [--max-facts N] [--same-kind P] [--word-roles P] [--seed S]');
   process.exit(2);
 }
 const tok = await loadTokenizer(tokDir);
 if (tok.vocabSize > 65535) throw new Error('uint16 ids need a vocabulary below 65536');
 const seed = Number(arg('seed') ?? 7);
-const mix: Mix = { cloze: Number(arg('cloze') ?? 0.5), maxFacts: Number(arg('max-facts') ?? 3), sameKind: Number(arg('same-kind') ?? 0) };
+const mix: Mix = { cloze: Number(arg('cloze') ?? 0.5), maxFacts: Number(arg('max-facts') ?? 3), sameKind: Number(arg('same-kind') ?? 0), wordRoles: Number(arg('word-roles') ?? 0) };
 const phases = parsePhases(arg('phases') ?? 'short:64-320:14000,medium:256-1024:6000,long:768-1800:2000', mix);
 const nValid = Number(arg('valid') ?? 300);
 const validRange = parseRange(arg('valid-range') ?? '256-1024');

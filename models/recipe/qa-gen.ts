@@ -78,9 +78,23 @@ export interface Fact {
  */
 export const FACT_KINDS = 9;
 
-export function makeFact(r: Rng, split: Split, words: readonly string[], usedRoles: Set<string> = new Set(), kindIndex?: number): Fact {
-  const roles = ROLES.filter((x) => inSplit(x, split) && !usedRoles.has(x));
-  const role = r.pick(roles.length ? roles : ROLES);
+/** Nouns for made-up roles: `${word} ${noun}`, e.g. "harbour keeper" (see makeFact's wordRoles). */
+const ROLE_NOUNS = ['keeper', 'maker', 'seller', 'guard', 'master', 'warden', 'collector', 'mender'];
+
+/**
+ * wordRoles: chance (training only) that the role is made from a random word of `words` and a noun
+ * instead of the fixed role list, so the model cannot learn roles by heart and has to match the
+ * question's words against the document's.
+ */
+export function makeFact(r: Rng, split: Split, words: readonly string[], usedRoles: Set<string> = new Set(), kindIndex?: number, wordRoles = 0): Fact {
+  let role: string;
+  if (wordRoles > 0 && split === 'train' && r.next() < wordRoles) {
+    do role = `${r.pick(words).toLowerCase()} ${r.pick(ROLE_NOUNS)}`;
+    while (usedRoles.has(role));
+  } else {
+    const roles = ROLES.filter((x) => inSplit(x, split) && !usedRoles.has(x));
+    role = r.pick(roles.length ? roles : ROLES);
+  }
   usedRoles.add(role);
   const cap = (w: string) => w[0]!.toUpperCase() + w.slice(1);
   const pool = (xs: readonly string[]) => {

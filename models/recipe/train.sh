@@ -39,6 +39,7 @@ echo "== stage 1 training (seed 1234)"
 
 # Stage 2 starts from stage 1's weights with a fresh optimiser and schedule, on the longest documents
 # the recipe trains at: 768-1800 tokens of real text with up to 8 inserted facts (about 2K tokens in all).
+# It stops at step 789 of its 1400-step schedule.
 echo "== stage 2 training data (seed 8)"
 node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer "$WORK/tokenizer" --out "$WORK/data2" \
   --phases long:768-1800:8000:0.35:8 --cloze 0.35 --max-facts 8 --same-kind 0.5 --valid 48 --valid-range 1024-1800 --seed 8
@@ -46,9 +47,21 @@ node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer "$WORK/tokenizer" --o
 echo "== stage 2 training (seed 4321)"
 ( cd models/recipe && $PY train.py --data "$WORK/data2" --tokenizer "$WORK/tokenizer" --work "$WORK/run2" --out "$WORK/final2" \
     --init-from "$WORK/final" --heads 8 --steps 1400 --tokens-per-batch 2048 --procs 2 --threads 1 --lr 6e-4 --warmup 50 \
-    --seed 4321 --phases long:0 --eval-every 700 --eval-rows 32 --max-minutes 110 )
+    --seed 4321 --phases long:0 --stop-at 789 --eval-every 700 --eval-rows 32 --max-minutes 110 )
+
+# Stage 3: most roles are made from a random word ("lantern keeper") so they cannot be learned by heart,
+# and 70% of documents hold several facts of the same form; short documents first, then ~2K tokens.
+echo "== stage 3 training data (seed 9)"
+node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer "$WORK/tokenizer" --out "$WORK/data3" \
+  --phases short:32-512:20000:0.2:8,long:768-1800:6000:0.25:8 --cloze 0.2 --max-facts 8 --same-kind 0.7 --word-roles 0.7 \
+  --valid 48 --valid-range 256-1024 --seed 9
+
+echo "== stage 3 training (seed 5678)"
+( cd models/recipe && $PY train.py --data "$WORK/data3" --tokenizer "$WORK/tokenizer" --work "$WORK/run3" --out "$WORK/final3" \
+    --init-from "$WORK/final2" --heads 8 --steps 1500 --tokens-per-batch 2048 --procs 2 --threads 1 --lr 6e-4 --warmup 50 \
+    --seed 5678 --phases short:0,long:0.6 --eval-every 100000 --max-minutes 60 )
 
 echo "== install into $OUT and check the engine against torch"
 mkdir -p "$OUT"
-cp "$WORK/final2/"{config.json,generation_config.json,model.safetensors,tokenizer.json,tokenizer_config.json,special_tokens_map.json} "$OUT/"
+cp "$WORK/final3/"{config.json,generation_config.json,model.safetensors,tokenizer.json,tokenizer_config.json,special_tokens_map.json} "$OUT/"
 $PY models/recipe/check_engine.py "$OUT"
