@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces Longread's bundled default model (models/default) from public-domain text.
-#   bash models/recipe/train.sh            (from the repository root; about 2.5 h on 2 CPU cores)
+#   bash models/recipe/train.sh            (from the repository root; about 3 h on 2 CPU cores)
 # Needs: node_modules (npm ci), Debian's python3-torch and libopenblas0-pthread
 #   (apt-get install python3-torch libopenblas0-pthread — without OpenBLAS, torch falls back to the
 #    reference BLAS and training is ~25x slower). Python is used for training only, never at run time.
