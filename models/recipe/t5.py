@@ -13,6 +13,7 @@ import json
 import math
 import struct
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -276,7 +277,6 @@ def write_safetensors(path, tensors, metadata=None):
 
 def read_safetensors(path):
     """Reads what write_safetensors writes (F32 tensors only)."""
-    import numpy as np
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(n))
@@ -308,7 +308,8 @@ def load_weights(model, model_dir):
 
 
 def load(model_dir):
-    cfg = {k: json.load(open(f"{model_dir}/config.json"))[k] for k in CONFIG_KEYS}
+    c = json.load(open(f"{model_dir}/config.json"))
+    cfg = {k: c[k] for k in CONFIG_KEYS}
     m = T5(cfg)
     load_weights(m, model_dir)
     m.eval()
