@@ -6,7 +6,8 @@
  * Method (a small, deterministic unigram-LM vocabulary learner): count words; propose every substring
  * of 2..MAX_LEN characters (word-initial ones with ▁); score pieces by frequency; then a few rounds of
  * hard EM — Viterbi-segment every distinct word with the current scores, recount piece usage, keep the
- * most used pieces (all single characters always stay, so nothing seen in training becomes <unk>).
+ * most used pieces (all single characters always stay, so nothing seen in training becomes <unk>). No piece
+ * mixes word characters and punctuation (see mixesWordAndPunctuation).
  *
  *   node bin/run-ts.mjs models/recipe/build-tokenizer.ts --out DIR [--pieces 8000]
  */
@@ -22,6 +23,15 @@ const BASE_CHARS = [
   ...Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i)),
   ...'’‘“”—–…éèàçñüöäïâêôîûæœŒÉÀÆ«»°£§¡¿×·•™©®½¼¾',
 ];
+
+/**
+ * Pieces never join letters or digits with punctuation: then "Josephine." is segmented as "Josephine" then
+ * ".", exactly as the bare answer "Josephine" is, so a model can answer by copying the document's pieces.
+ */
+function mixesWordAndPunctuation(piece: string): boolean {
+  const body = piece.startsWith(META) ? piece.slice(1) : piece;
+  return /[\p{L}\p{N}]/u.test(body) && /[^\p{L}\p{N}]/u.test(body);
+}
 
 function viterbi(word: string, scores: Map<string, number>): string[] | null {
   const n = word.length;
@@ -66,6 +76,7 @@ export async function buildTokenizer(out: string, target = 8000): Promise<{ piec
       for (let l = 2; l <= MAX_LEN + (i === 0 ? 1 : 0) && i + l <= w.length; l++) {
         const p = w.slice(i, i + l);
         if (/[\uD800-\uDFFF]/.test(p)) continue;
+        if (mixesWordAndPunctuation(p)) continue;
         cand.set(p, (cand.get(p) ?? 0) + c);
       }
     }

@@ -12,18 +12,21 @@
  *   node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer DIR --out DIR
  *     [--phases short:64-320:14000,medium:256-1024:6000,long:768-1800:2000]
  *        (name:MIN-MAX document tokens of real text:examples[:cloze share[:max facts]], the last two override the flags)
- *     [--valid 300] [--valid-range 256-1024] [--cloze 0.5] [--max-facts 3] [--same-kind 0] [--word-roles 0] [--seed 7]
+ *     [--valid 300] [--valid-range 256-1024] [--valid-split train] [--valid-cloze P] [--cloze 0.5] [--max-facts 3]
+ *     [--same-kind 0] [--word-roles 0] [--open-values 0] [--seed 7]
  *   --cloze      share of questions that are cloze questions from real sentences (the rest are inserted facts)
  *   --max-facts  facts inserted per document (1..N, one of them asked; the others are distractors)
  *   --same-kind  chance that the distractors use the asked fact's template, so only the role tells them apart
  *   --word-roles chance that a fact's role is a random word and a noun ("lantern keeper") instead of a listed role
+ *   --open-values chance that a name, place, city or colour answer is a random word instead of a listed one
+ *   --valid-split eval: validation facts use the roles and values held out for evaluation (text is still training text)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadTokenizer, type T5Tokenizer } from '../../engine/tokenizer';
 import { qaQueryIds } from '../../engine/qa-format';
 import { sentences, trainSources } from './corpus';
-import { FACT_KINDS, makeCloze, makeFact, rng, type Rng } from './qa-gen';
+import { FACT_KINDS, makeCloze, makeFact, rng, type Rng, type Split } from './qa-gen';
 
 interface TokSource {
   name: string;
@@ -59,6 +62,7 @@ interface Mix {
   maxFacts: number;
   sameKind: number;
   wordRoles: number;
+  openValues: number;
 }
 
 function wordPool(sources: TokSource[]): string[] {
@@ -75,7 +79,7 @@ interface Example {
   docText?: string;
 }
 
-function makeExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], weights: number[], pool: string[], keepText: boolean, range: [number, number], mix: Mix): Example {
+function makeExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], weights: number[], pool: string[], keepText: boolean, range: [number, number], mix: Mix, split: Split = 'train'): Example {
   // source by token count
   let u = r.next() * weights[weights.length - 1]!;
   let si = weights.findIndex((w) => w >= u);
@@ -103,7 +107,7 @@ function makeExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], weights: numbe
     const nFacts = r.int(1, mix.maxFacts);
     const used = new Set<string>();
     const kind = r.next() < mix.sameKind ? r.int(0, FACT_KINDS - 1) : undefined;
-    const facts = Array.from({ length: nFacts }, () => makeFact(r, 'train', pool, used, kind, mix.wordRoles));
+    const facts = Array.from({ length: nFacts }, () => makeFact(r, split, pool, used, kind, mix.wordRoles, mix.openValues));
     for (const f of facts) {
       const at = r.int(0, docSents.length);
       docSents.splice(at, 0, { text: f.statement, ids: tok.encode(f.statement, { addEos: false }) });
@@ -154,10 +158,13 @@ if (!tokDir || !out) {
 const tok = await loadTokenizer(tokDir);
 if (tok.vocabSize > 65535) throw new Error('uint16 ids need a vocabulary below 65536');
 const seed = Number(arg('seed') ?? 7);
-const mix: Mix = { cloze: Number(arg('cloze') ?? 0.5), maxFacts: Number(arg('max-facts') ?? 3), sameKind: Number(arg('same-kind') ?? 0), wordRoles: Number(arg('word-roles') ?? 0) };
+const mix: Mix = { cloze: Number(arg('cloze') ?? 0.5), maxFacts: Number(arg('max-facts') ?? 3), sameKind: Number(arg('same-kind') ?? 0), wordRoles: Number(arg('word-roles') ?? 0), openValues: Number(arg('open-values') ?? 0) };
 const phases = parsePhases(arg('phases') ?? 'short:64-320:14000,medium:256-1024:6000,long:768-1800:2000', mix);
 const nValid = Number(arg('valid') ?? 300);
 const validRange = parseRange(arg('valid-range') ?? '256-1024');
+const validSplit = (arg('valid-split') ?? 'train') as Split;
+if (validSplit !== 'train' && validSplit !== 'eval') throw new Error(`bad --valid-split "${validSplit}" (want train or eval)`);
+const validMix: Mix = { ...mix, cloze: Number(arg('valid-cloze') ?? mix.cloze) };
 const srcs: TokSource[] = [];
 for (const s of await trainSources()) {
   const sents = sentences(s.text).filter((x) => x.length > 0);
@@ -186,7 +193,7 @@ phases.forEach(({ name, range, count, mix: phaseMix }, k) => {
   sample = sample.concat(ex.slice(0, 10));
 });
 const rv = rng(seed + 1000);
-const valid = Array.from({ length: nValid }, () => makeExample(rv, tok, srcs, weights, pool, false, validRange, mix));
+const valid = Array.from({ length: nValid }, () => makeExample(rv, tok, srcs, weights, pool, false, validRange, validMix, validSplit));
 console.log(`valid: ${valid.length} examples, ${writeSplit(out, 'valid', valid, tok)} tokens`);
 writeFileSync(
   path.join(out, 'sample.jsonl'),

@@ -84,9 +84,9 @@ const ROLE_NOUNS = ['keeper', 'maker', 'seller', 'guard', 'master', 'warden', 'c
 /**
  * wordRoles: chance (training only) that the role is made from a random word of `words` and a noun
  * instead of the fixed role list, so the model cannot learn roles by heart and has to match the
- * question's words against the document's.
+ * question's words against the document's. openValues: the same for the answers (see below).
  */
-export function makeFact(r: Rng, split: Split, words: readonly string[], usedRoles: Set<string> = new Set(), kindIndex?: number, wordRoles = 0): Fact {
+export function makeFact(r: Rng, split: Split, words: readonly string[], usedRoles: Set<string> = new Set(), kindIndex?: number, wordRoles = 0, openValues = 0): Fact {
   let role: string;
   if (wordRoles > 0 && split === 'train' && r.next() < wordRoles) {
     do role = `${r.pick(words).toLowerCase()} ${r.pick(ROLE_NOUNS)}`;
@@ -102,6 +102,10 @@ export function makeFact(r: Rng, split: Split, words: readonly string[], usedRol
     return f.length ? f : xs;
   };
   const kind = kindIndex ?? r.int(0, FACT_KINDS - 1);
+  // openValues: chance (training only) that a name, place, city or colour is a random word instead of one
+  // from its list, so the answer can only be copied from the document, never recalled.
+  const open = openValues > 0 && split === 'train' && r.next() < openValues;
+  const word = () => r.pick(pool(words)).toLowerCase();
   switch (kind) {
     case 0: {
       const v = cap(r.pick(pool(words)));
@@ -113,7 +117,7 @@ export function makeFact(r: Rng, split: Split, words: readonly string[], usedRol
     }
     case 2: {
       const pet = r.pick(PETS);
-      const v = r.pick(pool(NAMES));
+      const v = open ? cap(word()) : r.pick(pool(NAMES));
       return { kind: 'name', statement: `The ${role} had a ${pet} named ${v}.`, question: `What was the name of the ${role}'s ${pet}?`, answer: v };
     }
     case 3: {
@@ -123,19 +127,19 @@ export function makeFact(r: Rng, split: Split, words: readonly string[], usedRol
     }
     case 4: {
       const o = r.pick(OBJECTS);
-      const p = r.pick(pool(PLACES));
+      const p = open ? word() : r.pick(pool(PLACES));
       return { kind: 'place', statement: `The ${role} hid the ${o} in the ${p}.`, question: `Where did the ${role} hide the ${o}?`, answer: `the ${p}` };
     }
     case 5: {
-      const c = r.pick(pool(CITIES));
+      const c = open ? cap(word()) : r.pick(pool(CITIES));
       return { kind: 'city', statement: `The ${role} was born in the city of ${c}.`, question: `In which city was the ${role} born?`, answer: c };
     }
     case 6: {
-      const v = r.pick(pool(NAMES));
+      const v = open ? cap(word()) : r.pick(pool(NAMES));
       return { kind: 'name', statement: `The real name of the ${role} was ${v}.`, question: `What was the real name of the ${role}?`, answer: v };
     }
     case 7: {
-      const c = r.pick(pool(COLORS));
+      const c = open ? word() : r.pick(pool(COLORS));
       return { kind: 'color', statement: `The favourite colour of the ${role} was ${c}.`, question: `What was the favourite colour of the ${role}?`, answer: c };
     }
     default: {

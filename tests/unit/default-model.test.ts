@@ -38,6 +38,21 @@ describe('bundled default model (models/default)', { skip: !present && 'models/d
     assert.equal(tok.decode(ids, { skipSpecial: true }), text.split(/\s+/).join(' '));
   });
 
+  test('a word before punctuation has the pieces of the bare word, so answers can be copied', async () => {
+    const tok = await (await open()).tokenizer();
+    for (const [text, word, mark] of [
+      ['The real name of the baron was Josephine.', 'Josephine', '.'],
+      ['The magic number of the mill is 9861;', '9861', ';'],
+      ['“Mr. Darcy’s horse,” said Elizabeth!', 'Elizabeth', '!'],
+    ] as const) {
+      const ids = tok.encode(text, { addEos: false });
+      const bare = tok.encode(word, { addEos: false });
+      const tail = ids.slice(-bare.length - 1);
+      assert.deepEqual(tail.slice(0, -1), bare, `${JSON.stringify(text)}: ${word} is not segmented as on its own`);
+      assert.equal(tok.decode(tail.slice(-1)), mark);
+    }
+  });
+
   test('engine logits equal the float64 reference on a QA input', async () => {
     const e = await open();
     const tok = await e.tokenizer();
