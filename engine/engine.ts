@@ -2,6 +2,7 @@ import { LongreadError } from '../common/errors';
 import { loadCheckpoint } from './checkpoint/load';
 import { computeCross } from './decoder/cross';
 import { generate, type GenerateOptions, type GenerateResult } from './decoder/generate';
+import { pieceContinuesWord } from './decoder/quote';
 import { encodeDense, type EncodeProgress } from './encoder/dense';
 import { T5Model, type ModelOptions } from './t5-model';
 import { loadTokenizer, type T5Tokenizer } from './tokenizer';
@@ -36,6 +37,7 @@ export interface Encoded {
 /** A loaded model ready to encode and generate: the engine's one entry point for its callers. */
 export class Engine {
   private tokenizerPromise?: Promise<T5Tokenizer>;
+  private continuesWordPromise?: Promise<(id: number) => boolean>;
 
   private constructor(
     readonly dir: string,
@@ -93,7 +95,17 @@ export class Engine {
 
   async generate(encoded: Encoded, opts: GenerateOptions = {}): Promise<GenerateResult> {
     const cross = await computeCross(this.model, encoded.hidden, encoded.n, opts.signal);
-    return generate(this.model, cross, opts);
+    const continuesWord = opts.quoteFrom && !opts.continuesWord ? await this.wordContinuations() : opts.continuesWord;
+    return generate(this.model, cross, { ...opts, continuesWord });
+  }
+
+  /** Which ids continue the word before them (see pieceContinuesWord), from the tokenizer's pieces. */
+  private wordContinuations(): Promise<(id: number) => boolean> {
+    this.continuesWordPromise ??= this.tokenizer().then((tok) => {
+      const mask = Uint8Array.from({ length: this.config.vocabSize }, (_, id) => (pieceContinuesWord(tok.piece(id)) ? 1 : 0));
+      return (id: number) => mask[id] === 1;
+    });
+    return this.continuesWordPromise;
   }
 
   async close(): Promise<void> {

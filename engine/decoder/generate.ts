@@ -3,6 +3,7 @@ import { LongreadError, throwIfAborted } from '../../common/errors';
 import { f32, floatData, i64, run } from '../runtime/onnx';
 import type { T5Model } from '../t5-model';
 import type { CrossKeysValues } from './cross';
+import { QuoteState } from './quote';
 
 export interface GenerateOptions {
   maxNewTokens?: number;
@@ -12,6 +13,10 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** Called with each token as soon as it is certain to be part of the output. */
   onToken?: (id: number) => void;
+  /** Only quote: the output is a contiguous span of these ids (EOS and padding never part of it), then EOS. */
+  quoteFrom?: ArrayLike<number>;
+  /** With quoteFrom: ids that continue the word before them, so a quote never ends just before one (Engine fills it from the tokenizer). */
+  continuesWord?: (id: number) => boolean;
 }
 
 export interface GenerateResult {
@@ -96,6 +101,18 @@ export function argmax(a: ArrayLike<number>, start = 0, end = a.length): number 
   return best - start;
 }
 
+/** Of `ids` (ascending), the one with the largest logit in `row`; the lowest id wins ties. */
+function bestOf(logits: Float32Array, row: number, vocab: number, ids: readonly number[]): number {
+  let best = ids[0]!;
+  for (const id of ids) if (logits[row * vocab + id]! > logits[row * vocab + best]!) best = id;
+  return best;
+}
+
+function quoteStart(model: T5Model, opts: GenerateOptions): QuoteState | undefined {
+  const { eosTokenId, decoderStartTokenId } = model.config;
+  return opts.quoteFrom ? QuoteState.start(opts.quoteFrom, eosTokenId, [decoderStartTokenId], opts.continuesWord) : undefined;
+}
+
 function validateRequest(model: T5Model, opts: GenerateOptions): { maxNew: number; beams: number } {
   const maxNew = opts.maxNewTokens ?? 64;
   const beams = opts.numBeams ?? 1;
@@ -117,15 +134,17 @@ async function greedy(model: T5Model, cross: CrossKeysValues, maxNew: number, op
   let firstStepLogits = new Float32Array(0);
   let score = 0;
   let next = decoderStartTokenId;
+  let quote = quoteStart(model, opts);
   for (let t = 0; t < maxNew; t++) {
     throwIfAborted(opts.signal, 'Generation');
     const logits = await stepper.step([next]);
     if (t === 0) firstStepLogits = logits.slice(0, vocab);
-    next = argmax(logits, 0, vocab);
+    next = quote ? bestOf(logits, 0, vocab, quote.allowed()) : argmax(logits, 0, vocab);
     score += logSoftmaxRow(logits, 0, vocab)[next];
     outputIds.push(next);
     opts.onToken?.(next);
     if (next === eosTokenId) break;
+    quote = quote?.advance(next);
   }
   return { outputIds, firstStepLogits, score };
 }
@@ -133,6 +152,7 @@ async function greedy(model: T5Model, cross: CrossKeysValues, maxNew: number, op
 interface Hypothesis {
   tokens: number[];
   score: number;
+  quote?: QuoteState;
 }
 
 /**
@@ -152,7 +172,7 @@ async function beamSearch(
   const lp = opts.lengthPenalty ?? 1;
   const norm = (h: Hypothesis) => h.score / h.tokens.length ** lp;
   const stepper = new Stepper(model, cross);
-  let live: Hypothesis[] = [{ tokens: [], score: 0 }];
+  let live: Hypothesis[] = [{ tokens: [], score: 0, quote: quoteStart(model, opts) }];
   const finished: Hypothesis[] = [];
   let firstStepLogits = new Float32Array(0);
   let streamed = 0;
@@ -164,7 +184,7 @@ async function beamSearch(
     const candidates: Array<{ parent: number; token: number; score: number }> = [];
     live.forEach((h, b) => {
       const lsm = logSoftmaxRow(logits, b, vocab);
-      const order = Array.from(lsm.keys()).sort((a, c) => lsm[c] - lsm[a] || a - c).slice(0, 2 * numBeams);
+      const order = (h.quote ? h.quote.allowed() : Array.from(lsm.keys())).sort((a, c) => lsm[c] - lsm[a] || a - c).slice(0, 2 * numBeams);
       for (const token of order) candidates.push({ parent: b, token, score: h.score + lsm[token] });
     });
     candidates.sort((a, b) => b.score - a.score);
@@ -175,7 +195,7 @@ async function beamSearch(
       if (c.token === eosTokenId) {
         finished.push({ tokens, score: c.score });
       } else {
-        next.push({ tokens, score: c.score });
+        next.push({ tokens, score: c.score, quote: live[c.parent].quote?.advance(c.token) });
         parents.push(c.parent);
       }
       if (next.length === numBeams) break;

@@ -136,6 +136,7 @@ async function run(id: number, task: EngineTask, signal: AbortSignal): Promise<E
     const result = await engine!.generate(encoded, {
       maxNewTokens: task.generate.maxNewTokens,
       numBeams: task.generate.numBeams,
+      quoteFrom: task.generate.quote ? documentIds : undefined,
       signal,
       onToken: (tokenId) => {
         streamed.push(tokenId);

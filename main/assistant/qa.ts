@@ -10,7 +10,7 @@ import { eosIdOf, feedIds, textTokenCount } from './text-ranges';
 import type { AskOutcome, AskRequest } from './types';
 
 /** Bump when how answers are computed changes, so old cached answers are not served. */
-const QA_VERSION = 1;
+const QA_VERSION = 2;
 
 export interface QaEnv {
   library: Library;
@@ -32,7 +32,8 @@ export function answerCacheContext(env: QaEnv, req: AskRequest): CacheContext {
 /**
  * Answers a question about a document: the question as VIP tokens, the document (or the chosen
  * sections, or the windows full-text search picks when it is over the limit) as context, VCC in
- * the cached layout so the local layers are reused across questions; citations from the evidence.
+ * the cached layout so the local layers are reused across questions; the answer is a span of the text
+ * read (quoting); citations from the evidence.
  */
 export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: ReadableDocument): Promise<Omit<AskOutcome, 'chatId'>> {
   const facts = await env.runtime.open(ctx);
@@ -53,7 +54,8 @@ export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: 
     documentIds: feedIds(tokens, plan.windows, eosIdOf(tokens)),
     vcc: vccSettingsFor(env.compression, facts.numLayers),
     ensureEvidence: true,
-    generate: { maxNewTokens: env.maxAnswerTokens, numBeams: 1 },
+    // Answers are quotes of the text read: faithful by construction, and a small model's copy cannot drift.
+    generate: { maxNewTokens: env.maxAnswerTokens, numBeams: 1, quote: true },
     localState: { docId: doc.id, modelId: env.runtime.key },
   });
   return {

@@ -90,7 +90,8 @@ export interface EngineTask {
   vcc: VccSettings;
   /** Keep at least a quarter of the blocks coarse so the VIP attention ranks blocks (evidence). */
   ensureEvidence: boolean;
-  generate: { maxNewTokens: number; numBeams: number } | null;
+  /** quote: the answer is a span of documentIds (extractive). */
+  generate: { maxNewTokens: number; numBeams: number; quote: boolean } | null;
   /** Persist and reuse the question-independent local-layer states under this document/model. */
   localState: { docId: string; modelId: string } | null;
 }

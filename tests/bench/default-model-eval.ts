@@ -4,14 +4,15 @@
  * For each context length, documents are windows of real text from each book; per document, made-up facts
  * are inserted at random depths (roles and values held out from training) and cloze entity/number questions
  * are built from real sentences at random depths of the window. Every answer is a span of the document.
- * Exact match and F1 (SQuAD normalization) for:
+ * Answers are quotes of the text each method reads, as the assistant answers (engine quoteFrom); --free
+ * generates without that constraint. Exact match and F1 (SQuAD normalization) for:
  *   vcc-cached  VCC, the assistant's default layout (local-layer states cached per document)
  *   vcc-paper   VCC, the paper's layout (4K and 16K only: cheap there)
  *   trunc-4k    dense attention on the first 4K tokens (question + start of the document)
  *   dense       dense attention on everything (4K and 16K only; 16K on a subset, it is slow on CPU)
  *
  *   node bin/run-ts.mjs tests/bench/default-model-eval.ts [--model models/default] [--lengths 4096,16384,65536,131072]
- *        [--questions 16] [--dense16k 8] [--seed 11] [--json out.json]
+ *        [--questions 16] [--dense16k 8] [--seed 11] [--free] [--json out.json]
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -31,6 +32,7 @@ const perLength = Number(arg('questions', '16'));
 const dense16k = Number(arg('dense16k', '8'));
 const seed = Number(arg('seed', '11'));
 const jsonOut = arg('json', '');
+const quote = !process.argv.includes('--free');
 const TRUNC = 4096;
 const MAX_NEW = 12;
 
@@ -128,7 +130,7 @@ async function answer(engine: Engine, tok: T5Tokenizer, doc: Doc, q: Question, m
     req = { queryIds, documentIds: doc.ids, attention: 'vcc', vcc: { layout: method === 'vcc-cached' ? 'cached' : 'paper' }, localCache: method === 'vcc-cached' ? { get: (k) => cache.get(k), set: (k, v) => void cache.set(k, v) } : undefined };
   }
   const enc = await engine.encode(req);
-  const out = await engine.generate(enc, { maxNewTokens: MAX_NEW });
+  const out = await engine.generate(enc, { maxNewTokens: MAX_NEW, quoteFrom: quote ? req.documentIds : undefined });
   return tok.decode(out.outputIds, { skipSpecial: true }).trim();
 }
 
@@ -195,7 +197,7 @@ const cols: Array<[string, string]> = [
   ['dense', 'dense'],
 ];
 const fmt = (c?: Cell) => (c ? `${((100 * c.em) / c.n).toFixed(1)} / ${((100 * c.f1) / c.n).toFixed(1)}`.padEnd(13) : '—'.padEnd(13));
-console.log(`\nEM / F1 (%), questions per length: ${perLength} (dense at 16K: ${dense16k}); ${((Date.now() - started) / 60000).toFixed(1)} min`);
+console.log(`\nEM / F1 (%), ${quote ? 'quoted' : 'free'} answers, questions per length: ${perLength} (dense at 16K: ${dense16k}); ${((Date.now() - started) / 60000).toFixed(1)} min`);
 console.log(`| length | ${cols.map(([, h]) => h.padEnd(13)).join(' | ')} |`);
 console.log(`|---|${cols.map(() => '---').join('|')}|`);
 for (const [len, row] of Object.entries(results)) {
