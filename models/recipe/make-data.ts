@@ -19,9 +19,12 @@
  *   --same-kind  chance that the distractors use the asked fact's template, so only the role tells them apart
  *   --word-roles chance that a fact's role is a random word and a noun ("lantern keeper") instead of a listed role
  *   --open-values chance that a name, place, city or colour answer is a random word instead of a listed one
+ *   --piece-words N add N made-up words (1-3 random letter pieces of the vocabulary, "glorvint") to the training
+ *                words for roles, passwords and open values, so that every piece is sometimes an answer and
+ *                copying has to work for any token, not only for the words it was trained to answer
  *   --valid-split eval: validation facts use the roles and values held out for evaluation (text is still training text)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadTokenizer, type T5Tokenizer } from '../../engine/tokenizer';
 import { qaQueryIds } from '../../engine/qa-format';
@@ -69,6 +72,20 @@ function wordPool(sources: TokSource[]): string[] {
   const counts = new Map<string, number>();
   for (const s of sources) for (const sent of s.sents) for (const w of sent.split(' ')) if (/^[a-z]{4,10}$/.test(w)) counts.set(w, (counts.get(w) ?? 0) + 1);
   return [...counts.entries()].filter(([, c]) => c >= 2).map(([w]) => w).sort();
+}
+
+/** Made-up lowercase words joined from random letter-only pieces of the tokenizer's vocabulary (distinct, sorted). */
+function pieceWords(tokDir: string, n: number, r: Rng): string[] {
+  const vocab = (JSON.parse(readFileSync(path.join(tokDir, 'tokenizer.json'), 'utf8')) as { model: { vocab: Array<[string, number]> } }).model.vocab.map(([p]) => p);
+  const starts = vocab.filter((p) => /^▁[a-zA-Z]{2,}$/.test(p)).map((p) => p.slice(1).toLowerCase());
+  const inner = vocab.filter((p) => /^[a-z]+$/.test(p));
+  const out = new Set<string>();
+  while (out.size < n) {
+    let w = r.pick(starts);
+    for (let k = r.int(0, 2); k > 0; k--) w += r.pick(inner);
+    if (w.length >= 3 && w.length <= 14) out.add(w);
+  }
+  return [...out].sort();
 }
 
 interface Example {
@@ -180,13 +197,14 @@ for (const s of srcs) {
   weights.push(acc);
 }
 const pool = wordPool(srcs);
-console.log(`sources: ${srcs.length}, tokens: ${srcs.reduce((a, s) => a + s.tokens, 0)}, password pool: ${pool.length}`);
+const trainPool = [...pool, ...pieceWords(tokDir, Number(arg('piece-words') ?? 0), rng(seed + 500))];
+console.log(`sources: ${srcs.length}, tokens: ${srcs.reduce((a, s) => a + s.tokens, 0)}, word pool: ${pool.length} (training: ${trainPool.length})`);
 mkdirSync(out, { recursive: true });
 const kinds = new Map<string, number>();
 let sample: Example[] = [];
 phases.forEach(({ name, range, count, mix: phaseMix }, k) => {
   const r = rng(seed + k);
-  const ex = Array.from({ length: count }, (_, i) => makeExample(r, tok, srcs, weights, pool, i < 10, range, phaseMix));
+  const ex = Array.from({ length: count }, (_, i) => makeExample(r, tok, srcs, weights, trainPool, i < 10, range, phaseMix));
   const t = writeSplit(out, `train-${name}`, ex, tok);
   console.log(`train-${name}: ${ex.length} examples, ${t} tokens`);
   for (const e of ex) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);

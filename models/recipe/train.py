@@ -54,6 +54,8 @@ p.add_argument("--layers", type=int, default=4)
 p.add_argument("--decoder-layers", type=int, default=2)
 p.add_argument("--phases", default="short:0,medium:0.45,long:0.85",
                help="curriculum: data phase (train-<name> in --data) and the fraction of --steps where it starts")
+p.add_argument("--mix", type=float, default=0.0,
+               help="share of steps drawn from a random earlier phase, so later phases do not undo what earlier ones taught")
 p.add_argument("--init-from", default="", help="start from an exported model folder (a second stage) instead of random weights")
 p.add_argument("--copy-init", type=int, default=1, help="start the last decoder cross-attention as a copier (t5.py init_copy)")
 p.add_argument("--bench", type=int, default=0, help="only time N steps")
@@ -135,6 +137,14 @@ def phase_at(s):
         if s >= start * args.steps:
             name = n
     return name
+
+
+def step_phase(s, rng):
+    """The phase a step trains on: the current one, or with probability --mix an earlier one (one draw per step)."""
+    name = phase_at(s)
+    earlier = [n for n, _ in PHASES[: [n for n, _ in PHASES].index(name)]]
+    u, k = rng.random(), rng.randrange(1 << 30)
+    return earlier[k % len(earlier)] if earlier and u < args.mix else name
 
 
 def make_batch(toks, idx, rows, mode):
@@ -276,9 +286,11 @@ def lr_at(s):
 
 gens = {name: batches_forever(idx, args.seed + k) for k, (name, (_, idx)) in enumerate(train_sets.items())}
 mode_rng = random.Random(args.seed + 1)
+mix_rng = random.Random(args.seed + 2)
 for s in range(step):  # resume: replay the deterministic batch order
+    ph = step_phase(s, mix_rng)
     for _ in range(WORLD):
-        next(gens[phase_at(s)])
+        next(gens[ph])
         pick_mode(mode_rng)
 
 
@@ -322,7 +334,7 @@ seen_tokens = 0
 model.train()
 END = args.stop_at or args.steps
 while step < END:
-    phase = phase_at(step)
+    phase = step_phase(step, mix_rng)
     rows, mode = next_micro_batch(phase)
     batch = make_batch(*train_sets[phase], rows, mode)
     for g in opt.param_groups:
