@@ -109,8 +109,8 @@ function bestOf(logits: Float32Array, row: number, vocab: number, ids: readonly 
 }
 
 function quoteStart(model: T5Model, opts: GenerateOptions): QuoteState | undefined {
-  const { eosTokenId, decoderStartTokenId } = model.config;
-  return opts.quoteFrom ? QuoteState.start(opts.quoteFrom, eosTokenId, [decoderStartTokenId], opts.continuesWord) : undefined;
+  const { eosTokenId, padTokenId } = model.config;
+  return opts.quoteFrom ? QuoteState.start(opts.quoteFrom, eosTokenId, [padTokenId], opts.continuesWord) : undefined;
 }
 
 function validateRequest(model: T5Model, opts: GenerateOptions): { maxNew: number; beams: number } {

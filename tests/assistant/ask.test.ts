@@ -52,7 +52,8 @@ test('a long book end to end: ingest, ask over the limit (windows chosen by full
   assert.equal(rec.tokens(), r.answer, 'the streamed tokens are the answer');
   assert.ok(r.answer.length > 0);
   const flat = (t: string) => t.replace(/\s+/g, ' ').trim();
-  const read = r.read.windows.map((w) => flat(o.library.documents.load(docId)!.text.slice(w.startChar, w.endChar))).join(' ');
+  const text = o.library.documents.load(docId)!.text;
+  const read = r.read.windows.map((w) => flat(text.slice(w.startChar, w.endChar))).join(' ');
   assert.ok(read.includes(flat(r.answer)), `the answer "${r.answer}" is a quote of the text read`);
   assert.equal(r.cached, false);
   assert.equal(r.model, 'default');
