@@ -53,7 +53,7 @@ echo "== stage 2 training (seed 1234)"
     --lr 1e-3 --warmup 50 --seed 1234 --phases one:0,two:0.07,few:0.15,tiny:0.33,short:0.5,medium:0.72 --mix 0.2 \
     --eval-every 800 --eval-rows 32 --max-minutes 150 )
 
-# Stage 3 (~3 min of data, ~80 min of training) goes on from stage 2 with a fresh schedule at half the rate, on
+# Stage 3 (~2 min of data, ~81 min of training) goes on from stage 2 with a fresh schedule at half the rate, on
 # longer text only: 64-512, 256-768, then 512-1536 tokens (up to eight facts, a quarter cloze), so that the
 # fact has to be told apart from more text. Some steps revisit single facts and the earlier lengths.
 echo "== stage 3 data (seed 9)"
