@@ -24,7 +24,7 @@
  *                copying has to work for any token, not only for the words it was trained to answer
  *   --valid-split eval: validation facts use the roles and values held out for evaluation (text is still training text)
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadTokenizer, type T5Tokenizer } from '../../engine/tokenizer';
 import { qaQueryIds } from '../../engine/qa-format';
@@ -75,8 +75,8 @@ function wordPool(sources: TokSource[]): string[] {
 }
 
 /** Made-up lowercase words joined from random letter-only pieces of the tokenizer's vocabulary (distinct, sorted). */
-function pieceWords(tokDir: string, n: number, r: Rng): string[] {
-  const vocab = (JSON.parse(readFileSync(path.join(tokDir, 'tokenizer.json'), 'utf8')) as { model: { vocab: Array<[string, number]> } }).model.vocab.map(([p]) => p);
+function pieceWords(tok: T5Tokenizer, n: number, r: Rng): string[] {
+  const vocab = Array.from({ length: tok.vocabSize }, (_, id) => tok.piece(id) ?? '');
   const starts = vocab.filter((p) => /^▁[a-zA-Z]{2,}$/.test(p)).map((p) => p.slice(1).toLowerCase());
   const inner = vocab.filter((p) => /^[a-z]+$/.test(p));
   const out = new Set<string>();
@@ -197,7 +197,7 @@ for (const s of srcs) {
   weights.push(acc);
 }
 const pool = wordPool(srcs);
-const trainPool = [...pool, ...pieceWords(tokDir, Number(arg('piece-words') ?? 0), rng(seed + 500))];
+const trainPool = [...pool, ...pieceWords(tok, Number(arg('piece-words') ?? 0), rng(seed + 500))];
 console.log(`sources: ${srcs.length}, tokens: ${srcs.reduce((a, s) => a + s.tokens, 0)}, word pool: ${pool.length} (training: ${trainPool.length})`);
 mkdirSync(out, { recursive: true });
 const kinds = new Map<string, number>();

@@ -142,7 +142,8 @@ def phase_at(s):
 def step_phase(s, rng):
     """The phase a step trains on: the current one, or with probability --mix an earlier one (one draw per step)."""
     name = phase_at(s)
-    earlier = [n for n, _ in PHASES[: [n for n, _ in PHASES].index(name)]]
+    names = [n for n, _ in PHASES]
+    earlier = names[: names.index(name)]
     u, k = rng.random(), rng.randrange(1 << 30)
     return earlier[k % len(earlier)] if earlier and u < args.mix else name
 
