@@ -165,8 +165,9 @@ class T5(nn.Module):
         nn.init.orthogonal_(ca.v.weight)
         ca.o.weight.copy_(ca.v.weight.t())
 
-    def encode(self, ids, pos, pad_mask, segments=None, local_layers=0):
-        """ids, pos (B, n) long; pad_mask (B, n) bool (True = real token); segments (B, n) long or None."""
+    def encode(self, ids, pos, pad_mask, segments=None, local_layers=0, taps=None):
+        """ids, pos (B, n) long; pad_mask (B, n) bool (True = real token); segments (B, n) long or None.
+        taps: a list that receives the input of every layer from local_layers on (the VCC layers)."""
         x = self.shared(ids)
         bias = self.enc[0].sa.position_bias(pos, pos)
         key_mask = torch.where(pad_mask[:, None, None, :], 0.0, NEG)
@@ -176,8 +177,33 @@ class T5(nn.Module):
             same = segments[:, :, None] == segments[:, None, :]
             local = full + torch.where(same[:, None], 0.0, NEG)
         for i, blk in enumerate(self.enc):
+            if taps is not None and i >= local_layers:
+                taps.append(x)
             x = blk(x, local if (local is not None and i < local_layers) else full)
         return self.enc_ln(x)
+
+    def select_probs(self, layer, x, pos, pad_mask, vip, block):
+        """VCC's choice of fine blocks as the engine makes it (engine/vcc/encoder.ts blockScores): encoder
+        layer `layer`'s own attention from the first `vip` tokens (queries) to the masked means of blocks of
+        `block` of the other tokens (keys at the rounded mean position, log(count) added), averaged over heads
+        and real VIP tokens. x (B, n, d) is the layer's input; returns (B, blocks), each row summing to 1."""
+        B, n, d = x.shape
+        nb = -(-(n - vip) // block)
+        extra = nb * block - (n - vip)
+        m = F.pad(pad_mask[:, vip:].float(), (0, extra)).view(B, nb, block)
+        count = m.sum(-1)
+        denom = count.clamp(min=1)
+        coarse = (F.pad(x[:, vip:], (0, 0, 0, extra)).view(B, nb, block, d) * m[..., None]).sum(2) / denom[..., None]
+        bpos = torch.round((F.pad(pos[:, vip:].float(), (0, extra)).view(B, nb, block) * m).sum(-1) / denom).long()
+        blk = self.enc[layer]
+        H, dk = blk.sa.h, blk.sa.dk
+        q = blk.sa.q(blk.ln0(x[:, :vip])).view(B, vip, H, dk).transpose(1, 2)
+        k = blk.sa.k(blk.ln0(coarse)).view(B, nb, H, dk).transpose(1, 2)
+        kbias = torch.where(count > 0, denom.log(), torch.full_like(denom, NEG))
+        scores = q @ k.transpose(-1, -2) + self.enc[0].sa.position_bias(pos[:, :vip], bpos) + kbias[:, None, None, :]
+        probs = F.softmax(scores.float(), dim=-1).mean(1)  # (B, vip, nb)
+        vm = pad_mask[:, :vip].float()
+        return (probs * vm[..., None]).sum(1) / vm.sum(1, keepdim=True).clamp(min=1)
 
     def decode(self, enc, pad_mask, dec_ids):
         B, t = dec_ids.shape

@@ -56,6 +56,9 @@ p.add_argument("--phases", default="short:0,medium:0.45,long:0.85",
                help="curriculum: data phase (train-<name> in --data) and the fraction of --steps where it starts")
 p.add_argument("--mix", type=float, default=0.0,
                help="share of steps drawn from a random earlier phase, so later phases do not undo what earlier ones taught")
+p.add_argument("--select-loss", type=float, default=0.0,
+               help="weight of a loss that teaches VCC's block choice: in every VCC layer, the VIP tokens' averaged "
+                    "attention to blocks of 16 should fall on a block holding the answer (t5.py select_probs)")
 p.add_argument("--init-from", default="", help="start from an exported model folder (a second stage) instead of random weights")
 p.add_argument("--copy-init", type=int, default=1, help="start the last decoder cross-attention as a copier (t5.py init_copy)")
 p.add_argument("--bench", type=int, default=0, help="only time N steps")
@@ -116,6 +119,7 @@ cfg = {
 }
 LOCAL_LAYERS = max(1, round(args.layers / 3))  # engine/vcc/settings.ts presetFor
 SEGMENT = 512
+VIP, BLOCK = 48, 16  # engine/vcc/settings.ts presetFor: n_p = 3k, k = 16
 
 
 def load(split):
@@ -174,14 +178,39 @@ def make_batch(toks, idx, rows, mode):
         y = torch.from_numpy(toks[to : to + tl].astype(np.int64))
         tgt[b, :tl] = y
         dec_in[b, 1:tl] = y[:-1]
-    return ids, pos, seg, mask, dec_in, tgt
+    return ids, pos, seg, mask, dec_in, tgt, answer_blocks(ids, idx[rows], tgt)
+
+
+def answer_blocks(ids, meta, tgt):
+    """(B, blocks) bool: the VCC blocks (of the tokens after the VIP seats) that hold an occurrence of the
+    answer (the target without </s>) in the document; all False for a row whose answer is only in the VIP seats."""
+    B, n = ids.shape
+    out = torch.zeros(B, max(0, -(-(n - VIP) // BLOCK)), dtype=torch.bool)
+    for b in range(B):
+        _, el, ql, _, tl = (int(v) for v in meta[b])
+        ans = tgt[b, : tl - 1]
+        for j in range(max(ql, VIP), el - len(ans) + 1) if len(ans) else ():
+            if torch.equal(ids[b, j : j + len(ans)], ans):
+                out[b, (j - VIP) // BLOCK : (j + len(ans) - 1 - VIP) // BLOCK + 1] = True
+    return out
 
 
 def forward_loss(model, batch, mode):
-    ids, pos, seg, mask, dec_in, tgt = batch
-    enc = model.encode(ids, pos, mask, seg if mode != "dense" else None, LOCAL_LAYERS if mode != "dense" else 0)
+    """The answer's cross-entropy, and the selection loss (0 when off or when no row has an answer block)."""
+    ids, pos, seg, mask, dec_in, tgt, blocks = batch
+    taps = [] if args.select_loss > 0 else None
+    local = LOCAL_LAYERS if mode != "dense" else 0
+    enc = model.encode(ids, pos, mask, seg if mode != "dense" else None, local, taps)
     logits = model.decode(enc, mask, dec_in)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
+    has = blocks.any(1)
+    if not taps or not bool(has.any()):
+        return loss, torch.zeros(())
+    sel = []
+    for layer, x in zip(range(LOCAL_LAYERS, len(model.enc)), taps[LOCAL_LAYERS - local :]):
+        p = model.select_probs(layer, x, pos, mask, VIP, BLOCK)
+        sel.append(-torch.log((p * blocks).sum(1)[has] + 1e-9).mean())
+    return loss, torch.stack(sel).mean()
 
 
 def batches_forever(idx, seed):
@@ -222,7 +251,7 @@ def evaluate(model, n):
         for s in range(0, len(rows), 8):
             rs = rows[s : s + 8]
             batch = make_batch(valid_toks, valid_idx, rs, mode)
-            ids, pos, seg, mask, dec_in, tgt = batch
+            ids, pos, seg, mask, dec_in, tgt, _ = batch
             enc = model.encode(ids, pos, mask, seg if mode != "dense" else None, LOCAL_LAYERS if mode != "dense" else 0)
             logits = model.decode(enc, mask, dec_in)
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100, reduction="sum")
@@ -305,19 +334,19 @@ def next_micro_batch(phase):
     return mine
 
 
-def all_reduce_mean(loss):
-    """Average the gradients (and the loss, for the log) over the ranks."""
+def all_reduce_mean(*losses):
+    """Average the gradients (and the losses, for the log) over the ranks."""
     if WORLD == 1:
-        return loss.item()
+        return tuple(l.item() for l in losses)
     grads = [p.grad for p in model.parameters()]
-    flat = torch.cat([g.reshape(-1) for g in grads] + [loss.detach().reshape(1)])
+    flat = torch.cat([g.reshape(-1) for g in grads] + [l.detach().reshape(1) for l in losses])
     dist.all_reduce(flat)
     flat /= WORLD
     off = 0
     for g in grads:
         g.copy_(flat[off : off + g.numel()].view_as(g))
         off += g.numel()
-    return flat[-1].item()
+    return tuple(flat[off:].tolist())
 
 
 def agree(*flags):
@@ -330,7 +359,7 @@ def agree(*flags):
 
 t0 = time.time()
 last_save = t0
-ema = None
+ema = sel_ema = None
 seen_tokens = 0
 model.train()
 END = args.stop_at or args.steps
@@ -340,21 +369,23 @@ while step < END:
     batch = make_batch(*train_sets[phase], rows, mode)
     for g in opt.param_groups:
         g["lr"] = lr_at(step)
-    loss = forward_loss(model, batch, mode)
+    loss, sel = forward_loss(model, batch, mode)
     opt.zero_grad(set_to_none=True)
-    loss.backward()
-    loss_value = all_reduce_mean(loss)
+    (loss + args.select_loss * sel).backward()
+    loss_value, sel_value = all_reduce_mean(loss, sel)
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
     step += 1
     seen_tokens += batch[0].numel() * WORLD
     ema = loss_value if ema is None else 0.98 * ema + 0.02 * loss_value
+    sel_ema = sel_value if sel_ema is None else 0.98 * sel_ema + 0.02 * sel_value
     el = time.time() - t0
     if args.bench and step >= args.bench:
         log(f"bench: {step} steps in {el:.1f}s, {seen_tokens/el:.0f} padded tokens/s, {el/step:.2f}s/step")
         raise SystemExit(0)
     if step % 25 == 0:
-        log(f"step {step} [{phase}] loss {loss_value:.4f} ema {ema:.4f} lr {lr_at(step):.2e} {el/60:.1f} min {seen_tokens/el:.0f} tok/s")
+        sel_log = f" selection {sel_ema:.3f}" if args.select_loss > 0 else ""
+        log(f"step {step} [{phase}] loss {loss_value:.4f} ema {ema:.4f}{sel_log} lr {lr_at(step):.2e} {el/60:.1f} min {seen_tokens/el:.0f} tok/s")
     if step % args.eval_every == 0 and RANK == 0:
         vl, vem = evaluate(model, args.eval_rows)
         log(f"valid step {step}: loss {vl:.4f} greedy EM (cached layout) {vem:.3f}")
