@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces Longread's bundled default model (models/default) from public-domain text.
-#   bash models/recipe/train.sh            (from the repository root; about 3 h on 2 CPU cores)
+#   bash models/recipe/train.sh            (from the repository root; about 3 h 45 min on 2 CPU cores)
 # Needs: node_modules (npm ci), Debian's python3-torch and libopenblas0-pthread
 #   (apt-get install python3-torch libopenblas0-pthread — without OpenBLAS, torch falls back to the
 #    reference BLAS and training is ~25x slower). Python is used for training only, never at run time.
@@ -62,10 +62,25 @@ node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer "$WORK/tokenizer" --o
   --cloze 0.25 --max-facts 8 --same-kind 0.5 --word-roles 0.5 --open-values 0.8 --piece-words 20000 \
   --valid 48 --valid-range 64-512 --valid-split eval --valid-cloze 0.25 --seed 9
 echo "== stage 3 training (seed 1234)"
-( cd models/recipe && $PY train.py --data "$WORK/data3" --tokenizer "$WORK/tokenizer" --work "$WORK/run3" --out "$WORK/final" \
+( cd models/recipe && $PY train.py --data "$WORK/data3" --tokenizer "$WORK/tokenizer" --work "$WORK/run3" --out "$WORK/stage3" \
     --init-from "$WORK/stage2" --heads 8 --decoder-layers 3 --steps 2400 --tokens-per-batch 2048 --procs 2 --threads 1 \
     --lr 5e-4 --warmup 50 --seed 1234 --phases one:0,short:0,medium:0.2,long:0.5 --mix 0.15 \
     --eval-every 800 --eval-rows 32 --max-minutes 150 )
+
+# Stage 4 (~1 min of data, ~35 min of training) teaches VCC's choice of blocks: besides the answer, in every
+# VCC layer the question's averaged attention to blocks of 16 tokens (what the engine ranks to pick the blocks
+# it keeps whole) is trained to fall on a block that holds the answer (--select-loss). Without it the fact's
+# block ranks near chance among thousands at 128K, and what is not kept cannot be answered.
+echo "== stage 4 data (seed 10)"
+node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer "$WORK/tokenizer" --out "$WORK/data4" \
+  --phases one:0-0:5000:0:1,short:64-512:6000:0.25:8,medium:256-768:3000:0.25:8,long:512-1536:2000:0.25:8 \
+  --cloze 0.25 --max-facts 8 --same-kind 0.5 --word-roles 0.5 --open-values 0.8 --piece-words 20000 \
+  --valid 48 --valid-range 64-512 --valid-split eval --valid-cloze 0.25 --seed 10
+echo "== stage 4 training (seed 1234)"
+( cd models/recipe && $PY train.py --data "$WORK/data4" --tokenizer "$WORK/tokenizer" --work "$WORK/run4" --out "$WORK/final" \
+    --init-from "$WORK/stage3" --heads 8 --decoder-layers 3 --steps 900 --tokens-per-batch 2048 --procs 2 --threads 1 \
+    --lr 3e-4 --warmup 50 --seed 1234 --phases one:0,short:0,medium:0.2,long:0.5 --mix 0.15 --select-loss 0.5 \
+    --eval-every 300 --eval-rows 32 --max-minutes 60 )
 
 echo "== install into $OUT and check the engine against torch"
 mkdir -p "$OUT"
