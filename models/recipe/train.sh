@@ -67,10 +67,10 @@ echo "== stage 3 training (seed 1234)"
     --lr 5e-4 --warmup 50 --seed 1234 --phases one:0,short:0,medium:0.2,long:0.5 --mix 0.15 \
     --eval-every 800 --eval-rows 32 --max-minutes 150 )
 
-# Stage 4 (~1 min of data, ~35 min of training) teaches VCC's choice of blocks: besides the answer, in every
+# Stage 4 (~1 min of data, ~38 min of training) teaches VCC's choice of blocks: besides the answer, in every
 # VCC layer the question's averaged attention to blocks of 16 tokens (what the engine ranks to pick the blocks
-# it keeps whole) is trained to fall on a block that holds the answer (--select-loss). Without it the fact's
-# block ranks near chance among thousands at 128K, and what is not kept cannot be answered.
+# it keeps whole) is trained to fall on a block that holds the answer (--select-loss). Without it the block
+# holding the fact is rarely among the 90 kept of 8K at 128K, and what is not kept cannot be answered.
 echo "== stage 4 data (seed 10)"
 node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer "$WORK/tokenizer" --out "$WORK/data4" \
   --phases one:0-0:5000:0:1,short:64-512:6000:0.25:8,medium:256-768:3000:0.25:8,long:512-1536:2000:0.25:8 \
