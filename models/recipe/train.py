@@ -178,7 +178,8 @@ def make_batch(toks, idx, rows, mode):
         y = torch.from_numpy(toks[to : to + tl].astype(np.int64))
         tgt[b, :tl] = y
         dec_in[b, 1:tl] = y[:-1]
-    return ids, pos, seg, mask, dec_in, tgt, answer_blocks(ids, idx[rows], tgt)
+    blocks = answer_blocks(ids, idx[rows], tgt) if args.select_loss > 0 else None
+    return ids, pos, seg, mask, dec_in, tgt, blocks
 
 
 def answer_blocks(ids, meta, tgt):
@@ -198,13 +199,13 @@ def answer_blocks(ids, meta, tgt):
 def forward_loss(model, batch, mode):
     """The answer's cross-entropy, and the selection loss (0 when off or when no row has an answer block)."""
     ids, pos, seg, mask, dec_in, tgt, blocks = batch
-    taps = [] if args.select_loss > 0 else None
+    taps = [] if blocks is not None else None
     local = LOCAL_LAYERS if mode != "dense" else 0
     enc = model.encode(ids, pos, mask, seg if mode != "dense" else None, local, taps)
     logits = model.decode(enc, mask, dec_in)
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
-    has = blocks.any(1)
-    if not taps or not bool(has.any()):
+    has = blocks.any(1) if blocks is not None else None
+    if has is None or not bool(has.any()):
         return loss, torch.zeros(())
     sel = []
     for layer, x in zip(range(LOCAL_LAYERS, len(model.enc)), taps[LOCAL_LAYERS - local :]):

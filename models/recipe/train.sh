@@ -19,6 +19,25 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 # the heap makes 2K-token steps three times faster (12 s -> 4 s). It changes no result.
 export MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824
 
+# make_data N SEED ARGS...: stage N's data in $WORK/dataN (the settings every stage shares, plus ARGS)
+make_data() {
+  local n=$1 seed=$2
+  shift 2
+  echo "== stage $n data (seed $seed)"
+  node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer "$WORK/tokenizer" --out "$WORK/data$n" --seed "$seed" \
+    --same-kind 0.5 --word-roles 0.5 --open-values 0.8 --piece-words 20000 --valid-split eval "$@"
+}
+# train_stage N OUT ARGS...: trains on $WORK/dataN (checkpoints in $WORK/runN) and exports to $WORK/OUT
+train_stage() {
+  local n=$1 out=$2
+  shift 2
+  echo "== stage $n training (seed 1234)"
+  ( cd models/recipe && $PY train.py --data "$WORK/data$n" --tokenizer "$WORK/tokenizer" --work "$WORK/run$n" --out "$WORK/$out" \
+      --heads 8 --decoder-layers 3 --tokens-per-batch 2048 --procs 2 --threads 1 --warmup 50 --seed 1234 "$@" )
+}
+# Facts in real text with cloze questions (stages 2-4); validation on 64-512 tokens.
+TEXT_QA=(--cloze 0.25 --max-facts 8 --valid 48 --valid-range 64-512 --valid-cloze 0.25)
+
 echo "== tokenizer (training text only)"
 node bin/run-ts.mjs models/recipe/build-tokenizer.ts --out "$WORK/tokenizer" --pieces 8000
 
@@ -29,58 +48,34 @@ node bin/run-ts.mjs models/recipe/build-tokenizer.ts --out "$WORK/tokenizer" --p
 # Document lengths are tokens of real text (the facts come on top).
 
 # Stage 1 (~16 min) learns to copy: one made-up fact with nothing else, 600 steps.
-echo "== stage 1 data (seed 7)"
-node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer "$WORK/tokenizer" --out "$WORK/data1" \
-  --phases one:0-0:20000:0:1 --same-kind 0.5 --word-roles 0.5 --open-values 0.8 --piece-words 20000 \
-  --valid 64 --valid-range 0-0 --max-facts 1 --valid-split eval --valid-cloze 0 --seed 7
-echo "== stage 1 training (seed 1234)"
-( cd models/recipe && $PY train.py --data "$WORK/data1" --tokenizer "$WORK/tokenizer" --work "$WORK/run1" --out "$WORK/stage1" \
-    --heads 8 --decoder-layers 3 --steps 600 --tokens-per-batch 2048 --procs 2 --threads 1 --lr 1e-3 --warmup 50 --seed 1234 \
-    --phases one:0 --eval-every 100 --eval-rows 64 --max-minutes 60 )
+make_data 1 7 --phases one:0-0:20000:0:1 --max-facts 1 --valid 64 --valid-range 0-0 --valid-cloze 0
+train_stage 1 stage1 --steps 600 --lr 1e-3 --phases one:0 --eval-every 100 --eval-rows 64 --max-minutes 60
 
 # Stage 2 (~15 min of data, ~71 min of training) starts from stage 1 with a fresh optimiser and schedule, easiest first: one fact alone;
 # two, then up to six facts with nothing else (half the time of one template, so only the role tells them apart);
 # then facts in windows of real text of 16-128, 64-512 and 256-768 tokens, with cloze questions from its own
 # sentences. A fifth of the steps revisit an earlier phase, so copying is not unlearned on the harder ones.
-echo "== stage 2 data (seed 8)"
-node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer "$WORK/tokenizer" --out "$WORK/data2" \
-  --phases one:0-0:40000:0:1,two:0-0:40000:0:2,few:0-0:60000:0:6,tiny:16-128:40000:0.2:6,short:64-512:20000:0.25:8,medium:256-768:8000:0.25:8 \
-  --cloze 0.25 --max-facts 8 --same-kind 0.5 --word-roles 0.5 --open-values 0.8 --piece-words 20000 \
-  --valid 48 --valid-range 64-512 --valid-split eval --valid-cloze 0.25 --seed 8
-echo "== stage 2 training (seed 1234)"
-( cd models/recipe && $PY train.py --data "$WORK/data2" --tokenizer "$WORK/tokenizer" --work "$WORK/run2" --out "$WORK/stage2" \
-    --init-from "$WORK/stage1" --heads 8 --decoder-layers 3 --steps 2400 --tokens-per-batch 2048 --procs 2 --threads 1 \
-    --lr 1e-3 --warmup 50 --seed 1234 --phases one:0,two:0.07,few:0.15,tiny:0.33,short:0.5,medium:0.72 --mix 0.2 \
-    --eval-every 800 --eval-rows 32 --max-minutes 150 )
+make_data 2 8 "${TEXT_QA[@]}" \
+  --phases one:0-0:40000:0:1,two:0-0:40000:0:2,few:0-0:60000:0:6,tiny:16-128:40000:0.2:6,short:64-512:20000:0.25:8,medium:256-768:8000:0.25:8
+train_stage 2 stage2 --init-from "$WORK/stage1" --steps 2400 --lr 1e-3 \
+  --phases one:0,two:0.07,few:0.15,tiny:0.33,short:0.5,medium:0.72 --mix 0.2 --eval-every 800 --eval-rows 32 --max-minutes 150
 
 # Stage 3 (~2 min of data, ~81 min of training) goes on from stage 2 with a fresh schedule at half the rate, on
 # longer text only: 64-512, 256-768, then 512-1536 tokens (up to eight facts, a quarter cloze), so that the
 # fact has to be told apart from more text. Some steps revisit single facts and the earlier lengths.
-echo "== stage 3 data (seed 9)"
-node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer "$WORK/tokenizer" --out "$WORK/data3" \
-  --phases one:0-0:10000:0:1,short:64-512:12000:0.25:8,medium:256-768:6000:0.25:8,long:512-1536:4000:0.25:8 \
-  --cloze 0.25 --max-facts 8 --same-kind 0.5 --word-roles 0.5 --open-values 0.8 --piece-words 20000 \
-  --valid 48 --valid-range 64-512 --valid-split eval --valid-cloze 0.25 --seed 9
-echo "== stage 3 training (seed 1234)"
-( cd models/recipe && $PY train.py --data "$WORK/data3" --tokenizer "$WORK/tokenizer" --work "$WORK/run3" --out "$WORK/stage3" \
-    --init-from "$WORK/stage2" --heads 8 --decoder-layers 3 --steps 2400 --tokens-per-batch 2048 --procs 2 --threads 1 \
-    --lr 5e-4 --warmup 50 --seed 1234 --phases one:0,short:0,medium:0.2,long:0.5 --mix 0.15 \
-    --eval-every 800 --eval-rows 32 --max-minutes 150 )
+make_data 3 9 "${TEXT_QA[@]}" \
+  --phases one:0-0:10000:0:1,short:64-512:12000:0.25:8,medium:256-768:6000:0.25:8,long:512-1536:4000:0.25:8
+train_stage 3 stage3 --init-from "$WORK/stage2" --steps 2400 --lr 5e-4 \
+  --phases one:0,short:0,medium:0.2,long:0.5 --mix 0.15 --eval-every 800 --eval-rows 32 --max-minutes 150
 
 # Stage 4 (~1 min of data, ~38 min of training) teaches VCC's choice of blocks: besides the answer, in every
 # VCC layer the question's averaged attention to blocks of 16 tokens (what the engine ranks to pick the blocks
 # it keeps whole) is trained to fall on a block that holds the answer (--select-loss). Without it the block
 # holding the fact is rarely among the 90 kept of 8K at 128K, and what is not kept cannot be answered.
-echo "== stage 4 data (seed 10)"
-node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer "$WORK/tokenizer" --out "$WORK/data4" \
-  --phases one:0-0:5000:0:1,short:64-512:6000:0.25:8,medium:256-768:3000:0.25:8,long:512-1536:2000:0.25:8 \
-  --cloze 0.25 --max-facts 8 --same-kind 0.5 --word-roles 0.5 --open-values 0.8 --piece-words 20000 \
-  --valid 48 --valid-range 64-512 --valid-split eval --valid-cloze 0.25 --seed 10
-echo "== stage 4 training (seed 1234)"
-( cd models/recipe && $PY train.py --data "$WORK/data4" --tokenizer "$WORK/tokenizer" --work "$WORK/run4" --out "$WORK/final" \
-    --init-from "$WORK/stage3" --heads 8 --decoder-layers 3 --steps 900 --tokens-per-batch 2048 --procs 2 --threads 1 \
-    --lr 3e-4 --warmup 50 --seed 1234 --phases one:0,short:0,medium:0.2,long:0.5 --mix 0.15 --select-loss 0.5 \
-    --eval-every 300 --eval-rows 32 --max-minutes 60 )
+make_data 4 10 "${TEXT_QA[@]}" \
+  --phases one:0-0:5000:0:1,short:64-512:6000:0.25:8,medium:256-768:3000:0.25:8,long:512-1536:2000:0.25:8
+train_stage 4 final --init-from "$WORK/stage3" --steps 900 --lr 3e-4 \
+  --phases one:0,short:0,medium:0.2,long:0.5 --mix 0.15 --select-loss 0.5 --eval-every 300 --eval-rows 32 --max-minutes 60
 
 echo "== install into $OUT and check the engine against torch"
 mkdir -p "$OUT"
