@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces Longread's bundled default model (models/default) from public-domain text.
-#   bash models/recipe/train.sh            (from the repository root; about 3 h 45 min on 2 CPU cores)
+#   bash models/recipe/train.sh            (from the repository root; about 3 h 10 min on 2 CPU cores)
 # Needs: node_modules (npm ci), Debian's python3-torch and libopenblas0-pthread
 #   (apt-get install python3-torch libopenblas0-pthread — without OpenBLAS, torch falls back to the
 #    reference BLAS and training is ~25x slower). Python is used for training only, never at run time.
@@ -35,7 +35,7 @@ train_stage() {
   ( cd models/recipe && $PY train.py --data "$WORK/data$n" --tokenizer "$WORK/tokenizer" --work "$WORK/run$n" --out "$WORK/$out" \
       --heads 8 --decoder-layers 3 --tokens-per-batch 2048 --procs 2 --threads 1 --warmup 50 --seed 1234 "$@" )
 }
-# Facts in real text with cloze questions (stages 2-4); validation on 64-512 tokens.
+# Facts in real text with cloze questions (stages 2-3); validation on 64-512 tokens.
 TEXT_QA=(--cloze 0.25 --max-facts 8 --valid 48 --valid-range 64-512 --valid-cloze 0.25)
 
 echo "== tokenizer (training text only)"
@@ -60,22 +60,17 @@ make_data 2 8 "${TEXT_QA[@]}" \
 train_stage 2 stage2 --init-from "$WORK/stage1" --steps 2400 --lr 1e-3 \
   --phases one:0,two:0.07,few:0.15,tiny:0.33,short:0.5,medium:0.72 --mix 0.2 --eval-every 800 --eval-rows 32 --max-minutes 150
 
-# Stage 3 (~2 min of data, ~81 min of training) goes on from stage 2 with a fresh schedule at half the rate, on
+# Stage 3 (~2 min of data, ~85 min of training) goes on from stage 2 with a fresh schedule at half the rate, on
 # longer text only: 64-512, 256-768, then 512-1536 tokens (up to eight facts, a quarter cloze), so that the
 # fact has to be told apart from more text. Some steps revisit single facts and the earlier lengths.
+# It also teaches VCC's choice of blocks: besides the answer, in every VCC layer the question's averaged
+# attention to blocks of 16 tokens (what the engine ranks to pick the blocks it keeps whole) is trained to fall
+# on a block that holds the answer (--select-loss). Without it the block holding the fact is rarely among the
+# 90 kept of 8K at 128K, and what is not kept cannot be answered.
 make_data 3 9 "${TEXT_QA[@]}" \
   --phases one:0-0:10000:0:1,short:64-512:12000:0.25:8,medium:256-768:6000:0.25:8,long:512-1536:4000:0.25:8
-train_stage 3 stage3 --init-from "$WORK/stage2" --steps 2400 --lr 5e-4 \
-  --phases one:0,short:0,medium:0.2,long:0.5 --mix 0.15 --eval-every 800 --eval-rows 32 --max-minutes 150
-
-# Stage 4 (~1 min of data, ~38 min of training) teaches VCC's choice of blocks: besides the answer, in every
-# VCC layer the question's averaged attention to blocks of 16 tokens (what the engine ranks to pick the blocks
-# it keeps whole) is trained to fall on a block that holds the answer (--select-loss). Without it the block
-# holding the fact is rarely among the 90 kept of 8K at 128K, and what is not kept cannot be answered.
-make_data 4 10 "${TEXT_QA[@]}" \
-  --phases one:0-0:5000:0:1,short:64-512:6000:0.25:8,medium:256-768:3000:0.25:8,long:512-1536:2000:0.25:8
-train_stage 4 final --init-from "$WORK/stage3" --steps 900 --lr 3e-4 \
-  --phases one:0,short:0,medium:0.2,long:0.5 --mix 0.15 --select-loss 0.5 --eval-every 300 --eval-rows 32 --max-minutes 60
+train_stage 3 final --init-from "$WORK/stage2" --steps 2400 --lr 5e-4 \
+  --phases one:0,short:0,medium:0.2,long:0.5 --mix 0.15 --select-loss 0.5 --eval-every 800 --eval-rows 32 --max-minutes 150
 
 echo "== install into $OUT and check the engine against torch"
 mkdir -p "$OUT"
