@@ -204,9 +204,9 @@ def forward_loss(model, batch, mode):
     enc = model.encode(ids, pos, mask, seg if mode != "dense" else None, local, taps)
     logits = model.decode(enc, mask, dec_in)
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
-    has = blocks.any(1) if blocks is not None else None
-    if has is None or not bool(has.any()):
+    if blocks is None or not bool(blocks.any()):
         return loss, torch.zeros(())
+    has = blocks.any(1)
     sel = []
     for layer, x in zip(range(LOCAL_LAYERS, len(model.enc)), taps[LOCAL_LAYERS - local :]):
         p = model.select_probs(layer, x, pos, mask, VIP, BLOCK)
