@@ -70,7 +70,7 @@ train_stage 2 stage2 --init-from "$WORK/stage1" --steps 2400 --lr 1e-3 \
 make_data 3 9 "${TEXT_QA[@]}" \
   --phases one:0-0:10000:0:1,short:64-512:12000:0.25:8,medium:256-768:6000:0.25:8,long:512-1536:4000:0.25:8
 train_stage 3 final --init-from "$WORK/stage2" --steps 2400 --lr 5e-4 \
-  --phases one:0,short:0,medium:0.2,long:0.5 --mix 0.15 --select-loss 0.5 --eval-every 800 --eval-rows 32 --max-minutes 150
+  --phases one:0,short:0,medium:0.2,long:0.5 --mix 0.15 --select-loss 1.0 --eval-every 800 --eval-rows 32 --max-minutes 150
 
 echo "== install into $OUT and check the engine against torch"
 mkdir -p "$OUT"
