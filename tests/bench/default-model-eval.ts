@@ -12,11 +12,14 @@
  *   dense       dense attention on everything (4K and 16K only; 16K on a subset, it is slow on CPU)
  *
  *   node bin/run-ts.mjs tests/bench/default-model-eval.ts [--model models/default] [--lengths 4096,16384,65536,131072]
- *        [--questions 16] [--dense16k 8] [--seed 11] [--free] [--json out.json]
+ *        [--questions 16] [--dense16k 8] [--seed 11] [--free] [--fine-blocks H] [--json out.json]
+ * --fine-blocks overrides VCC's fine blocks h (the preset's 90) for both layouts.
+ * Per VCC answer the JSON details give the score rank of the answer's block in each VCC layer (null: not kept).
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Engine, type EncodeRequest } from '../../engine/engine';
+import type { LayerEvidence } from '../../engine/vcc/encoder';
 import { qaQueryIds } from '../../engine/qa-format';
 import type { T5Tokenizer } from '../../engine/tokenizer';
 import { evalSources, sentences } from '../../models/recipe/corpus';
@@ -33,6 +36,7 @@ const dense16k = Number(arg('dense16k', '8'));
 const seed = Number(arg('seed', '11'));
 const jsonOut = arg('json', '');
 const quote = !process.argv.includes('--free');
+const fineBlocks = process.argv.includes('--fine-blocks') ? Number(arg('fine-blocks', '90')) : undefined;
 const TRUNC = 4096;
 const MAX_NEW = 12;
 
@@ -49,6 +53,8 @@ interface Question {
   depth: number;
   /** Whether the answer's sentence lies inside the first 4K tokens of the encoder input. */
   inFirst4k: boolean;
+  /** Token range [start, end) of the answer's sentence in the document. */
+  span: [number, number];
 }
 interface Doc {
   book: string;
@@ -83,7 +89,7 @@ function buildDoc(r: Rng, tok: T5Tokenizer, book: Book, length: number, nQ: numb
     const c = makeCloze(sents[k]!.text, r);
     if (!c) continue;
     used.add(k);
-    sents[k]!.q = { question: c.question, answer: c.answer, kind: 'cloze', depth: 0, inFirst4k: false };
+    sents[k]!.q = { question: c.question, answer: c.answer, kind: 'cloze', depth: 0, inFirst4k: false, span: [0, 0] };
     made++;
   }
   // inserted facts (held-out roles and values), each at a uniformly random depth
@@ -91,7 +97,7 @@ function buildDoc(r: Rng, tok: T5Tokenizer, book: Book, length: number, nQ: numb
   for (let i = 0; i < nFacts; i++) {
     const f = makeFact(r, 'eval', words, roles);
     const at = r.int(0, sents.length);
-    sents.splice(at, 0, { text: f.statement, ids: factIds(f.statement), q: { question: f.question, answer: f.answer, kind: 'fact', depth: 0, inFirst4k: false } });
+    sents.splice(at, 0, { text: f.statement, ids: factIds(f.statement), q: { question: f.question, answer: f.answer, kind: 'fact', depth: 0, inFirst4k: false, span: [0, 0] } });
   }
   const ids: number[] = [];
   const questions: Question[] = [];
@@ -99,6 +105,7 @@ function buildDoc(r: Rng, tok: T5Tokenizer, book: Book, length: number, nQ: numb
     if (s.q) {
       const qLen = qaQueryIds(tok, s.q.question).length;
       s.q.depth = ids.length;
+      s.q.span = [ids.length, ids.length + s.ids.length];
       s.q.inFirst4k = qLen + ids.length + s.ids.length <= TRUNC - 1;
       questions.push(s.q);
     }
@@ -115,9 +122,23 @@ interface Cell {
   f1: number;
   n: number;
   seconds: number;
+  /** VCC: questions whose answer's sentence the last VCC layer kept at full resolution, and their EM. */
+  kept?: number;
+  keptEm?: number;
 }
 
-async function answer(engine: Engine, tok: T5Tokenizer, doc: Doc, q: Question, method: Method, cache: Map<string, Float32Array>): Promise<string> {
+/**
+ * Per VCC layer, the score rank of the first kept block that overlaps the answer's sentence, or null
+ * when VCC did not keep it: tells a missed selection apart from a kept block the model misread.
+ */
+function answerRanks(evidence: LayerEvidence[], [start, end]: [number, number]): Array<number | null> {
+  return evidence.map((layer) => {
+    const i = [...layer.blocks].sort((a, b) => b.score - a.score).findIndex((b) => b.end > start && b.start < end);
+    return i < 0 ? null : i + 1;
+  });
+}
+
+async function answer(engine: Engine, tok: T5Tokenizer, doc: Doc, q: Question, method: Method, cache: Map<string, Float32Array>): Promise<{ pred: string; ranks?: Array<number | null> }> {
   const queryIds = qaQueryIds(tok, q.question);
   let req: EncodeRequest;
   if (method === 'trunc-4k') {
@@ -127,11 +148,12 @@ async function answer(engine: Engine, tok: T5Tokenizer, doc: Doc, q: Question, m
   } else if (method === 'dense') {
     req = { queryIds, documentIds: doc.ids, attention: 'dense' };
   } else {
-    req = { queryIds, documentIds: doc.ids, attention: 'vcc', vcc: { layout: method === 'vcc-cached' ? 'cached' : 'paper' }, localCache: method === 'vcc-cached' ? { get: (k) => cache.get(k), set: (k, v) => void cache.set(k, v) } : undefined };
+    req = { queryIds, documentIds: doc.ids, attention: 'vcc', vcc: { layout: method === 'vcc-cached' ? 'cached' : 'paper', fineBlocks }, localCache: method === 'vcc-cached' ? { get: (k) => cache.get(k), set: (k, v) => void cache.set(k, v) } : undefined };
   }
   const enc = await engine.encode(req);
   const out = await engine.generate(enc, { maxNewTokens: MAX_NEW, quoteFrom: quote ? req.documentIds : undefined });
-  return tok.decode(out.outputIds, { skipSpecial: true }).trim();
+  const pred = tok.decode(out.outputIds, { skipSpecial: true }).trim();
+  return { pred, ranks: req.attention === 'vcc' ? answerRanks(enc.evidence, q.span) : undefined };
 }
 
 const engine = await Engine.open(modelDir, { threads: 2 });
@@ -155,13 +177,13 @@ for (const length of lengths) {
   const row: (typeof results)[string] = {};
   for (const method of methods) {
     const cache = new Map<string, Float32Array>();
-    const cell = { em: 0, f1: 0, n: 0, seconds: 0, byKind: {} as Record<string, { em: number; n: number }> };
+    const cell = { em: 0, f1: 0, n: 0, seconds: 0, kept: 0, keptEm: 0, byKind: {} as Record<string, { em: number; n: number }> };
     const t0 = Date.now();
     // dense at 16K runs on a subset (the first questions of each document), VCC on the same subset is reported too
     const limit = method === 'dense' && length > 4096 ? Math.ceil(dense16k / docs.length) : Infinity;
     for (const doc of docs) {
       for (const q of doc.questions.slice(0, limit)) {
-        const pred = await answer(engine, tok, doc, q, method, cache);
+        const { pred, ranks } = await answer(engine, tok, doc, q, method, cache);
         const em = exactMatch(pred, q.answer);
         cell.em += em;
         cell.f1 += f1Score(pred, q.answer);
@@ -169,13 +191,18 @@ for (const length of lengths) {
         const k = (cell.byKind[q.kind] ??= { em: 0, n: 0 });
         k.em += em;
         k.n++;
-        details.push({ length, method, book: doc.book, tokens: doc.ids.length, kind: q.kind, depth: Number(q.depth.toFixed(3)), inFirst4k: q.inFirst4k, question: q.question, answer: q.answer, pred, em });
+        details.push({ length, method, book: doc.book, tokens: doc.ids.length, kind: q.kind, depth: Number(q.depth.toFixed(3)), inFirst4k: q.inFirst4k, question: q.question, answer: q.answer, pred, em, ranks });
+        if (ranks && ranks[ranks.length - 1] !== null) {
+          cell.kept++;
+          cell.keptEm += em;
+        }
       }
     }
     cell.seconds = (Date.now() - t0) / 1000;
     row[method] = cell;
     const pct = (x: number) => ((100 * x) / Math.max(1, cell.n)).toFixed(1);
-    console.log(`${label(length)} ${method}: EM ${pct(cell.em)} F1 ${pct(cell.f1)} (n=${cell.n}, ${cell.seconds.toFixed(0)} s)`);
+    const kept = method.startsWith('vcc') ? `; answer's sentence kept by the last VCC layer for ${cell.kept}, answered ${cell.keptEm} of those` : '';
+    console.log(`${label(length)} ${method}: EM ${pct(cell.em)} F1 ${pct(cell.f1)} (n=${cell.n}, ${cell.seconds.toFixed(0)} s${kept})`);
     if (method === 'dense' && length > 4096) {
       // VCC (cached) on exactly the dense subset, for the within-5-EM comparison
       const sub = details.filter((d: any) => d.length === length && d.method === 'vcc-cached' && docs.some((doc) => doc.book === d.book && doc.questions.slice(0, limit).some((q) => q.question === d.question)));
