@@ -9,10 +9,10 @@
  *   vcc-cached  VCC, the assistant's default layout (local-layer states cached per document)
  *   vcc-paper   VCC, the paper's layout (4K and 16K only: cheap there)
  *   trunc-4k    dense attention on the first 4K tokens (question + start of the document)
- *   dense       dense attention on everything (4K and 16K only; 16K on a subset, it is slow on CPU)
+ *   dense       dense attention on everything (4K and 16K only; --dense16k limits it to a subset at 16K, ~20 s a question)
  *
  *   node bin/run-ts.mjs tests/bench/default-model-eval.ts [--model models/default] [--lengths 4096,16384,65536,131072]
- *        [--questions 16] [--dense16k 8] [--seed 11] [--free] [--fine-blocks H] [--json out.json]
+ *        [--questions 16] [--dense16k 16] [--seed 11] [--free] [--fine-blocks H] [--json out.json]
  * --fine-blocks overrides VCC's fine blocks h (the preset's 90) for both layouts.
  * Per VCC answer the JSON details give the score rank of the answer's block in each VCC layer (null: not kept).
  */
@@ -32,7 +32,7 @@ const arg = (name: string, dflt: string) => {
 const modelDir = path.resolve(arg('model', 'models/default'));
 const lengths = arg('lengths', '4096,16384,65536,131072').split(',').map(Number);
 const perLength = Number(arg('questions', '16'));
-const dense16k = Number(arg('dense16k', '8'));
+const dense16k = Number(arg('dense16k', '16'));
 const seed = Number(arg('seed', '11'));
 const jsonOut = arg('json', '');
 const quote = !process.argv.includes('--free');
