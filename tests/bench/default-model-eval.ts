@@ -130,15 +130,18 @@ interface Cell {
 /**
  * Per VCC layer, the score rank of the first kept block that overlaps the answer's sentence, or null
  * when VCC did not keep it: tells a missed selection apart from a kept block the model misread.
+ * 'all' when the layer kept every block (a text of at most h blocks: nothing is ranked).
  */
-function answerRanks(evidence: LayerEvidence[], [start, end]: [number, number]): Array<number | null> {
+type Rank = number | null | 'all';
+function answerRanks(evidence: LayerEvidence[], [start, end]: [number, number]): Rank[] {
   return evidence.map((layer) => {
+    if (layer.blocks.length === 0) return 'all';
     const i = [...layer.blocks].sort((a, b) => b.score - a.score).findIndex((b) => b.end > start && b.start < end);
     return i < 0 ? null : i + 1;
   });
 }
 
-async function answer(engine: Engine, tok: T5Tokenizer, doc: Doc, q: Question, method: Method, cache: Map<string, Float32Array>): Promise<{ pred: string; ranks?: Array<number | null> }> {
+async function answer(engine: Engine, tok: T5Tokenizer, doc: Doc, q: Question, method: Method, cache: Map<string, Float32Array>): Promise<{ pred: string; ranks?: Rank[] }> {
   const queryIds = qaQueryIds(tok, q.question);
   let req: EncodeRequest;
   if (method === 'trunc-4k') {
