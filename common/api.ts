@@ -93,6 +93,8 @@ export interface EvidenceBlock {
 export interface AskResult {
   answer: string;
   citations: Citation[];
+  /** Where the answer was read from: the best-ranked passages read again in full, or the whole compressed text. */
+  answeredFrom: 'passages' | 'whole';
   /** For each VCC layer, the blocks it read closely (the citations are the best of these, widened to sentences). */
   evidence: Array<{ layer: number; blocks: EvidenceBlock[] }>;
   cached: boolean;
@@ -118,6 +120,8 @@ export interface ModelInfo {
   bundled: boolean;
   active: boolean;
   summaries: 'extractive' | 'abstractive';
+  /** passages: answers are read again from the passages VCC ranks highest; whole: from the whole compressed document. */
+  answers: 'passages' | 'whole';
   parameters: number;
 }
 

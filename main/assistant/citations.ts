@@ -56,11 +56,11 @@ export function evidenceRanges(evidence: LayerEvidence[], windows: TokenWindow[]
 }
 
 /**
- * The passages the engine read most closely: the best merged fine blocks, mapped from fed
- * tokens to the document's characters and widened to a sentence (or whole words). Overlapping
- * passages are one citation. Best first.
+ * The passages the engine read most closely: the best merged fine blocks, mapped from fed tokens to
+ * the document's characters and widened to a sentence (or whole words). Overlapping passages are
+ * one passage with their scores summed. Best first.
  */
-export function citationsFromEvidence(evidence: LayerEvidence[], windows: TokenWindow[], tokens: TokenizedText, doc: CitableDocument, max = 5): Citation[] {
+export function topPassages(evidence: LayerEvidence[], windows: TokenWindow[], tokens: TokenizedText, text: string, max: number): Array<{ start: number; end: number; score: number }> {
   const chosen: Array<{ start: number; end: number; score: number }> = [];
   for (const block of mergedBlocks(evidence)) {
     if (chosen.length >= max) break;
@@ -68,7 +68,7 @@ export function citationsFromEvidence(evidence: LayerEvidence[], windows: TokenW
       const s = charStart(tokens, r.start);
       const e = charEnd(tokens, r.end);
       if (e <= s) continue;
-      const q = snapQuote(doc.text, s, e);
+      const q = snapQuote(text, s, e);
       if (q.end <= q.start) continue;
       const same = chosen.find((c) => c.start < q.end && q.start < c.end);
       if (same) {
@@ -78,5 +78,10 @@ export function citationsFromEvidence(evidence: LayerEvidence[], windows: TokenW
       } else if (chosen.length < max) chosen.push({ ...q, score: block.score });
     }
   }
-  return chosen.sort((a, b) => b.score - a.score).map((c) => citation(doc, c.start, c.end, c.score));
+  return chosen.sort((a, b) => b.score - a.score);
+}
+
+/** The best passages (topPassages) as citations. */
+export function citationsFromEvidence(evidence: LayerEvidence[], windows: TokenWindow[], tokens: TokenizedText, doc: CitableDocument, max = 5): Citation[] {
+  return topPassages(evidence, windows, tokens, doc.text, max).map((c) => citation(doc, c.start, c.end, c.score));
 }

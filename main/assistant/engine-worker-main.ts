@@ -103,14 +103,15 @@ async function run(id: number, task: EngineTask, signal: AbortSignal): Promise<E
   const queryIds = task.query.kind === 'qa' ? qaQueryIds(tok, task.query.question) : tok.encode(task.query.text, { addEos: false });
   const documentIds = Array.from(task.documentIds);
   const vcc = { ...task.vcc };
-  if (task.ensureEvidence) vcc.fineBlocks = fineBlocksWithEvidence(vcc, queryIds.length + documentIds.length - Math.min(vcc.vipTokens, queryIds.length + documentIds.length));
-  const local = task.localState ? localCache(task.localState.docId, task.localState.modelId) : null;
+  const dense = task.attention === 'dense';
+  if (task.ensureEvidence && !dense) vcc.fineBlocks = fineBlocksWithEvidence(vcc, queryIds.length + documentIds.length - Math.min(vcc.vipTokens, queryIds.length + documentIds.length));
+  const local = task.localState && !dense ? localCache(task.localState.docId, task.localState.modelId) : null;
   let lastReport = 0;
   const t0 = performance.now();
   const encoded = await engine!.encode({
     queryIds,
     documentIds,
-    attention: 'vcc',
+    attention: dense ? 'dense' : 'vcc',
     vcc,
     signal,
     localCache: local?.cache,

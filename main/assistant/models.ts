@@ -31,6 +31,8 @@ export interface ModelEntry {
   dir: string;
   bundled: boolean;
   summaries: 'extractive' | 'abstractive';
+  /** passages: answers are read again from the passages VCC ranks highest (measured better for the small bundled model); whole: from the whole compressed document (the paper's VCC). */
+  answers: 'passages' | 'whole';
 }
 
 /** Files of a Hugging Face folder an import copies: config, safetensors weights, tokenizer files. */
@@ -57,7 +59,7 @@ export class ModelRegistry {
 
   private bundled(): ModelEntry | null {
     if (!existsSync(path.join(this.bundledDir, 'config.json'))) return null;
-    return { id: BUNDLED_ID, name: 'Longread default', dir: this.bundledDir, bundled: true, summaries: 'extractive' };
+    return { id: BUNDLED_ID, name: 'Longread default', dir: this.bundledDir, bundled: true, summaries: 'extractive', answers: 'passages' };
   }
 
   private imported(): ModelEntry[] {
@@ -77,7 +79,7 @@ export class ModelRegistry {
       } catch {
         // no metadata: the folder name is the name
       }
-      out.push({ id, name, dir, bundled: false, summaries: 'abstractive' });
+      out.push({ id, name, dir, bundled: false, summaries: 'abstractive', answers: 'whole' });
     }
     return out;
   }

@@ -2,6 +2,7 @@ import type { CompressionPreset } from '../../common/api';
 import type { CacheContext } from '../library/caches';
 import type { Library } from '../library/library';
 import { citationsFromEvidence, evidenceRanges } from './citations';
+import { rereadWindows } from './passages';
 import type { JobContext } from './job-queue';
 import { vccSettingsFor } from './presets';
 import { planRead, type ReadableDocument } from './reading';
@@ -10,7 +11,7 @@ import { eosIdOf, feedIds, textTokenCount } from './text-ranges';
 import type { AskOutcome, AskRequest } from './types';
 
 /** Bump when how answers are computed changes, so old cached answers are not served. */
-const QA_VERSION = 2;
+const QA_VERSION = 3;
 
 export interface QaEnv {
   library: Library;
@@ -25,15 +26,17 @@ export function answerCacheContext(env: QaEnv, req: AskRequest): CacheContext {
   return {
     docId: req.documentId,
     modelId: env.runtime.key,
-    settings: { v: QA_VERSION, compression: env.compression, layout: 'cached', limit: env.limit, sections: req.sections ?? null, maxNewTokens: env.maxAnswerTokens, numBeams: 1 },
+    settings: { v: QA_VERSION, answers: env.runtime.entry.answers, compression: env.compression, layout: 'cached', limit: env.limit, sections: req.sections ?? null, maxNewTokens: env.maxAnswerTokens, numBeams: 1 },
   };
 }
 
 /**
  * Answers a question about a document: the question as VIP tokens, the document (or the chosen
  * sections, or the windows full-text search picks when it is over the limit) as context, VCC in
- * the cached layout so the local layers are reused across questions; the answer is a span of the text
- * read (quoting); citations from the evidence.
+ * the cached layout so the local layers are reused across questions; citations from the evidence.
+ * A model that answers from passages (the bundled one) then reads the few passages VCC ranked
+ * highest again, densely, and answers from them; otherwise the answer is generated from the whole
+ * compressed document. Either way the answer is a span of the text read (quoting).
  */
 export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: ReadableDocument): Promise<Omit<AskOutcome, 'chatId'>> {
   const facts = await env.runtime.open(ctx);
@@ -48,18 +51,34 @@ export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: 
     question: req.question,
     search: (term) => env.library.documents.search(term, { docId: doc.id, limit: 1000 }).map((h) => h.page),
   });
+  const query = { kind: 'qa', question: req.question } as const;
+  // Answers are quotes of the text read: faithful by construction, and a small model's copy cannot drift.
+  const generate = { maxNewTokens: env.maxAnswerTokens, numBeams: 1, quote: true };
+  const vcc = vccSettingsFor(env.compression, facts.numLayers);
+  const eos = eosIdOf(tokens);
+  const fromPassages = env.runtime.entry.answers === 'passages';
   ctx.progress('encoding', { fraction: 0 });
   const r = await env.runtime.run(ctx, {
-    query: { kind: 'qa', question: req.question },
-    documentIds: feedIds(tokens, plan.windows, eosIdOf(tokens)),
-    vcc: vccSettingsFor(env.compression, facts.numLayers),
+    query,
+    documentIds: feedIds(tokens, plan.windows, eos),
+    vcc,
     ensureEvidence: true,
-    // Answers are quotes of the text read: faithful by construction, and a small model's copy cannot drift.
-    generate: { maxNewTokens: env.maxAnswerTokens, numBeams: 1, quote: true },
+    generate: fromPassages ? null : generate,
     localState: { docId: doc.id, modelId: env.runtime.key },
   });
+  let answered = r;
+  let answeredFrom: AskOutcome['answeredFrom'] = 'whole';
+  if (fromPassages) {
+    const passages = rereadWindows(r.evidence, plan.windows, tokens, doc.text);
+    // VCC ranked nothing only when it kept every block (a text of a block or two): read it all again
+    const reread = passages.length > 0 ? passages : plan.windows;
+    ctx.progress('generating', { fraction: 0, detail: 'reading the best passages again' });
+    answered = await env.runtime.run(ctx, { query, documentIds: feedIds(tokens, reread, eos), vcc, attention: passages.length > 0 ? 'dense' : 'vcc', ensureEvidence: false, generate, localState: null });
+    answeredFrom = passages.length > 0 ? 'passages' : 'whole';
+  }
   return {
-    answer: r.text ?? '',
+    answer: answered.text ?? '',
+    answeredFrom,
     citations: citationsFromEvidence(r.evidence, plan.windows, tokens, doc),
     evidence: evidenceRanges(r.evidence, plan.windows, tokens),
     cached: false,
@@ -72,7 +91,7 @@ export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: 
       compressedLengths: r.compressedLengths,
       ...(r.encoderHash ? { encoderHash: r.encoderHash } : {}),
       queryTokens: r.queryTokens,
-      timingsMs: { tokenize: tokenizeMs, encode: r.timingsMs.encode, generate: r.timingsMs.generate },
+      timingsMs: { tokenize: tokenizeMs, encode: r.timingsMs.encode + (answered === r ? 0 : answered.timingsMs.encode), generate: answered.timingsMs.generate },
     },
   };
 }

@@ -88,6 +88,8 @@ export interface EngineTask {
   query: EngineQuery;
   documentIds: Int32Array;
   vcc: VccSettings;
+  /** 'dense': full attention over a short text (an answer's passages read again); VCC otherwise. */
+  attention?: 'vcc' | 'dense';
   /** Keep at least a quarter of the blocks coarse so the VIP attention ranks blocks (evidence). */
   ensureEvidence: boolean;
   /** quote: the answer is a span of documentIds (extractive). */

@@ -32,8 +32,8 @@ export class RecordingAssistant implements AssistantLike {
   closed = 0;
   private next = 1;
   readonly modelList: ModelInfo[] = [
-    { id: 'tiny', name: 'Tiny', dir: '/models/tiny', bundled: true, active: true, summaries: 'extractive', parameters: 1000 },
-    { id: 'other', name: 'Other', dir: '/models/other', bundled: false, active: false, summaries: 'abstractive', parameters: 2000 },
+    { id: 'tiny', name: 'Tiny', dir: '/models/tiny', bundled: true, active: true, summaries: 'extractive', answers: 'passages', parameters: 1000 },
+    { id: 'other', name: 'Other', dir: '/models/other', bundled: false, active: false, summaries: 'abstractive', answers: 'whole', parameters: 2000 },
   ];
 
   ask(req: AskRequestLike, onEvent: (e: JobEvent) => void) {
@@ -41,6 +41,7 @@ export class RecordingAssistant implements AssistantLike {
     const jobId = `job-${this.next++}`;
     const result: AskResult = {
       answer: 'Ishmael',
+      answeredFrom: 'passages',
       citations: [],
       evidence: [],
       cached: false,
@@ -79,7 +80,7 @@ export class RecordingAssistant implements AssistantLike {
     import: async (dir: string, onProgress?: (p: unknown) => void) => {
       onProgress?.({ done: 1, total: 2 });
       onProgress?.({ done: 2, total: 2 });
-      const model: ModelInfo = { id: 'imported', name: 'Imported', dir, bundled: false, active: false, summaries: 'abstractive', parameters: 1 };
+      const model: ModelInfo = { id: 'imported', name: 'Imported', dir, bundled: false, active: false, summaries: 'abstractive', answers: 'whole', parameters: 1 };
       this.modelList.push(model);
       return model;
     },
