@@ -59,7 +59,7 @@ export const settingsSchema = z.strictObject({
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
-export const DEFAULT_SETTINGS: Settings = { model: null, provider: 'cpu', threads: 0, compression: 'balanced', theme: 'system' };
+export const DEFAULT_SETTINGS: Settings = { model: null, provider: 'cpu', threads: 0, compression: 'accurate', theme: 'system' };
 
 // ---------------------------------------------------------------------------------------------
 // Assistant types (the wire form of the assistant contract, `main/assistant/types.ts`)

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { CompressionPreset, JobEvent, ModelInfo } from '../../common/api';
+import { DEFAULT_SETTINGS, type CompressionPreset, type JobEvent, type ModelInfo } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import type { AssistantLike } from '../api/assistant-host';
 import { noAssistant } from '../api/assistant-host';
@@ -51,7 +51,7 @@ export class Assistant implements AssistantLike {
   private constructor(private readonly options: AssistantOptions) {
     this.library = options.library;
     this.registry = new ModelRegistry(options.home, bundledModelDir(options.modelDir, options.env ?? process.env));
-    this.compression = options.compression ?? 'balanced';
+    this.compression = options.compression ?? DEFAULT_SETTINGS.compression;
     this.limit = options.maxDocumentTokens ?? DEFAULT_MAX_DOCUMENT_TOKENS;
     if (!Number.isInteger(this.limit) || this.limit < 2) throw new LongreadError('invalid-argument', `the document token limit must be a whole number ≥ 2, got ${this.limit}`);
   }

@@ -302,13 +302,13 @@ test('settings persist in the data home; engine settings reopen the assistant; a
     assert.deepEqual(value(await first.api.call('settings.get', {})), DEFAULT_SETTINGS);
     await first.api.call('models.list', {});
     assert.equal(first.opened.length, 1);
-    const s = value(await first.api.call('settings.set', { theme: 'dark', threads: 3, compression: 'accurate' }));
-    assert.deepEqual(s, { ...DEFAULT_SETTINGS, theme: 'dark', threads: 3, compression: 'accurate' });
+    const s = value(await first.api.call('settings.set', { theme: 'dark', threads: 3, compression: 'fast' }));
+    assert.deepEqual(s, { ...DEFAULT_SETTINGS, theme: 'dark', threads: 3, compression: 'fast' });
     assert.ok(first.events.some((e) => e.type === 'settings-changed' && e.settings.theme === 'dark'));
     assert.equal(first.assistant.closed, 1, 'threads changed: the engine is reopened');
     await first.api.call('models.list', {});
     assert.equal(first.opened.at(-1)!.threads, 3);
-    assert.equal(first.opened.at(-1)!.compression, 'accurate');
+    assert.equal(first.opened.at(-1)!.compression, 'fast');
     await first.api.call('settings.set', { theme: 'light' });
     await first.api.call('settings.set', { theme: 'dark' });
     await first.api.call('models.list', {});
@@ -332,7 +332,7 @@ test('settings persist in the data home; engine settings reopen the assistant; a
 
   const second = openApi(dir);
   try {
-    assert.deepEqual(value(await second.api.call('settings.get', {})), { ...DEFAULT_SETTINGS, theme: 'dark', threads: 3, compression: 'accurate', model: 'other' });
+    assert.deepEqual(value(await second.api.call('settings.get', {})), { ...DEFAULT_SETTINGS, theme: 'dark', threads: 3, compression: 'fast', model: 'other' });
     await second.api.call('models.list', {});
     assert.equal(second.assistant.active, 'other', 'the saved model is made active when the engine opens');
   } finally {

@@ -6,7 +6,10 @@
  * are built from real sentences at random depths of the window. Every answer is a span of the document.
  * Answers are quotes of the text each method reads, as the assistant answers (engine quoteFrom); --free
  * generates without that constraint. Exact match and F1 (SQuAD normalization) for:
- *   vcc-cached  VCC, the assistant's default layout (local-layer states cached per document)
+ *   vcc-cached  VCC, the assistant's layout (local-layer states cached per document), answered from the whole
+ *               compressed document (how the assistant answers with an imported model)
+ *   vcc-reread  the same encode; the passages VCC ranked highest (main/assistant/passages.ts) read again densely
+ *               and answered from (how the assistant answers with the bundled model)
  *   vcc-paper   VCC, the paper's layout (4K and 16K only: cheap there)
  *   trunc-4k    dense attention on the first 4K tokens (question + start of the document)
  *   dense       dense attention on everything (4K and 16K only; --dense16k limits it to a subset at 16K, ~20 s a question)
@@ -21,6 +24,9 @@ import path from 'node:path';
 import { Engine, type EncodeRequest } from '../../engine/engine';
 import type { LayerEvidence } from '../../engine/vcc/encoder';
 import { qaQueryIds } from '../../engine/qa-format';
+import { rereadWindows } from '../../main/assistant/passages';
+import { feedIds } from '../../main/assistant/text-ranges';
+import type { TokenizedText } from '../../main/assistant/types';
 import type { T5Tokenizer } from '../../engine/tokenizer';
 import { evalSources, sentences } from '../../models/recipe/corpus';
 import { exactMatch, f1Score, makeCloze, makeFact, rng, type Rng } from '../../models/recipe/qa-gen';
@@ -59,6 +65,9 @@ interface Question {
 interface Doc {
   book: string;
   ids: number[];
+  /** The document as the assistant holds it: its text, and ids with each token's character range. */
+  text: string;
+  tokens: TokenizedText;
   questions: Question[];
 }
 
@@ -100,8 +109,14 @@ function buildDoc(r: Rng, tok: T5Tokenizer, book: Book, length: number, nQ: numb
     sents.splice(at, 0, { text: f.statement, ids: factIds(f.statement), q: { question: f.question, answer: f.answer, kind: 'fact', depth: 0, inFirst4k: false, span: [0, 0] } });
   }
   const ids: number[] = [];
+  const offsets: number[] = [];
+  let text = '';
   const questions: Question[] = [];
   for (const s of sents) {
+    const o = tok.encodeWithOffsets(s.text);
+    if (o.ids.join() !== s.ids.join()) throw new Error(`tokenizing with offsets gave other ids for: ${s.text}`);
+    for (const [a, b] of o.offsets) offsets.push(text.length + a, text.length + b);
+    text += s.text + ' ';
     if (s.q) {
       const qLen = qaQueryIds(tok, s.q.question).length;
       s.q.depth = ids.length;
@@ -112,11 +127,12 @@ function buildDoc(r: Rng, tok: T5Tokenizer, book: Book, length: number, nQ: numb
     for (const id of s.ids) ids.push(id);
   }
   ids.push(tok.eosId);
+  offsets.push(text.length, text.length);
   for (const q of questions) q.depth /= ids.length;
-  return { book: book.name, ids, questions: questions.slice(0, nQ) };
+  return { book: book.name, ids, text, tokens: { ids: Int32Array.from(ids), offsets: Int32Array.from(offsets) }, questions: questions.slice(0, nQ) };
 }
 
-type Method = 'vcc-cached' | 'vcc-paper' | 'trunc-4k' | 'dense';
+type Method = 'vcc-cached' | 'vcc-reread' | 'vcc-paper' | 'trunc-4k' | 'dense';
 interface Cell {
   em: number;
   f1: number;
@@ -141,7 +157,17 @@ function answerRanks(evidence: LayerEvidence[], [start, end]: [number, number]):
   });
 }
 
-async function answer(engine: Engine, tok: T5Tokenizer, doc: Doc, q: Question, method: Method, cache: Map<string, Float32Array>): Promise<{ pred: string; ranks?: Rank[] }> {
+/** The bundled model's answer: VCC's best passages (the assistant's rereadWindows) read again densely. */
+async function reread(engine: Engine, tok: T5Tokenizer, doc: Doc, queryIds: number[], evidence: LayerEvidence[]): Promise<string> {
+  const windows = rereadWindows(evidence, [{ start: 0, end: doc.ids.length - 1 }], doc.tokens, doc.text);
+  const documentIds = windows.length > 0 ? Array.from(feedIds(doc.tokens, windows, tok.eosId)) : doc.ids;
+  const enc = await engine.encode({ queryIds, documentIds, attention: 'dense' });
+  const out = await engine.generate(enc, { maxNewTokens: MAX_NEW, quoteFrom: quote ? documentIds : undefined });
+  return tok.decode(out.outputIds, { skipSpecial: true }).trim();
+}
+
+/** The method's answer; for vcc-cached also the reread answer from the same encode. */
+async function answer(engine: Engine, tok: T5Tokenizer, doc: Doc, q: Question, method: Method, cache: Map<string, Float32Array>): Promise<{ pred: string; ranks?: Rank[]; reread?: string }> {
   const queryIds = qaQueryIds(tok, q.question);
   let req: EncodeRequest;
   if (method === 'trunc-4k') {
@@ -156,7 +182,8 @@ async function answer(engine: Engine, tok: T5Tokenizer, doc: Doc, q: Question, m
   const enc = await engine.encode(req);
   const out = await engine.generate(enc, { maxNewTokens: MAX_NEW, quoteFrom: quote ? req.documentIds : undefined });
   const pred = tok.decode(out.outputIds, { skipSpecial: true }).trim();
-  return { pred, ranks: req.attention === 'vcc' ? answerRanks(enc.evidence, q.span) : undefined };
+  if (req.attention !== 'vcc') return { pred };
+  return { pred, ranks: answerRanks(enc.evidence, q.span), reread: method === 'vcc-cached' ? await reread(engine, tok, doc, queryIds, enc.evidence) : undefined };
 }
 
 const engine = await Engine.open(modelDir, { threads: 2 });
@@ -178,34 +205,43 @@ for (const length of lengths) {
   const docs = books.map((b) => buildDoc(r, tok, b, length, Math.ceil(perLength / books.length), words));
   const methods: Method[] = length <= 4096 ? ['vcc-cached', 'vcc-paper', 'dense'] : length <= 16384 ? ['vcc-cached', 'vcc-paper', 'trunc-4k', 'dense'] : ['vcc-cached', 'trunc-4k'];
   const row: (typeof results)[string] = {};
+  const pct = (cell: Cell, x: number) => ((100 * x) / Math.max(1, cell.n)).toFixed(1);
+  const newCell = () => ({ em: 0, f1: 0, n: 0, seconds: 0, kept: 0, keptEm: 0, byKind: {} as Record<string, { em: number; n: number }> });
   for (const method of methods) {
     const cache = new Map<string, Float32Array>();
-    const cell = { em: 0, f1: 0, n: 0, seconds: 0, kept: 0, keptEm: 0, byKind: {} as Record<string, { em: number; n: number }> };
+    const cells: Partial<Record<Method, ReturnType<typeof newCell>>> = {};
+    const score = (m: Method, doc: Doc, q: Question, pred: string, ranks?: Rank[]) => {
+      const cell = (cells[m] ??= newCell());
+      const em = exactMatch(pred, q.answer);
+      cell.em += em;
+      cell.f1 += f1Score(pred, q.answer);
+      cell.n++;
+      const k = (cell.byKind[q.kind] ??= { em: 0, n: 0 });
+      k.em += em;
+      k.n++;
+      details.push({ length, method: m, book: doc.book, tokens: doc.ids.length, kind: q.kind, depth: Number(q.depth.toFixed(3)), inFirst4k: q.inFirst4k, question: q.question, answer: q.answer, pred, em, ranks });
+      if (ranks && ranks[ranks.length - 1] !== null) {
+        cell.kept++;
+        cell.keptEm += em;
+      }
+    };
     const t0 = Date.now();
     // dense at 16K runs on a subset (the first questions of each document), VCC on the same subset is reported too
     const limit = method === 'dense' && length > 4096 ? Math.ceil(dense16k / docs.length) : Infinity;
     for (const doc of docs) {
       for (const q of doc.questions.slice(0, limit)) {
-        const { pred, ranks } = await answer(engine, tok, doc, q, method, cache);
-        const em = exactMatch(pred, q.answer);
-        cell.em += em;
-        cell.f1 += f1Score(pred, q.answer);
-        cell.n++;
-        const k = (cell.byKind[q.kind] ??= { em: 0, n: 0 });
-        k.em += em;
-        k.n++;
-        details.push({ length, method, book: doc.book, tokens: doc.ids.length, kind: q.kind, depth: Number(q.depth.toFixed(3)), inFirst4k: q.inFirst4k, question: q.question, answer: q.answer, pred, em, ranks });
-        if (ranks && ranks[ranks.length - 1] !== null) {
-          cell.kept++;
-          cell.keptEm += em;
-        }
+        const { pred, ranks, reread } = await answer(engine, tok, doc, q, method, cache);
+        score(method, doc, q, pred, ranks);
+        if (reread !== undefined) score('vcc-reread', doc, q, reread, ranks);
       }
     }
-    cell.seconds = (Date.now() - t0) / 1000;
-    row[method] = cell;
-    const pct = (x: number) => ((100 * x) / Math.max(1, cell.n)).toFixed(1);
-    const kept = method.startsWith('vcc') ? `; answer's sentence kept by the last VCC layer for ${cell.kept}, answered ${cell.keptEm} of those` : '';
-    console.log(`${label(length)} ${method}: EM ${pct(cell.em)} F1 ${pct(cell.f1)} (n=${cell.n}, ${cell.seconds.toFixed(0)} s${kept})`);
+    for (const [m, cell] of Object.entries(cells) as Array<[Method, ReturnType<typeof newCell>]>) {
+      cell.seconds = (Date.now() - t0) / 1000;
+      row[m] = cell;
+      const kept = m.startsWith('vcc') ? `; answer's sentence kept by the last VCC layer for ${cell.kept}, answered ${cell.keptEm} of those` : '';
+      const shared = m === 'vcc-reread' ? ', time shared with vcc-cached' : '';
+      console.log(`${label(length)} ${m}: EM ${pct(cell, cell.em)} F1 ${pct(cell, cell.f1)} (n=${cell.n}, ${cell.seconds.toFixed(0)} s${shared}${kept})`);
+    }
     if (method === 'dense' && length > 4096) {
       // VCC (cached) on exactly the dense subset, for the within-5-EM comparison
       const sub = details.filter((d: any) => d.length === length && d.method === 'vcc-cached' && docs.some((doc) => doc.book === d.book && doc.questions.slice(0, limit).some((q) => q.question === d.question)));
@@ -222,6 +258,7 @@ for (const length of lengths) {
 
 const cols: Array<[string, string]> = [
   ['vcc-cached', 'VCC (cached)'],
+  ['vcc-reread', 'VCC + reread'],
   ['vcc-paper', 'VCC (paper)'],
   ['trunc-4k', 'trunc 4K'],
   ['dense', 'dense'],
@@ -233,6 +270,6 @@ console.log(`|---|${cols.map(() => '---').join('|')}|`);
 for (const [len, row] of Object.entries(results)) {
   // at 4K the truncation is the whole input: dense 4K is truncation 4K
   const trunc = row['trunc-4k'] ?? (len === '4K' ? row['dense'] : undefined);
-  console.log(`| ${len} | ${[fmt(row['vcc-cached']), fmt(row['vcc-paper']), fmt(trunc), fmt(row['dense'])].join(' | ')} |`);
+  console.log(`| ${len} | ${[fmt(row['vcc-cached']), fmt(row['vcc-reread']), fmt(row['vcc-paper']), fmt(trunc), fmt(row['dense'])].join(' | ')} |`);
 }
 await engine.close();
