@@ -250,6 +250,7 @@ export class Assistant implements AssistantLike {
     this.library.chats.addMessage(chatId, 'user', req.question.trim());
     this.library.chats.addMessage(chatId, 'assistant', result.answer, {
       citations: result.citations,
+      answeredFrom: result.answeredFrom,
       model: result.model,
       read: result.read,
       cached: result.cached,

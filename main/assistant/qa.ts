@@ -73,7 +73,9 @@ export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: 
     // VCC ranked nothing only when it kept every block (a text of a block or two): read it all again
     const reread = passages.length > 0 ? passages : plan.windows;
     ctx.progress('generating', { fraction: 0, detail: 'reading the best passages again' });
-    answered = await env.runtime.run(ctx, { query, documentIds: feedIds(tokens, reread, eos), vcc, attention: passages.length > 0 ? 'dense' : 'vcc', ensureEvidence: false, generate, localState: null });
+    // the reread's encode takes milliseconds: its progress would only send the bar back to the start
+    const quiet: JobContext = { ...ctx, progress: (stage, extra) => stage !== 'encoding' && ctx.progress(stage, extra) };
+    answered = await env.runtime.run(quiet, { query, documentIds: feedIds(tokens, reread, eos), vcc, attention: passages.length > 0 ? 'dense' : 'vcc', ensureEvidence: false, generate, localState: null });
     answeredFrom = passages.length > 0 ? 'passages' : 'whole';
   }
   return {

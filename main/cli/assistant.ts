@@ -152,6 +152,7 @@ export function registerAssistant(program: Command): void {
         process.stdout.write(
           JSON.stringify({
             answer: r.answer,
+            answeredFrom: r.answeredFrom,
             citations: r.citations.map(citationJson),
             evidence: r.evidence,
             cached: r.cached,
@@ -167,6 +168,7 @@ export function registerAssistant(program: Command): void {
       }
       if (streamed || r.answer) process.stdout.write('\n');
       printCitations(r.citations);
+      if (r.answeredFrom === 'passages') process.stderr.write('\nThe answer is quoted from the passages ranked highest (among the sources above), read again in full.\n');
       if (r.read.note) process.stderr.write(`\nNote: ${r.read.note}\n`);
       if (r.cached) process.stderr.write('(answer from the cache)\n');
     });

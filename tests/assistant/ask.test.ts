@@ -55,6 +55,10 @@ test('a long book end to end: ingest, ask over the limit (windows chosen by full
   const text = o.library.documents.load(docId)!.text;
   const read = r.read.windows.map((w) => flat(text.slice(w.startChar, w.endChar))).join(' ');
   assert.ok(read.includes(flat(r.answer)), `the answer "${r.answer}" is a quote of the text read`);
+  // the bundled model answers from the passages VCC ranked highest, which are among the citations
+  assert.equal(r.answeredFrom, 'passages');
+  const cited = [...r.citations].sort((a, b) => a.start - b.start).map((c) => flat(c.quote)).join(' ');
+  assert.ok(cited.includes(flat(r.answer)), `the answer "${r.answer}" is a quote of the cited passages`);
   assert.equal(r.cached, false);
   assert.equal(r.model, 'default');
   assert.ok(r.documentTokens > LIMIT, `Frankenstein is over the limit (${r.documentTokens} tokens)`);

@@ -43,6 +43,7 @@ test('longread models / ask / summarize end to end, with --json and meaningful e
   assert.equal(typeof r.answer, 'string');
   assert.equal(r.cached, false);
   assert.equal(r.model, 'tiny-assistant');
+  assert.equal(r.answeredFrom, 'whole', 'an imported model answers from the whole compressed text');
   assert.ok(r.documentTokens > 100_000);
   assert.equal(r.read.whole, false);
   assert.ok(r.read.endToken > r.read.startToken);

@@ -87,7 +87,7 @@ test('models: import (validated, copied, active, abstractive), use, remove; bund
   const o = await openTiny({ maxDocumentTokens: 32_768, maxSummaryTokens: 12 });
   const source = await tinyModel();
   let list = o.assistant.models.list();
-  assert.deepEqual(list.map((m) => [m.id, m.bundled, m.active, m.summaries]), [['default', true, true, 'extractive']]);
+  assert.deepEqual(list.map((m) => [m.id, m.bundled, m.active, m.summaries, m.answers]), [['default', true, true, 'extractive', 'passages']]);
   assert.ok(list[0]!.parameters > 50_000);
 
   const progress: Array<{ done: number; total: number }> = [];
@@ -95,6 +95,7 @@ test('models: import (validated, copied, active, abstractive), use, remove; bund
   assert.equal(imported.id, 'tiny-assistant');
   assert.equal(imported.active, true);
   assert.equal(imported.summaries, 'abstractive');
+  assert.equal(imported.answers, 'whole');
   assert.equal(imported.dir, path.join(o.home, 'models', 'tiny-assistant'));
   assert.ok(existsSync(path.join(imported.dir, 'model.safetensors')) && existsSync(path.join(imported.dir, 'tokenizer.json')));
   assert.equal(progress.at(-1)!.done, progress.at(-1)!.total);
@@ -107,6 +108,7 @@ test('models: import (validated, copied, active, abstractive), use, remove; bund
   assert.equal(rec.tokens().trim(), s.summary, 'an abstractive summary streams');
   const ask = await o.assistant.ask({ documentId: docId, question: 'Who?', sections: { from: 4, to: 4 }, modelId: 'default' }, () => {}).result;
   assert.equal(ask.model, 'default', 'a request can name its model');
+  assert.equal(ask.answeredFrom, 'passages');
 
   // each model keeps its own compiled graphs (opening one must not prune the other's)
   const graphs = (id: string) => (existsSync(path.join(o.home, 'graph-cache', id)) ? readdirSync(path.join(o.home, 'graph-cache', id), { recursive: true }).filter((f) => String(f).endsWith('.onnx')) : []);

@@ -5,6 +5,7 @@ import { CancelledError, LongreadError } from '../../common/errors';
 import { mergedBlocks } from '../../main/assistant/citations';
 import { JobQueue } from '../../main/assistant/job-queue';
 import { fineBlocksWithEvidence, vccSettingsFor } from '../../main/assistant/presets';
+import { rereadWindows } from '../../main/assistant/passages';
 import { planRead, type ReadableDocument } from '../../main/assistant/reading';
 import { pickSentences, sentencesIn, snapQuote } from '../../main/assistant/sentences';
 import { feedIds, originalRanges, quoteOf } from '../../main/assistant/text-ranges';
@@ -100,6 +101,34 @@ test('compression presets follow the paper table (n_p = 3·k); short texts keep 
     { start: 0, end: 32, score: 0.4 },
     { start: 64, end: 96, score: 0.3 },
   ]);
+});
+
+test("an answer's reread passages: the sentences around VCC's best blocks (merged over layers, mapped through the windows read), in document order, touching ones joined", () => {
+  // 20 sentences of 8 one-token words: sentence i is tokens [8i, 8i + 8)
+  const words = Array.from({ length: 20 }, (_, i) => `Sentence${i} holds words one two three four end.`.split(' ')).flat();
+  const text = words.join(' ');
+  const offsets = new Int32Array(2 * (words.length + 1));
+  let at = 0;
+  words.forEach((w, i) => {
+    offsets[2 * i] = at;
+    offsets[2 * i + 1] = at + w.length;
+    at += w.length + 1;
+  });
+  offsets[2 * words.length] = offsets[2 * words.length + 1] = text.length;
+  const tokens: TokenizedText = { ids: Int32Array.from({ length: words.length + 1 }, (_, i) => i + 2), offsets };
+  const windows = [{ start: 0, end: 80 }, { start: 100, end: 160 }]; // fed token f < 80 is document token f, else f + 20
+  const evidence = [
+    { layer: 4, blocks: [{ start: 8, end: 12, score: 0.5 }, { start: 84, end: 88, score: 0.4 }, { start: 18, end: 20, score: 0.3 }, { start: 40, end: 44, score: 0.1 }] },
+    { layer: 5, blocks: [{ start: 84, end: 88, score: 0.2 }] },
+  ];
+  const sentence = (i: number) => ({ start: 8 * i, end: 8 * i + 8 });
+  // best: fed 84-88 (document 104-108, sentence 13, 0.6), then sentences 1 and 2 (touching: one window); sentence 5 is fourth
+  assert.deepEqual(rereadWindows(evidence, windows, tokens, text), [{ start: 8, end: 24 }, sentence(13)]);
+  assert.deepEqual(rereadWindows(evidence, windows, tokens, text, 1), [sentence(13)]);
+  assert.deepEqual(rereadWindows(evidence, windows, tokens, text, 4), [{ start: 8, end: 24 }, sentence(5), sentence(13)]);
+  assert.equal(quoteOf(text, offsets[2 * 104]!, offsets[2 * 111 + 1]!), 'Sentence13 holds words one two three four end.');
+  assert.deepEqual(rereadWindows([], windows, tokens, text), [], 'nothing ranked: no passages');
+  assert.deepEqual(rereadWindows([{ layer: 4, blocks: [] }], windows, tokens, text), []);
 });
 
 test('job queue: one job at a time per lane, others wait; cancel queued or running; errors are typed events', async () => {

@@ -13,6 +13,12 @@ export function citationsOf(meta: unknown): Citation[] {
   return Array.isArray(list) ? list.filter(isCitation) : [];
 }
 
+/** Where a stored assistant message's answer was read from (`meta.answeredFrom`), when it says. */
+export function answeredFromOf(meta: unknown): 'passages' | 'whole' | undefined {
+  const v = typeof meta === 'object' && meta !== null ? (meta as { answeredFrom?: unknown }).answeredFrom : undefined;
+  return v === 'passages' || v === 'whole' ? v : undefined;
+}
+
 export function citationLabel(c: Citation): string {
   if (c.page !== undefined) return `p. ${c.page}`;
   if (c.section) return c.section.title;
