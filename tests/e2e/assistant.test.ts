@@ -127,6 +127,7 @@ describe('the assistant in the browser', { skip: skip ?? (hasAssistant ? false :
     );
     const shown = (await answer.locator('.text').innerText()).trim();
     assert.equal(shown.replace(/\s+/g, ' '), done.result!.answer!.trim().replace(/\s+/g, ' '), 'the final answer is shown');
+    assert.match(await answer.getByTestId('answered-from').innerText(), /Quoted from the passages .* read again in full/, 'the bundled model says it answered from its best passages');
 
     const citations = answer.locator('button.citation');
     const count = await citations.count();
