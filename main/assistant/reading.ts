@@ -1,7 +1,7 @@
 import type { DocumentPage, DocumentSection } from '../../common/document';
 import { LongreadError } from '../../common/errors';
 import { contentWords } from './sentences';
-import { charEnd, charStart, textTokenCount, tokenAtChar, type TokenWindow } from './text-ranges';
+import { charEnd, charStart, mergeWindows, textTokenCount, tokenAtChar, type TokenWindow } from './text-ranges';
 import type { AskOutcome, TokenizedText } from './types';
 
 export interface ReadableDocument {
@@ -176,13 +176,3 @@ function clamp(start: number, length: number, base: TokenWindow): TokenWindow {
   return { start: s, end: Math.min(base.end, s + length) };
 }
 
-function mergeWindows(ws: TokenWindow[]): TokenWindow[] {
-  const sorted = [...ws].sort((a, b) => a.start - b.start);
-  const out: TokenWindow[] = [];
-  for (const w of sorted) {
-    const last = out[out.length - 1];
-    if (last && w.start <= last.end) last.end = Math.max(last.end, w.end);
-    else out.push({ ...w });
-  }
-  return out;
-}

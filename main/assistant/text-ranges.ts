@@ -49,6 +49,18 @@ export function feedIds(t: TokenizedText, windows: TokenWindow[], eosId: number)
   return out;
 }
 
+/** The windows in document order, overlapping or touching ones joined. */
+export function mergeWindows(ws: TokenWindow[]): TokenWindow[] {
+  const sorted = [...ws].sort((a, b) => a.start - b.start);
+  const out: TokenWindow[] = [];
+  for (const w of sorted) {
+    const last = out[out.length - 1];
+    if (last && w.start <= last.end) last.end = Math.max(last.end, w.end);
+    else out.push({ ...w });
+  }
+  return out;
+}
+
 /** Maps a fed token range [start, end) back to original token ranges (split at window seams; the </s> drops out). */
 export function originalRanges(windows: TokenWindow[], start: number, end: number): TokenWindow[] {
   const out: TokenWindow[] = [];

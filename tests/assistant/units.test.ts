@@ -11,10 +11,8 @@ import { pickSentences, sentencesIn, snapQuote } from '../../main/assistant/sent
 import { feedIds, originalRanges, quoteOf } from '../../main/assistant/text-ranges';
 import type { TokenizedText } from '../../main/assistant/types';
 
-/** A document of one-token words, 100 words a page, with `marks` words placed on given pages. */
-function syntheticDoc(pages: number, marks: Record<number, string> = {}): { doc: ReadableDocument; tokens: TokenizedText } {
-  const words: string[] = [];
-  for (let p = 0; p < pages; p++) for (let w = 0; w < 100; w++) words.push(w === 50 && marks[p + 1] ? marks[p + 1]! : `w${p}x${w}`);
+/** The words joined by spaces, one token each, then </s>: the text and each token's character range. */
+function wordTokens(words: string[]): { text: string; offsets: Int32Array } {
   const text = words.join(' ');
   const offsets = new Int32Array(2 * (words.length + 1));
   let at = 0;
@@ -24,6 +22,14 @@ function syntheticDoc(pages: number, marks: Record<number, string> = {}): { doc:
     at += w.length + 1;
   });
   offsets[2 * words.length] = offsets[2 * words.length + 1] = text.length;
+  return { text, offsets };
+}
+
+/** A document of one-token words, 100 words a page, with `marks` words placed on given pages. */
+function syntheticDoc(pages: number, marks: Record<number, string> = {}): { doc: ReadableDocument; tokens: TokenizedText } {
+  const words: string[] = [];
+  for (let p = 0; p < pages; p++) for (let w = 0; w < 100; w++) words.push(w === 50 && marks[p + 1] ? marks[p + 1]! : `w${p}x${w}`);
+  const { text, offsets } = wordTokens(words);
   const ids = Int32Array.from({ length: words.length + 1 }, (_, i) => (i === words.length ? 1 : 5));
   const docPages = Array.from({ length: pages }, (_, p) => ({ number: p + 1, start: offsets[2 * p * 100]!, end: p + 1 < pages ? offsets[2 * (p + 1) * 100]! : text.length }));
   return { doc: { id: 'd', title: 'Synthetic', text, pages: docPages, sections: [{ title: 'One', level: 1, start: 0, end: text.length, page: 1 }] }, tokens: { ids, offsets } };
@@ -106,15 +112,7 @@ test('compression presets follow the paper table (n_p = 3·k); short texts keep 
 test("an answer's reread passages: the sentences around VCC's best blocks (merged over layers, mapped through the windows read), in document order, touching ones joined", () => {
   // 20 sentences of 8 one-token words: sentence i is tokens [8i, 8i + 8)
   const words = Array.from({ length: 20 }, (_, i) => `Sentence${i} holds words one two three four end.`.split(' ')).flat();
-  const text = words.join(' ');
-  const offsets = new Int32Array(2 * (words.length + 1));
-  let at = 0;
-  words.forEach((w, i) => {
-    offsets[2 * i] = at;
-    offsets[2 * i + 1] = at + w.length;
-    at += w.length + 1;
-  });
-  offsets[2 * words.length] = offsets[2 * words.length + 1] = text.length;
+  const { text, offsets } = wordTokens(words);
   const tokens: TokenizedText = { ids: Int32Array.from({ length: words.length + 1 }, (_, i) => i + 2), offsets };
   const windows = [{ start: 0, end: 80 }, { start: 100, end: 160 }]; // fed token f < 80 is document token f, else f + 20
   const evidence = [
