@@ -3,7 +3,7 @@
  * question (the local layers run and their states are stored) against a second, different
  * question on the same book (the local-layer states come from the library's engine-state store).
  * Each question runs in its own process, so its peak RSS is its own; the book is added first.
- *   node bin/run-ts.mjs tests/bench/ask.ts [--model DIR | --shape mini|small] [--threads N] [--tokens 131072]
+ *   node bin/run-ts.mjs tests/bench/ask.ts [--model DIR | --shape mini|small] [--threads N] [--tokens 131072] [--compression accurate]
  * Without --model, a random checkpoint of the given shape with the tiny test tokenizer is used
  * (random weights: the numbers are about cost, not answers).
  */
@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_SETTINGS, type CompressionPreset } from '../../common/api';
 import { loadTokenizer } from '../../engine/tokenizer';
 import { Assistant } from '../../main/assistant/assistant';
 import { Library } from '../../main/library/library';
@@ -27,9 +28,9 @@ const SHAPES = {
 } as const;
 const QUESTIONS = ['What is the name of the ship Ahab commands?', 'Why does Ishmael go to sea?'];
 
-async function child(home: string, model: string, documentId: string, question: string, threads: number | undefined) {
+async function child(home: string, model: string, documentId: string, question: string, threads: number | undefined, compression: CompressionPreset) {
   const library = Library.open({ home });
-  const assistant = await Assistant.open({ library, home, modelDir: model, threads, maxAnswerTokens: 16 });
+  const assistant = await Assistant.open({ library, home, modelDir: model, threads, compression, maxAnswerTokens: 16 });
   const t0 = performance.now();
   const r = await assistant.ask({ documentId, question }, () => {}).result;
   const wall = (performance.now() - t0) / 1000;
@@ -42,8 +43,8 @@ async function child(home: string, model: string, documentId: string, question: 
 
 const childAt = process.argv.indexOf('--child');
 if (childAt > 0) {
-  const [home, model, documentId, question, threads] = process.argv.slice(childAt + 1);
-  await child(home!, model!, documentId!, question!, threads ? Number(threads) : undefined);
+  const [home, model, documentId, question, compression, threads] = process.argv.slice(childAt + 1);
+  await child(home!, model!, documentId!, question!, threads ? Number(threads) : undefined, compression as CompressionPreset);
 } else {
   const corpus = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'corpus', 'books', 'pg2701.txt');
   const work = mkdtempSync(path.join(os.tmpdir(), 'longread-bench-ask-'));
@@ -51,6 +52,7 @@ if (childAt > 0) {
     const shape = (arg('shape', 'mini') as keyof typeof SHAPES) ?? 'mini';
     const model = arg('model') ?? (await makeTinyT5({ out: path.join(work, `random-${shape}`), vocab: 499, seed: 3, ...SHAPES[shape] }));
     const threads = arg('threads');
+    const compression = arg('compression', DEFAULT_SETTINGS.compression)!;
     const target = Number(arg('tokens', '131072'));
     // A book of exactly the limit: Moby-Dick cut where its tokens reach it (less one for </s>).
     const text = readFileSync(corpus, 'utf8');
@@ -63,11 +65,11 @@ if (childAt > 0) {
     const library = Library.open({ home });
     const documentId = (await library.add(file)).document.id;
     library.close();
-    console.log(`model ${arg('model') ?? `random ${shape} ${JSON.stringify(SHAPES[shape])}`}, book ${cut} characters, threads ${threads ?? 'all'} (${os.availableParallelism()} cores, shared)`);
+    console.log(`model ${arg('model') ?? `random ${shape} ${JSON.stringify(SHAPES[shape])}`}, book ${cut} characters, compression ${compression}, threads ${threads ?? 'all'} (${os.availableParallelism()} cores, shared)`);
     console.log('question                          wall s   peak RSS MiB   local cache   tokenize ms   encode ms   generate ms');
     for (const [i, question] of QUESTIONS.entries()) {
       const self = fileURLToPath(import.meta.url);
-      const res = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', home, model, documentId, question, threads ?? ''], { encoding: 'utf8', maxBuffer: 1 << 22 });
+      const res = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', home, model, documentId, question, compression, threads ?? ''], { encoding: 'utf8', maxBuffer: 1 << 22 });
       const line = res.stdout.trim().split('\n').pop() ?? '';
       let m: { wall: number; maxRssMiB: number; localCacheHit: boolean; timingsMs: { tokenize: number; encode: number; generate: number }; documentTokens: number };
       try {

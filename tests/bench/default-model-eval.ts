@@ -15,8 +15,9 @@
  *   dense       dense attention on everything (4K and 16K only; --dense16k limits it to a subset at 16K, ~20 s a question)
  *
  *   node bin/run-ts.mjs tests/bench/default-model-eval.ts [--model models/default] [--lengths 4096,16384,65536,131072]
- *        [--questions 16] [--dense16k 16] [--seed 11] [--free] [--fine-blocks H] [--json out.json]
- * --fine-blocks overrides VCC's fine blocks h (the preset's 90) for both layouts.
+ *        [--questions 16] [--dense16k 16] [--seed 11] [--free] [--compression accurate] [--fine-blocks H] [--json out.json]
+ * --compression takes the assistant's preset (block size k and fine blocks h; default accurate: k 16, h 90, the app's
+ * default); --fine-blocks overrides h, for both layouts.
  * Per VCC answer the JSON details give the score rank of the answer's block in each VCC layer (null: not kept).
  */
 import { writeFileSync } from 'node:fs';
@@ -24,7 +25,9 @@ import path from 'node:path';
 import { Engine, type EncodeRequest } from '../../engine/engine';
 import type { LayerEvidence } from '../../engine/vcc/encoder';
 import { qaQueryIds } from '../../engine/qa-format';
+import type { CompressionPreset } from '../../common/api';
 import { rereadWindows } from '../../main/assistant/passages';
+import { PRESET_BLOCKS } from '../../main/assistant/presets';
 import { feedIds } from '../../main/assistant/text-ranges';
 import type { TokenizedText } from '../../main/assistant/types';
 import type { T5Tokenizer } from '../../engine/tokenizer';
@@ -42,7 +45,10 @@ const dense16k = Number(arg('dense16k', '16'));
 const seed = Number(arg('seed', '11'));
 const jsonOut = arg('json', '');
 const quote = !process.argv.includes('--free');
-const fineBlocks = process.argv.includes('--fine-blocks') ? Number(arg('fine-blocks', '90')) : undefined;
+const compression = arg('compression', 'accurate') as CompressionPreset;
+if (!PRESET_BLOCKS[compression]) throw new Error(`--compression: one of ${Object.keys(PRESET_BLOCKS).join(', ')}`);
+const fineBlocks = process.argv.includes('--fine-blocks') ? Number(arg('fine-blocks', '90')) : PRESET_BLOCKS[compression].fineBlocks;
+const blockSize = PRESET_BLOCKS[compression].blockSize;
 const TRUNC = 4096;
 const MAX_NEW = 12;
 
@@ -177,7 +183,7 @@ async function answer(engine: Engine, tok: T5Tokenizer, doc: Doc, q: Question, m
   } else if (method === 'dense') {
     req = { queryIds, documentIds: doc.ids, attention: 'dense' };
   } else {
-    req = { queryIds, documentIds: doc.ids, attention: 'vcc', vcc: { layout: method === 'vcc-cached' ? 'cached' : 'paper', fineBlocks }, localCache: method === 'vcc-cached' ? { get: (k) => cache.get(k), set: (k, v) => void cache.set(k, v) } : undefined };
+    req = { queryIds, documentIds: doc.ids, attention: 'vcc', vcc: { layout: method === 'vcc-cached' ? 'cached' : 'paper', blockSize, fineBlocks }, localCache: method === 'vcc-cached' ? { get: (k) => cache.get(k), set: (k, v) => void cache.set(k, v) } : undefined };
   }
   const enc = await engine.encode(req);
   const out = await engine.generate(enc, { maxNewTokens: MAX_NEW, quoteFrom: quote ? req.documentIds : undefined });
