@@ -2,8 +2,10 @@
  * Benchmark (not a test): wall time and peak RSS of `ask` on a 128K-token book, the first
  * question (the local layers run and their states are stored) against a second, different
  * question on the same book (the local-layer states come from the library's engine-state store).
- * Each question runs in its own process, so its peak RSS is its own; the book is added first.
- *   node bin/run-ts.mjs tests/bench/ask.ts [--model DIR | --shape mini|small] [--threads N] [--tokens 131072] [--compression accurate]
+ * Each question runs in its own process, so its peak RSS is its own; the book is added first. With
+ * --one-process the questions are asked one after another of one assistant, as in the running app (its
+ * peak RSS is then the process's so far).
+ *   node bin/run-ts.mjs tests/bench/ask.ts [--model DIR | --shape mini|small] [--threads N] [--tokens 131072] [--compression accurate] [--one-process]
  * Without --model, a random checkpoint of the given shape with the tiny test tokenizer is used
  * (random weights: the numbers are about cost, not answers).
  */
@@ -26,25 +28,28 @@ const SHAPES = {
   mini: { dModel: 256, dKv: 64, dFf: 1024, layers: 4, heads: 4 },
   small: { dModel: 512, dKv: 64, dFf: 2048, layers: 6, heads: 8 },
 } as const;
-const QUESTIONS = ['What is the name of the ship Ahab commands?', 'Why does Ishmael go to sea?'];
+const QUESTIONS = ['What is the name of the ship Ahab commands?', 'Why does Ishmael go to sea?', 'Who is Queequeg?'];
 
-async function child(home: string, model: string, documentId: string, question: string, threads: number | undefined, compression: CompressionPreset) {
+/** Asks the questions one after another of one assistant; prints a JSON line per question. */
+async function child(home: string, model: string, documentId: string, questions: string[], threads: number | undefined, compression: CompressionPreset) {
   const library = Library.open({ home });
   const assistant = await Assistant.open({ library, home, modelDir: model, threads, compression, maxAnswerTokens: 16 });
-  const t0 = performance.now();
-  const r = await assistant.ask({ documentId, question }, () => {}).result;
-  const wall = (performance.now() - t0) / 1000;
+  for (const question of questions) {
+    const t0 = performance.now();
+    const r = await assistant.ask({ documentId, question }, () => {}).result;
+    const wall = (performance.now() - t0) / 1000;
+    process.stdout.write(
+      JSON.stringify({ wall, maxRssMiB: process.resourceUsage().maxRSS / 1024, localCacheHit: r.engine?.localCacheHit, timingsMs: r.engine?.timingsMs, read: r.read, documentTokens: r.documentTokens }) + '\n',
+    );
+  }
   await assistant.close();
   library.close();
-  process.stdout.write(
-    JSON.stringify({ wall, maxRssMiB: process.resourceUsage().maxRSS / 1024, localCacheHit: r.engine?.localCacheHit, timingsMs: r.engine?.timingsMs, read: r.read, documentTokens: r.documentTokens }) + '\n',
-  );
 }
 
 const childAt = process.argv.indexOf('--child');
 if (childAt > 0) {
-  const [home, model, documentId, question, compression, threads] = process.argv.slice(childAt + 1);
-  await child(home!, model!, documentId!, question!, threads ? Number(threads) : undefined, compression as CompressionPreset);
+  const [home, model, documentId, questions, compression, threads] = process.argv.slice(childAt + 1);
+  await child(home!, model!, documentId!, JSON.parse(questions!) as string[], threads ? Number(threads) : undefined, compression as CompressionPreset);
 } else {
   const corpus = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'corpus', 'books', 'pg2701.txt');
   const work = mkdtempSync(path.join(os.tmpdir(), 'longread-bench-ask-'));
@@ -67,20 +72,23 @@ if (childAt > 0) {
     library.close();
     console.log(`model ${arg('model') ?? `random ${shape} ${JSON.stringify(SHAPES[shape])}`}, book ${cut} characters, compression ${compression}, threads ${threads ?? 'all'} (${os.availableParallelism()} cores, shared)`);
     console.log('question                          wall s   peak RSS MiB   local cache   tokenize ms   encode ms   generate ms');
-    for (const [i, question] of QUESTIONS.entries()) {
-      const self = fileURLToPath(import.meta.url);
-      const res = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', home, model, documentId, question, compression, threads ?? ''], { encoding: 'utf8', maxBuffer: 1 << 22 });
-      const line = res.stdout.trim().split('\n').pop() ?? '';
-      let m: { wall: number; maxRssMiB: number; localCacheHit: boolean; timingsMs: { tokenize: number; encode: number; generate: number }; documentTokens: number };
-      try {
-        m = JSON.parse(line);
-      } catch {
-        throw new Error(`child failed (exit ${res.status}): ${res.stderr.slice(-2000)}`);
+    const onePass = process.argv.includes('--one-process');
+    const runs = onePass ? [QUESTIONS] : QUESTIONS.map((q) => [q]);
+    const self = fileURLToPath(import.meta.url);
+    let i = 0;
+    for (const questions of runs) {
+      const res = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', home, model, documentId, JSON.stringify(questions), compression, threads ?? ''], { encoding: 'utf8', maxBuffer: 1 << 22 });
+      const lines = res.stdout.trim().split('\n').filter((l) => l.startsWith('{'));
+      if (res.status !== 0 || lines.length !== questions.length) throw new Error(`child failed (exit ${res.status}): ${res.stderr.slice(-2000)}`);
+      for (const line of lines) {
+        const m = JSON.parse(line) as { wall: number; maxRssMiB: number; localCacheHit: boolean; timingsMs: { tokenize: number; encode: number; generate: number }; documentTokens: number };
+        const t = m.timingsMs;
+        const name = `${['first', 'second', 'third'][i] ?? `#${i + 1}`}${onePass ? '' : ' (own process)'}`;
+        console.log(
+          `${name.padEnd(30)} ${m.wall.toFixed(1).padStart(8)} ${m.maxRssMiB.toFixed(0).padStart(14)} ${String(m.localCacheHit).padStart(13)} ${t.tokenize.toFixed(0).padStart(13)} ${t.encode.toFixed(0).padStart(11)} ${t.generate.toFixed(0).padStart(13)}   (${m.documentTokens} document tokens)`,
+        );
+        i++;
       }
-      const t = m.timingsMs;
-      console.log(
-        `${(i === 0 ? 'first' : 'second (different)').padEnd(30)} ${m.wall.toFixed(1).padStart(8)} ${m.maxRssMiB.toFixed(0).padStart(14)} ${String(m.localCacheHit).padStart(13)} ${t.tokenize.toFixed(0).padStart(13)} ${t.encode.toFixed(0).padStart(11)} ${t.generate.toFixed(0).padStart(13)}   (${m.documentTokens} document tokens)`,
-      );
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
