@@ -8,7 +8,7 @@ import { vccSettingsFor } from './presets';
 import { planRead, type ReadableDocument } from './reading';
 import type { ModelRuntime } from './runtime';
 import { eosIdOf, feedIds, textTokenCount } from './text-ranges';
-import type { AskOutcome, AskRequest } from './types';
+import type { AskOutcome, AskRequest, EngineTask } from './types';
 
 /** Bump when how answers are computed changes, so old cached answers are not served. */
 const QA_VERSION = 3;
@@ -57,26 +57,28 @@ export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: 
   const vcc = vccSettingsFor(env.compression, facts.numLayers);
   const eos = eosIdOf(tokens);
   const fromPassages = env.runtime.entry.answers === 'passages';
-  ctx.progress('encoding', { fraction: 0 });
-  const r = await env.runtime.run(ctx, {
+  const task: EngineTask = {
     query,
     documentIds: feedIds(tokens, plan.windows, eos),
     vcc,
     ensureEvidence: true,
     generate: fromPassages ? null : generate,
     localState: { docId: doc.id, modelId: env.runtime.key },
-  });
+  };
+  ctx.progress('encoding', { fraction: 0 });
+  const r = await env.runtime.run(ctx, task);
   let answered = r;
   let answeredFrom: AskOutcome['answeredFrom'] = 'whole';
-  if (fromPassages) {
-    const passages = rereadWindows(r.evidence, plan.windows, tokens, doc.text);
-    // VCC ranked nothing only when it kept every block (a text of a block or two): read it all again
-    const reread = passages.length > 0 ? passages : plan.windows;
+  const passages = fromPassages ? rereadWindows(r.evidence, plan.windows, tokens, doc.text) : [];
+  if (passages.length > 0) {
     ctx.progress('generating', { fraction: 0, detail: 'reading the best passages again' });
     // the reread's encode takes milliseconds: its progress would only send the bar back to the start
     const quiet: JobContext = { ...ctx, progress: (stage, extra) => stage !== 'encoding' && ctx.progress(stage, extra) };
-    answered = await env.runtime.run(quiet, { query, documentIds: feedIds(tokens, reread, eos), vcc, attention: passages.length > 0 ? 'dense' : 'vcc', ensureEvidence: false, generate, localState: null });
-    answeredFrom = passages.length > 0 ? 'passages' : 'whole';
+    answered = await env.runtime.run(quiet, { query, documentIds: feedIds(tokens, passages, eos), vcc, attention: 'dense', ensureEvidence: false, generate, localState: null });
+    answeredFrom = 'passages';
+  } else if (fromPassages) {
+    // VCC ranked nothing (it kept every block of a very short text): answer from the whole text, its local layers from the store
+    answered = await env.runtime.run(ctx, { ...task, generate });
   }
   return {
     answer: answered.text ?? '',
