@@ -1,6 +1,9 @@
 import os from 'node:os';
 import ort from 'onnxruntime-node';
 import { LongreadError } from '../../common/errors';
+import { disableOrtTelemetry } from './telemetry';
+
+disableOrtTelemetry();
 
 export type ExecutionProvider = 'cpu' | 'cuda' | 'dml';
 

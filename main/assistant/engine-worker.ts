@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { JobStage } from '../../common/api';
 import { CancelledError, LongreadError } from '../../common/errors';
+import { disableOrtTelemetry } from '../../engine/runtime/telemetry';
 import type { EngineTask, EngineTaskResult, FromWorker, ModelFacts, TokenizedText, ToWorker, WireError, WorkerInit } from './types';
 
 export interface RequestHooks {
@@ -84,6 +85,7 @@ export class EngineWorker {
   }
 
   private spawn(): Worker {
+    disableOrtTelemetry();
     const w = new Worker(new URL('./engine-worker.mjs', import.meta.url), { workerData: this.init });
     w.on('message', (m: FromWorker) => this.onMessage(m));
     w.on('error', (e) => {

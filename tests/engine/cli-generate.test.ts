@@ -120,6 +120,34 @@ describe('longread generate', () => {
     }
   });
 
+  // ONNX Runtime's telemetry parsed /proc/self/cmdline with a recursive regex: a command line above
+  // ~29 KB crashed the process with SIGSEGV, dense and VCC alike.
+  test('16,384 ids with VCC and 8,192 dense through --input-ids (~64 and ~33 KB command lines) answer instead of crashing', async () => {
+    for (const [attention, n] of [['vcc', 16_384], ['dense', 8_192]] as const) {
+      const ids = Array.from({ length: n }, (_, i) => 3 + ((i * 7919) % (ckpt.config.vocabSize - 3)));
+      const r = await longread(['generate', '--model', model, '--attention', attention, '--input-ids', ids.join(','), '--max-new-tokens', '1', '--json']);
+      assert.equal(r.code, 0, `${attention}: exit ${r.code}, ${r.stderr.slice(-400)}`);
+      assert.equal(r.json.inputTokens, n);
+      assert.equal(r.json.outputIds.length, 1);
+    }
+  });
+
+  test('an engine worker thread started by a process with a long command line runs 16K tokens', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(repoRoot, 'tests/helpers/engine-worker-child.ts'), model, tempDir(), '16384', 'x'.repeat(60_000)],
+      { cwd: repoRoot },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+    assert.equal(signal, null, `worker process died with ${signal}: ${stderr.slice(-400)}`);
+    assert.equal(code, 0, stderr.slice(-400));
+    assert.equal(JSON.parse(stdout).outputIds.length, 1);
+  });
+
   test('bad input: typed JSON errors with a non-zero exit, and no half-written graph cache', async () => {
     const outOfVocab = await longread(['generate', '--model', model, '--input-ids', '5,17,100000', '--json']);
     assert.equal(outOfVocab.code, 1);
