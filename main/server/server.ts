@@ -119,7 +119,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const file = await resolveStatic(rendererDir, url.pathname);
     const isIndex = url.pathname === '/' || url.pathname === '/index.html';
     const headers = pageHeaders(port);
-    if (isIndex && !tokenMatches(url.searchParams.get('token'), token)) {
+    // The page itself holds no data; the token in its address is handed to the renderer, which
+    // drops it from the address bar and keeps it in the tab for reloads (no token: a page
+    // without one, which asks for the printed address unless the tab has it). A wrong token is
+    // refused outright: an address from another launch.
+    const presented = url.searchParams.get('token');
+    const withToken = presented !== null && tokenMatches(presented, token);
+    if (isIndex && presented !== null && !withToken) {
       return sendHtml(res, 401, headers, '<!doctype html><title>Longread</title><p>Open the address that <code>longread serve</code> printed (it carries this launch’s token).</p>');
     }
     if (!file) {
@@ -127,7 +133,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       return sendHtml(res, 404, headers, '<!doctype html><title>Not found</title><p>Not found.</p>');
     }
     let body = await readStatic(file);
-    if (path.basename(file) === 'index.html') body = Buffer.from(injectMeta(body.toString('utf8'), token));
+    if (path.basename(file) === 'index.html') body = Buffer.from(injectMeta(body.toString('utf8'), withToken ? token : null));
     res.writeHead(200, { ...headers, 'Content-Type': contentTypeOf(file), 'Content-Length': body.length, 'Cache-Control': isIndex ? 'no-store' : 'no-cache' });
     res.end(req.method === 'HEAD' ? undefined : body);
   }

@@ -76,11 +76,16 @@ test('listens on 127.0.0.1 only and prints a URL with a fresh random token', asy
   }
 });
 
-test('the page needs the token, carries it in a meta tag, and every page response has the strict CSP', async () => {
-  const denied = await send(server, { path: '/' });
+test('the page carries the token only when its address does (the renderer then drops it from the address bar); a wrong token is refused; every page response has the strict CSP', async () => {
+  const denied = await send(server, { path: '/?token=wrong' });
   assert.equal(denied.status, 401);
   assert.ok(!denied.body.toString().includes(server.token));
-  assert.equal((await send(server, { path: '/?token=wrong' })).status, 401);
+  // a reload, after the renderer dropped ?token= from the address: the page, without the token (the tab has it)
+  const reload = await send(server, { path: '/' });
+  assert.equal(reload.status, 200);
+  assert.ok(!reload.body.toString().includes(server.token));
+  assert.ok(!reload.body.toString().includes('longread-token'));
+  assert.ok(reload.body.toString().includes('<meta name="longread-mode" content="browser">'));
 
   const page = await send(server, { path: `/?token=${server.token}` });
   assert.equal(page.status, 200);
@@ -89,7 +94,7 @@ test('the page needs the token, carries it in a meta tag, and every page respons
   assert.ok(html.includes(`<meta name="longread-token" content="${server.token}">`));
   assert.ok(html.includes('<meta name="longread-mode" content="browser">'));
 
-  for (const reply of [page, denied, await send(server, { path: '/assets/app.js' })]) {
+  for (const reply of [page, denied, reload, await send(server, { path: '/assets/app.js' })]) {
     const csp = String(reply.headers['content-security-policy']);
     const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name!, values]));
     assert.deepEqual(directives.get('default-src'), ["'self'"]);
