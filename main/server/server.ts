@@ -153,25 +153,38 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (method === 'library.upload' && type === 'application/octet-stream') {
       const name = decodeHeader(req.headers['x-longread-filename']);
       const password = decodeHeader(req.headers['x-longread-password']);
+      // the slot covers the receiving; reading the file waits for an ingest slot like any add
       const release = uploads.tryEnter();
+      let received: { file: string; hash: string; size: number };
       try {
-        const received = await receiveFile(req, api.incomingFile(), MAX_UPLOAD_BYTES);
-        return sendResult(res, await api.uploadReceived(name, received, password));
+        received = await receiveFile(req, api.incomingFile(), MAX_UPLOAD_BYTES);
+      } finally {
+        release();
+      }
+      return sendResult(res, await api.uploadReceived(name, received, password));
+    }
+    if (type !== 'application/json') throw new HttpError(415, { code: 'invalid-request', message: 'Send the payload as application/json.' });
+    if (method === 'library.upload') {
+      const release = uploads.tryEnter(); // the JSON form is held in memory while it arrives
+      try {
+        return sendResult(res, await callWith(method, await readBody(req, UPLOAD_JSON_LIMIT)));
       } finally {
         release();
       }
     }
-    if (type !== 'application/json') throw new HttpError(415, { code: 'invalid-request', message: 'Send the payload as application/json.' });
-    const raw = await readBody(req, method === 'library.upload' ? UPLOAD_JSON_LIMIT : JSON_LIMIT);
+    const result = await callWith(method, await readBody(req, JSON_LIMIT));
+    if (method === 'document.file') return sendFileResult(res, result);
+    return sendResult(res, result);
+  }
+
+  async function callWith(method: string, raw: Buffer): Promise<ApiResult> {
     let payload: unknown;
     try {
       payload = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
     } catch {
       throw new HttpError(400, { code: 'invalid-json', message: 'The request body is not valid JSON.' });
     }
-    const result = await api.call(method, payload);
-    if (method === 'document.file') return sendFileResult(res, result);
-    return sendResult(res, result);
+    return api.call(method, payload);
   }
 
   server.on('upgrade', (req, socket, head) => {

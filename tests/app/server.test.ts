@@ -359,3 +359,34 @@ test('timeouts: a stalled request is dropped; a slow answer and a quiet WebSocke
     await slowApi.close();
   }
 });
+
+test('uploads being received are bounded: a third at once is refused as busy, and an interrupted one frees its slot and leaves no file', async () => {
+  const incoming = path.join(home.dir, 'home', 'uploads', '.incoming');
+  const head = (length: number) =>
+    `POST /api/library.upload HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nAuthorization: Bearer ${server.token}\r\nContent-Type: application/octet-stream\r\nX-Longread-Filename: slow.txt\r\nContent-Length: ${length}\r\n\r\n`;
+  const slow = [connect(server.port, '127.0.0.1'), connect(server.port, '127.0.0.1')];
+  for (const s of slow) {
+    s.on('error', () => {});
+    s.write(head(100_000) + 'CHAPTER 1. Slow\n\n');
+  }
+  for (let i = 0; i < 200 && (!existsSync(incoming) || readdirSync(incoming).length < 2); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(readdirSync(incoming).length, 2, 'both are being received into temp files');
+  const third = await send(server, {
+    method: 'POST',
+    path: '/api/library.upload',
+    headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${server.token}`, 'x-longread-filename': 'third.txt' },
+    body: 'CHAPTER 1. Third\n\nA third upload while two are still arriving.\n',
+  });
+  assert.equal(third.status, 503);
+  assert.equal(third.json().error.code, 'busy');
+  for (const s of slow) s.destroy();
+  for (let i = 0; i < 200 && readdirSync(incoming).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(readdirSync(incoming), [], 'interrupted uploads leave no temp file');
+  const after = await send(server, {
+    method: 'POST',
+    path: '/api/library.upload',
+    headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${server.token}`, 'x-longread-filename': 'after.txt' },
+    body: 'CHAPTER 1. After\n\nAn upload once the interrupted ones are gone, with a few words.\n',
+  });
+  assert.equal(after.status, 200, after.body.toString());
+});
