@@ -245,19 +245,24 @@ export class Assistant implements AssistantLike {
 
   private record(chat: number | null, req: AskRequest, result: AskOutcome): AskOutcome {
     const q = req.question.trim().replace(/\s+/g, ' ');
-    const chatId = chat ?? this.library.chats.create(req.documentId, q.length > 80 ? `${q.slice(0, 79)}…` : q).id;
+    const { chatId } = this.library.chats.addExchange(chat, { docId: req.documentId, title: q.length > 80 ? `${q.slice(0, 79)}…` : q }, [
+      { role: 'user', content: req.question.trim() },
+      {
+        role: 'assistant',
+        content: result.answer,
+        meta: {
+          citations: result.citations,
+          answeredFrom: result.answeredFrom,
+          confident: result.confident,
+          confidence: result.confidence,
+          model: result.model,
+          read: result.read,
+          cached: result.cached,
+          documentTokens: result.documentTokens,
+        },
+      },
+    ]);
     result.chatId = String(chatId);
-    this.library.chats.addMessage(chatId, 'user', req.question.trim());
-    this.library.chats.addMessage(chatId, 'assistant', result.answer, {
-      citations: result.citations,
-      answeredFrom: result.answeredFrom,
-      confident: result.confident,
-      confidence: result.confidence,
-      model: result.model,
-      read: result.read,
-      cached: result.cached,
-      documentTokens: result.documentTokens,
-    });
     return result;
   }
 }
