@@ -11,30 +11,51 @@ const SUPPORTED_ACTS = new Set(['relu', 'gelu_new', 'gelu', 'silu']);
 /** transformers' ACT2FN names for the same functions: PytorchGELUTanh is gelu_new's formula, swish is SiLU. */
 const ACT_ALIASES: Record<string, string> = { gelu_pytorch_tanh: 'gelu_new', swish: 'silu' };
 
-const positiveInt = z.number().int().positive();
+/**
+ * Upper bounds on the sizes config.json may ask for. Real T5 checkpoints sit far below them
+ * (t5-11b: 24 layers, d_model 1024, d_ff 65536, 128 heads; mT5: vocab 250112); a config past them
+ * is a mistake or an attack, and would otherwise make every place that reads the config build
+ * huge shape tables.
+ */
+export const CONFIG_LIMITS = {
+  vocab_size: 1_000_000,
+  d_model: 16_384,
+  d_kv: 4_096,
+  d_ff: 131_072,
+  num_layers: 256,
+  num_decoder_layers: 256,
+  num_heads: 256,
+  relative_attention_num_buckets: 1_024,
+  relative_attention_max_distance: 1_048_576,
+} as const;
+/** V8's typed arrays hold at most 2^32 - 1 elements; one weight matrix past 2^31 would not load anyway. */
+const MAX_TENSOR_ELEMENTS = 2 ** 31;
+
+const size = (field: keyof typeof CONFIG_LIMITS) => z.number().int().positive().max(CONFIG_LIMITS[field]);
+const tokenId = z.number().int().nonnegative().max(CONFIG_LIMITS.vocab_size);
 
 /** The config.json fields we read, with transformers' T5Config defaults; unknown fields pass through. */
 const configSchema = z
   .object({
     model_type: z.string().optional(),
-    architectures: z.array(z.string()).optional(),
-    vocab_size: positiveInt.default(32128),
-    d_model: positiveInt.default(512),
-    d_kv: positiveInt.default(64),
-    d_ff: positiveInt.default(2048),
-    num_layers: positiveInt.default(6),
-    num_decoder_layers: positiveInt.nullable().optional(),
-    num_heads: positiveInt.default(8),
-    relative_attention_num_buckets: positiveInt.default(32),
-    relative_attention_max_distance: positiveInt.default(128),
-    layer_norm_epsilon: z.number().positive().default(1e-6),
-    feed_forward_proj: z.string().default('relu'),
-    dense_act_fn: z.string().optional(),
+    architectures: z.array(z.string()).max(16).optional(),
+    vocab_size: size('vocab_size').default(32128),
+    d_model: size('d_model').default(512),
+    d_kv: size('d_kv').default(64),
+    d_ff: size('d_ff').default(2048),
+    num_layers: size('num_layers').default(6),
+    num_decoder_layers: size('num_decoder_layers').nullable().optional(),
+    num_heads: size('num_heads').default(8),
+    relative_attention_num_buckets: size('relative_attention_num_buckets').default(32),
+    relative_attention_max_distance: size('relative_attention_max_distance').default(128),
+    layer_norm_epsilon: z.number().positive().max(1).default(1e-6),
+    feed_forward_proj: z.string().max(64).default('relu'),
+    dense_act_fn: z.string().max(64).optional(),
     is_gated_act: z.boolean().optional(),
     tie_word_embeddings: z.boolean().default(true),
-    decoder_start_token_id: z.number().int().nonnegative().nullable().optional(),
-    eos_token_id: z.union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative()).nonempty()]).default(1),
-    pad_token_id: z.number().int().nonnegative().default(0),
+    decoder_start_token_id: tokenId.nullable().optional(),
+    eos_token_id: z.union([tokenId, z.array(tokenId).nonempty().max(64)]).default(1),
+    pad_token_id: tokenId.default(0),
   })
   .loose();
 
@@ -112,6 +133,16 @@ export function parseT5Config(text: string, file = 'config.json'): ConfigInfo {
   }
   if (raw.relative_attention_num_buckets < 4) {
     throw new LongreadError('model-config-invalid', `${file}: relative_attention_num_buckets must be at least 4`, { file });
+  }
+  const matrices: Array<[string, number]> = [
+    ['vocab_size × d_model', raw.vocab_size * raw.d_model],
+    ['d_ff × d_model', raw.d_ff * raw.d_model],
+    ['num_heads × d_kv × d_model', raw.num_heads * raw.d_kv * raw.d_model],
+  ];
+  for (const [what, n] of matrices) {
+    if (n > MAX_TENSOR_ELEMENTS) {
+      throw new LongreadError('model-config-invalid', `${file}: ${what} is ${n} weights in one matrix, more than the ${MAX_TENSOR_ELEMENTS} Longread can hold`, { file });
+    }
   }
 
   const eos = Array.isArray(raw.eos_token_id) ? raw.eos_token_id[0]! : raw.eos_token_id;
