@@ -28,8 +28,8 @@ export const CONFIG_LIMITS = {
   relative_attention_num_buckets: 1_024,
   relative_attention_max_distance: 1_048_576,
 } as const;
-/** V8's typed arrays hold at most 2^32 - 1 elements; one weight matrix past 2^31 would not load anyway. */
-const MAX_TENSOR_ELEMENTS = 2 ** 31;
+/** One weight matrix is one Float32Array; past 2^31 - 1 elements (8 GiB) it is no model Longread can run. */
+const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
 
 const size = (field: keyof typeof CONFIG_LIMITS) => z.number().int().positive().max(CONFIG_LIMITS[field]);
 const tokenId = z.number().int().nonnegative().max(CONFIG_LIMITS.vocab_size);
