@@ -180,8 +180,73 @@ export function parseT5Config(text: string, file = 'config.json'): ConfigInfo {
   return { config, encoderOnly, architectures };
 }
 
-/** Reads and parses `dir/config.json`; returns the raw bytes too (they are part of the checkpoint hash). */
-export function readT5Config(dir: string): ConfigInfo & { bytes: Buffer; file: string } {
+/** Bounds on generation_config.json's lengths and beams (our beam search keeps 2·beams candidates per step). */
+export const GENERATION_LIMITS = { max_new_tokens: 65_536, max_length: 65_537, num_beams: 64 } as const;
+
+const generationSchema = z
+  .object({
+    decoder_start_token_id: tokenId.nullable().optional(),
+    eos_token_id: z.union([tokenId, z.array(tokenId).nonempty().max(64)]).nullable().optional(),
+    pad_token_id: tokenId.nullable().optional(),
+    max_new_tokens: z.number().int().positive().max(GENERATION_LIMITS.max_new_tokens).nullable().optional(),
+    max_length: z.number().int().positive().max(GENERATION_LIMITS.max_length).nullable().optional(),
+    num_beams: z.number().int().positive().max(GENERATION_LIMITS.num_beams).nullable().optional(),
+  })
+  .loose();
+
+/** What generation_config.json sets: the token ids override config.json's (as in transformers), the rest are defaults. */
+export interface GenerationConfig {
+  decoderStartTokenId?: number;
+  eosTokenId?: number;
+  padTokenId?: number;
+  /** max_new_tokens, else max_length − 1 (transformers counts the decoder start token in max_length). */
+  maxNewTokens?: number;
+  numBeams?: number;
+}
+
+/**
+ * Parses generation_config.json. Only the first of several eos_token_id values is used (the decoder
+ * stops at one end token); sampling settings are ignored (Longread decodes greedily or by beams).
+ */
+export function parseGenerationConfig(text: string, file: string, vocabSize: number): GenerationConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new LongreadError('model-config-invalid', `${file} is not valid JSON: ${(e as Error).message}`, { file, cause: e });
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new LongreadError('model-config-invalid', `${file} must hold a JSON object`, { file });
+  const parsed = generationSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new LongreadError('model-config-invalid', `${file} has invalid fields: ${issues}`, { file });
+  }
+  const g = parsed.data;
+  const out: GenerationConfig = {};
+  const eos = Array.isArray(g.eos_token_id) ? g.eos_token_id[0] : g.eos_token_id;
+  for (const [name, id, key] of [
+    ['decoder_start_token_id', g.decoder_start_token_id, 'decoderStartTokenId'],
+    ['eos_token_id', eos, 'eosTokenId'],
+    ['pad_token_id', g.pad_token_id, 'padTokenId'],
+  ] as const) {
+    if (id === null || id === undefined) continue;
+    if (id >= vocabSize) throw new LongreadError('model-config-invalid', `${file}: ${name} ${id} is outside vocab_size ${vocabSize}`, { file });
+    out[key] = id;
+  }
+  if (g.max_new_tokens != null) out.maxNewTokens = g.max_new_tokens;
+  else if (g.max_length != null) {
+    if (g.max_length < 2) throw new LongreadError('model-config-invalid', `${file}: max_length ${g.max_length} leaves no room for a generated token`, { file });
+    out.maxNewTokens = g.max_length - 1;
+  }
+  if (g.num_beams != null) out.numBeams = g.num_beams;
+  return out;
+}
+
+/**
+ * Reads and parses `dir/config.json`, with generation_config.json's token ids applied when that file
+ * exists; returns config.json's raw bytes too (they are part of the checkpoint hash).
+ */
+export function readT5Config(dir: string): ConfigInfo & { bytes: Buffer; file: string; generation: GenerationConfig } {
   const file = path.join(dir, 'config.json');
   let bytes: Buffer;
   try {
@@ -194,5 +259,26 @@ export function readT5Config(dir: string): ConfigInfo & { bytes: Buffer; file: s
       { file, cause: e },
     );
   }
-  return { ...parseT5Config(bytes.toString('utf8'), file), bytes, file };
+  const info = parseT5Config(bytes.toString('utf8'), file);
+  const generationFile = path.join(dir, 'generation_config.json');
+  let generation: GenerationConfig = {};
+  let text: string | null = null;
+  try {
+    text = readFileSync(generationFile, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new LongreadError('model-file-missing', `cannot read ${generationFile}: ${(e as Error).message}`, { file: generationFile, cause: e });
+    }
+  }
+  if (text !== null) {
+    generation = parseGenerationConfig(text, generationFile, info.config.vocabSize);
+    const { decoderStartTokenId, eosTokenId, padTokenId } = generation;
+    info.config = {
+      ...info.config,
+      ...(decoderStartTokenId !== undefined ? { decoderStartTokenId } : {}),
+      ...(eosTokenId !== undefined ? { eosTokenId } : {}),
+      ...(padTokenId !== undefined ? { padTokenId } : {}),
+    };
+  }
+  return { ...info, bytes, file, generation };
 }

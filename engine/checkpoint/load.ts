@@ -84,7 +84,7 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   }
   if (!isDir) throw new LongreadError('model-not-found', `model folder ${abs} does not exist or is not a folder`, { file: abs });
 
-  const { config, bytes: configBytes, encoderOnly, file: configFile } = readT5Config(abs);
+  const { config, bytes: configBytes, encoderOnly, file: configFile, generation } = readT5Config(abs);
   if (encoderOnly) {
     throw new LongreadError('model-unsupported', `${configFile}: T5EncoderModel checkpoints have no decoder and cannot generate text`, { file: configFile });
   }
@@ -147,7 +147,8 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   let storedDtype: SafetensorsDtype = 'F32';
   let most = -1;
   for (const [dt, n] of dtypeCounts) if (n > most) [storedDtype, most] = [dt, n];
-  return { dir: abs, config, weights, hash: hash.digest('hex'), storedDtype };
+  const defaults = { ...(generation.maxNewTokens !== undefined ? { maxNewTokens: generation.maxNewTokens } : {}), ...(generation.numBeams !== undefined ? { numBeams: generation.numBeams } : {}) };
+  return { dir: abs, config, weights, hash: hash.digest('hex'), storedDtype, generation: defaults };
 }
 
 function normalizeEmbeddings(weights: Map<string, F32Tensor>, tied: boolean, file: string): void {

@@ -236,6 +236,8 @@ export class ModelRegistry {
     const h = createHash('sha256');
     try {
       h.update(readFileSync(path.join(e.dir, 'config.json')));
+      // its token ids change what generation starts and stops with
+      if (existsSync(path.join(e.dir, 'generation_config.json'))) h.update(readFileSync(path.join(e.dir, 'generation_config.json')));
       for (const f of readdirSync(e.dir).filter((n) => n.endsWith('.safetensors') || n.endsWith('.bin') || n === 'tokenizer.json').sort()) {
         const s = statSync(path.join(e.dir, f));
         h.update(`${f}:${s.size}:${s.mtimeMs}|`);
