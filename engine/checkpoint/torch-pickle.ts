@@ -499,7 +499,10 @@ export async function readTorchBin(file: string, opts: ReadTorchOptions = {}): P
         const viewKey = `${t.offset}|${t.shape.join(',')}|${t.stride.join(',')}`;
         let tensor = shared.get(viewKey);
         if (!tensor) {
-          tensor = { shape: [...t.shape], data: toF32(contiguousBytes(raw, t, size), dtype) };
+          const bytes = contiguousBytes(raw, t, size);
+          // a float32 view already in order is used in place (raw is a fresh, aligned buffer)
+          const data = dtype === 'F32' && bytes.buffer === raw.buffer ? new Float32Array(raw.buffer, bytes.byteOffset, bytes.length / 4) : toF32(bytes, dtype);
+          tensor = { shape: [...t.shape], data };
           shared.set(viewKey, tensor);
         }
         tensors.set(name, tensor);

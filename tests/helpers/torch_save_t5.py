@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Writes a tiny T5 folder's weights as PyTorch checkpoints with the real torch.save (test reference).
 
-usage: torch_save_t5.py SRC_DIR OUT_DIR DTYPE [--shards N] [--protocol P] [--legacy]
+usage: torch_save_t5.py SRC_DIR OUT_DIR DTYPE [--shards N] [--protocol P] [--legacy | --repack | --big-endian]
        torch_save_t5.py --hostile OUT_FILE MARKER_FILE
+       torch_save_t5.py --jobs JOBS.json   (a JSON list of argument lists: one torch import for all)
 
 SRC_DIR holds model.safetensors (float32, read here by hand). OUT_DIR receives pytorch_model.bin
 (or shards + pytorch_model.bin.index.json) laid out as transformers' T5ForConditionalGeneration
@@ -37,6 +38,27 @@ def read_safetensors(path):
     return out
 
 
+def repack(path, byteorder=b"little"):
+    """Rewrites a torch zip as torch 2.x lays it out: a byteorder record, and each storage's data
+    64-byte aligned by padding in the local header's extra field; every entry zip64 (as miniz
+    writes for large files)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        entries = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    prefix = entries[0][0].split("/")[0]
+    entries.append((prefix + "/byteorder", byteorder))
+    with open(path, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as z:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name)
+            # local header: 30 bytes + name + extra (+ 20 bytes of zip64 extra that force_zip64 adds)
+            start = f.tell() + 30 + len(name.encode()) + 20
+            pad = (-(start + 4)) % 64
+            info.extra = struct.pack("<2sH", b"FB", pad) + b"Z" * pad  # torch's own padding record, id "FB"
+            with z.open(info, "w", force_zip64=True) as w:
+                w.write(data)
+
+
 def hostile(out_file, marker):
     class Evil:
         def __reduce__(self):
@@ -46,12 +68,22 @@ def hostile(out_file, marker):
 
 
 def main(argv):
+    if argv[0] == "--jobs":
+        with open(argv[1]) as f:
+            for job in json.load(f):
+                main(job)
+        return
     if argv[0] == "--hostile":
         hostile(argv[1], argv[2])
         return
     src, out, dtype_name = argv[0], argv[1], argv[2]
     opts = dict(zip(argv[3::2], argv[4::2])) if "--legacy" not in argv else {}
     legacy = "--legacy" in argv
+    repacked = "--repack" in argv or "--big-endian" in argv
+    byteorder = b"big" if "--big-endian" in argv else b"little"
+    if repacked:
+        argv = [a for a in argv if a not in ("--repack", "--big-endian")]
+        opts = dict(zip(argv[3::2], argv[4::2]))
     shards = int(opts.get("--shards", "1"))
     protocol = int(opts.get("--protocol", "2"))
     dtype = DTYPES[dtype_name]
@@ -84,6 +116,8 @@ def main(argv):
     names = list(sd.keys())
     if shards <= 1:
         save(sd, os.path.join(out, "pytorch_model.bin"))
+        if repacked:
+            repack(os.path.join(out, "pytorch_model.bin"), byteorder)
     else:
         weight_map = {}
         per = (len(names) + shards - 1) // shards

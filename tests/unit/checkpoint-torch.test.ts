@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, truncateSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +8,8 @@ import { LongreadError } from '../../common/errors';
 import { loadCheckpoint } from '../../engine/checkpoint/load';
 import { parseStateDictPickle, readTorchBin } from '../../engine/checkpoint/torch-pickle';
 import type { SafetensorsDtype } from '../../engine/checkpoint/safetensors';
-import { makeTinyT5, type TinyT5Options } from '../../scripts/make-tiny-t5';
-import { tempDir, tinyModelDir } from '../helpers/tiny-model';
+import { makeTinyT5 } from '../../scripts/make-tiny-t5';
+import { tempDir } from '../helpers/tiny-model';
 
 const PYTHON = process.env.LONGREAD_TORCH_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'torch_save_t5.py');
@@ -30,30 +30,46 @@ async function rejectsWith(p: Promise<unknown> | (() => unknown), code: string, 
   return err;
 }
 
-function python(args: string[]): void {
-  const r = spawnSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `torch_save_t5.py ${args.join(' ')} failed:\n${r.stderr}`);
-}
-
-/** Made at file level, so folders shared between tests outlive each test's own cleanup. */
+/** Made at file level, so the folders outlive each test's own cleanup. */
 const root = tempDir('longread-torch-');
-const made = new Map<string, ReturnType<typeof makeTorchFolder>>();
-/** torchFolder's result, made once per file for tests that only read it. */
-function sharedTorchFolder(dtype: SafetensorsDtype, extra: string[] = []) {
-  const key = `${dtype} ${extra.join(' ')}`;
-  if (!made.has(key)) made.set(key, makeTorchFolder(dtype, extra));
-  return made.get(key)!;
-}
-const torchFolder = makeTorchFolder;
 
-/** A tiny T5 folder (float32 safetensors) and the same weights re-saved by torch.save in `dtype`, without safetensors. */
-async function makeTorchFolder(dtype: SafetensorsDtype, extra: string[] = [], tiny: Omit<TinyT5Options, 'out'> = {}) {
-  const base = mkdtempSync(path.join(root, 'm-'));
-  const src = await makeTinyT5({ variant: 't5-v1.1', ...tiny, out: path.join(base, 'src') });
-  const out = path.join(base, 'model');
-  mkdirSync(out);
-  for (const f of readdirSync(src)) if (f.endsWith('.json')) copyFileSync(path.join(src, f), path.join(out, f));
-  python([src, out, dtype, ...extra]);
+/** The torch.save'd folders the tests read, each its own copy (some tests damage theirs): dtype and script flags. */
+const JOBS = {
+  f32: ['F32', []],
+  f16: ['F16', []],
+  bf16: ['BF16', []],
+  bf16Protocol4: ['BF16', ['--protocol', '4']],
+  f16Shards3: ['F16', ['--shards', '3']],
+  f32Torch2: ['F32', ['--repack']],
+  bigEndian: ['F32', ['--big-endian']],
+  legacy: ['F32', ['--legacy']],
+  truncated: ['F16', []],
+  shards2: ['F32', ['--shards', '2']],
+} satisfies Record<string, [SafetensorsDtype, string[]]>;
+type Job = keyof typeof JOBS;
+
+/** One float32 safetensors tiny T5 (v1.1: untied lm_head) as the source of every job; one Python run writes them all. */
+const src = noTorch ? '' : await makeTinyT5({ variant: 't5-v1.1', out: path.join(root, 'src') });
+const hostileFile = path.join(root, 'hostile', 'pytorch_model.bin');
+const hostileMarker = path.join(root, 'hostile', 'pwned');
+if (!noTorch) {
+  const jobs: string[][] = [];
+  for (const [name, [dtype, flags]] of Object.entries(JOBS)) {
+    const out = path.join(root, name);
+    mkdirSync(out);
+    for (const f of readdirSync(src)) if (f.endsWith('.json')) copyFileSync(path.join(src, f), path.join(out, f));
+    jobs.push([src, out, dtype, ...flags]);
+  }
+  mkdirSync(path.dirname(hostileFile));
+  jobs.push(['--hostile', hostileFile, hostileMarker]);
+  writeFileSync(path.join(root, 'jobs.json'), JSON.stringify(jobs));
+  const r = spawnSync(PYTHON, [SCRIPT, '--jobs', path.join(root, 'jobs.json')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`torch_save_t5.py failed:\n${r.stderr}`);
+}
+
+/** A job's folder and what torch itself read back from it, converted to float32 by torch. */
+function torchFolder(job: Job) {
+  const out = path.join(root, job);
   const manifest = JSON.parse(readFileSync(`${out}.reference.json`, 'utf8')) as Record<string, { shape: number[]; offset: number; contiguous: boolean }>;
   const raw = readFileSync(`${out}.reference.f32`);
   const reference = new Map<string, { shape: number[]; data: Float32Array; contiguous: boolean }>();
@@ -63,7 +79,7 @@ async function makeTorchFolder(dtype: SafetensorsDtype, extra: string[] = [], ti
     new Uint8Array(data.buffer).set(raw.subarray(m.offset, m.offset + 4 * n));
     reference.set(name, { shape: m.shape, data, contiguous: m.contiguous });
   }
-  return { src, out, reference };
+  return { src, out, reference, dtype: JOBS[job][0] as SafetensorsDtype };
 }
 
 function sameBits(a: Float32Array, b: Float32Array, what: string): void {
@@ -74,15 +90,16 @@ function sameBits(a: Float32Array, b: Float32Array, what: string): void {
 }
 
 describe('pytorch_model.bin written by torch.save', { skip: noTorch }, () => {
-  for (const [dtype, extra, label] of [
-    ['F32', [], 'float32'],
-    ['F16', [], 'float16'],
-    ['BF16', [], 'bfloat16'],
-    ['BF16', ['--protocol', '4'], 'bfloat16, pickle protocol 4'],
-    ['F16', ['--shards', '3'], 'float16 in 3 shards with pytorch_model.bin.index.json'],
-  ] as Array<[SafetensorsDtype, string[], string]>) {
+  for (const [job, label] of [
+    ['f32', 'float32'],
+    ['f16', 'float16'],
+    ['bf16', 'bfloat16'],
+    ['bf16Protocol4', 'bfloat16, pickle protocol 4'],
+    ['f16Shards3', 'float16 in 3 shards with pytorch_model.bin.index.json'],
+    ['f32Torch2', 'float32 laid out as torch 2.x writes it (byteorder record, padded local headers, zip64 entries)'],
+  ] as Array<[Job, string]>) {
     test(`${label}: every tensor bit-exact with what torch reads`, async () => {
-      const { src, out, reference } = await sharedTorchFolder(dtype, extra);
+      const { src, out, reference, dtype } = torchFolder(job);
       const ckpt = await loadCheckpoint(out);
       assert.equal(ckpt.storedDtype, dtype);
       assert.ok(reference.has('encoder.embed_tokens.weight') && reference.has('lm_head.weight'), 'the reference state dict has the tied copies');
@@ -104,7 +121,7 @@ describe('pytorch_model.bin written by torch.save', { skip: noTorch }, () => {
   }
 
   test('tied copies in the state dict share one float32 tensor', async () => {
-    const { out } = await sharedTorchFolder('BF16');
+    const { out } = torchFolder('bf16');
     const { tensors } = await readTorchBin(path.join(out, 'pytorch_model.bin'));
     const shared = tensors.get('shared.weight')!;
     assert.equal(tensors.get('encoder.embed_tokens.weight'), shared);
@@ -113,43 +130,49 @@ describe('pytorch_model.bin written by torch.save', { skip: noTorch }, () => {
   });
 
   test('a folder with both formats loads safetensors; the hash follows the bytes', async () => {
-    const { src, out } = await torchFolder('F16');
-    copyFileSync(path.join(out, 'pytorch_model.bin'), path.join(src, 'pytorch_model.bin'));
-    assert.equal((await loadCheckpoint(src)).storedDtype, 'F32');
+    const { out } = torchFolder('f16');
+    const both = path.join(root, 'both');
+    cpSync(src, both, { recursive: true });
+    copyFileSync(path.join(out, 'pytorch_model.bin'), path.join(both, 'pytorch_model.bin'));
+    assert.equal((await loadCheckpoint(both)).storedDtype, 'F32');
     const a = await loadCheckpoint(out);
     const b = await loadCheckpoint(out);
     assert.equal(a.hash, b.hash);
   });
 
   test('a hostile pickle (os.system) is refused and nothing runs', async () => {
-    const dir = tempDir('longread-hostile-');
-    const file = path.join(dir, 'pytorch_model.bin');
-    const marker = path.join(dir, 'pwned');
-    python(['--hostile', file, marker]);
-    assert.ok(!existsSync(marker));
+    const file = hostileFile;
+    const marker = hostileMarker;
+    const dir = path.dirname(file);
+    assert.ok(existsSync(file) && !existsSync(marker));
     const err = await rejectsWith(readTorchBin(file), 'torch-bin-unsupported', [file, 'posix.system']);
     assert.match(err.message, /never runs code/);
     assert.ok(!existsSync(marker), 'the command in the pickle did not run');
     // through the folder loader too
-    copyFileSync(path.join(await tinyModelDir(), 'config.json'), path.join(dir, 'config.json'));
+    copyFileSync(path.join(src, 'config.json'), path.join(dir, 'config.json'));
     await rejectsWith(loadCheckpoint(dir), 'torch-bin-unsupported', [file, 'posix.system']);
     assert.ok(!existsSync(marker));
   });
 
   test('the legacy (pre-1.6) torch format is refused by name', async () => {
-    const { out } = await torchFolder('F32', ['--legacy']);
+    const { out } = torchFolder('legacy');
     await rejectsWith(loadCheckpoint(out), 'torch-bin-unsupported', [path.join(out, 'pytorch_model.bin'), 'legacy']);
   });
 
+  test('a byteorder record other than little is refused', async () => {
+    const { out } = torchFolder('bigEndian');
+    await rejectsWith(loadCheckpoint(out), 'torch-bin-unsupported', [path.join(out, 'pytorch_model.bin'), 'byte order "big"']);
+  });
+
   test('a truncated pytorch_model.bin is a typed error naming it', async () => {
-    const { out } = await torchFolder('F16');
+    const { out } = torchFolder('truncated');
     const file = path.join(out, 'pytorch_model.bin');
     truncateSync(file, Math.floor(statSync(file).size * 0.6));
     await rejectsWith(loadCheckpoint(out), 'torch-bin-corrupt', [file]);
   });
 
   test('a shard missing from pytorch_model.bin.index.json is named', async () => {
-    const { out } = await torchFolder('F32', ['--shards', '2']);
+    const { out } = torchFolder('shards2');
     const index = path.join(out, 'pytorch_model.bin.index.json');
     const json = JSON.parse(readFileSync(index, 'utf8')) as { weight_map: Record<string, string> };
     json.weight_map['decoder.final_layer_norm.weight'] = 'pytorch_model-00009-of-00002.bin';
