@@ -408,19 +408,23 @@ async function openArchive(file: string, fd: number): Promise<Archive> {
   return { zip, entries, prefix: pickles[0]!.slice(0, -'data.pkl'.length) };
 }
 
-async function readEntry(archive: Archive, fd: number, name: string, file: string, into?: Uint8Array): Promise<Uint8Array> {
+/** An entry's bytes; `expected` (when given) is the size its tensors need, checked before anything is allocated. */
+async function readEntry(archive: Archive, fd: number, name: string, file: string, expected?: number): Promise<Uint8Array> {
   const entry = archive.entries.get(name);
   if (!entry) corrupt(file, `entry ${name} is missing`);
   if (entry.compressionMethod !== 0) unsupported(file, `entry ${name} is compressed (torch.save stores entries uncompressed)`);
   if (entry.isEncrypted()) unsupported(file, `entry ${name} is encrypted`);
-  if (into && into.length !== entry.uncompressedSize) corrupt(file, `entry ${name} has ${entry.uncompressedSize} bytes, but its tensors need ${into.length}`);
+  if (expected !== undefined && expected !== entry.uncompressedSize) corrupt(file, `entry ${name} has ${entry.uncompressedSize} bytes, but its tensors need ${expected}`);
   let start: number;
   try {
     start = (await archive.zip.readLocalFileHeaderPromise(entry, { minimal: true })).fileDataStart;
   } catch (e) {
     corrupt(file, `entry ${name} is damaged (${(e as Error).message})`);
   }
-  const out = into ?? new Uint8Array(entry.uncompressedSize);
+  if (entry.compressedSize !== entry.uncompressedSize || start + entry.uncompressedSize > archive.zip.fileSize) {
+    corrupt(file, `entry ${name} claims ${entry.uncompressedSize} bytes at offset ${start}, past the end of the ${archive.zip.fileSize}-byte file`);
+  }
+  const out = new Uint8Array(entry.uncompressedSize);
   readExactly(fd, out, start, file);
   return out;
 }
@@ -492,7 +496,7 @@ export async function readTorchBin(file: string, opts: ReadTorchOptions = {}): P
       const { storage, tensors: views } = byStorage.get(key)!;
       const dtype = STORAGE_DTYPES[storage.type]!;
       const size = ELEMENT_SIZE[dtype];
-      const raw = await readEntry(archive, fd, `${prefix}data/${key}`, file, new Uint8Array(storage.numel * size));
+      const raw = await readEntry(archive, fd, `${prefix}data/${key}`, file, storage.numel * size);
       opts.onBytes?.(raw);
       const shared = new Map<string, F32Tensor>();
       for (const [name, t] of views) {

@@ -44,6 +44,7 @@ const JOBS = {
   bigEndian: ['F32', ['--big-endian']],
   legacy: ['F32', ['--legacy']],
   truncated: ['F16', []],
+  shortStorage: ['F32', ['--short-storage']],
   shards2: ['F32', ['--shards', '2']],
 } satisfies Record<string, [SafetensorsDtype, string[]]>;
 type Job = keyof typeof JOBS;
@@ -169,6 +170,11 @@ describe('pytorch_model.bin written by torch.save', { skip: noTorch }, () => {
     const file = path.join(out, 'pytorch_model.bin');
     truncateSync(file, Math.floor(statSync(file).size * 0.6));
     await rejectsWith(loadCheckpoint(out), 'torch-bin-corrupt', [file]);
+  });
+
+  test('a storage record shorter than its pickle says is refused before it is read', async () => {
+    const { out } = torchFolder('shortStorage');
+    await rejectsWith(loadCheckpoint(out), 'torch-bin-corrupt', [path.join(out, 'pytorch_model.bin'), 'but its tensors need']);
   });
 
   test('a shard missing from pytorch_model.bin.index.json is named', async () => {
