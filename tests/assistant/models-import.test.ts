@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -9,33 +8,12 @@ import { LongreadError } from '../../common/errors';
 import { loadCheckpoint } from '../../engine/checkpoint/load';
 import { findCachedRepo, hubCacheDir, listCachedModels, resolveModelSource } from '../../main/assistant/hf-cache';
 import { ModelRegistry } from '../../main/assistant/models';
+import { cacheRepo } from '../helpers/hf-cache';
 import { tinyModelDir, tempDir } from '../helpers/tiny-model';
 import { repoRoot } from '../library/helpers/corpus';
 import { cleanupAll, tempHome } from './helpers';
 
 after(cleanupAll);
-
-/**
- * Lays `modelDir` out as huggingface_hub does: files as blobs named by their hash, a snapshot of
- * symbolic links `../../blobs/<hash>`, and refs/main naming the snapshot (unless `ref` is false).
- */
-function cacheRepo(hub: string, repoId: string, modelDir: string, commit: string, ref = true): string {
-  const repo = path.join(hub, `models--${repoId.replace('/', '--')}`);
-  const snapshot = path.join(repo, 'snapshots', commit);
-  mkdirSync(path.join(repo, 'blobs'), { recursive: true });
-  mkdirSync(snapshot, { recursive: true });
-  for (const f of readdirSync(modelDir)) {
-    const bytes = readFileSync(path.join(modelDir, f));
-    const blob = createHash('sha256').update(bytes).digest('hex');
-    writeFileSync(path.join(repo, 'blobs', blob), bytes);
-    symlinkSync(path.join('..', '..', 'blobs', blob), path.join(snapshot, f));
-  }
-  if (ref) {
-    mkdirSync(path.join(repo, 'refs'), { recursive: true });
-    writeFileSync(path.join(repo, 'refs', 'main'), commit);
-  }
-  return snapshot;
-}
 
 const COMMIT_A = 'a'.repeat(40);
 const COMMIT_B = 'b'.repeat(40);
