@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import os from 'node:os';
 import yauzl from 'yauzl';
 import { LongreadError } from '../../common/errors';
@@ -6,9 +6,10 @@ import { bf16BytesToF32, f16BytesToF32, type SafetensorsContents, type Safetenso
 import type { F32Tensor } from './types';
 
 /**
- * A restricted reader for PyTorch's `pytorch_model.bin` (torch.save's zip format, torch >= 1.6):
+ * A restricted reader for PyTorch's `pytorch_model.bin`. torch.save's zip format (torch >= 1.6):
  * `<name>/data.pkl` is a pickle of the state dict whose tensors point, through persistent ids,
- * at raw storages `<name>/data/<key>`. The pickle is interpreted by a small machine that knows
+ * at raw storages `<name>/data/<key>`; the legacy format before it is a run of pickles followed by
+ * the raw storages. The pickle is interpreted by a small machine that knows
  * only the opcodes torch.save emits for a state dict and only the globals that rebuild tensors;
  * it builds plain data and never imports or calls anything, so a hostile file can only be refused.
  */
@@ -41,11 +42,15 @@ interface PTuple {
   kind: 'tuple';
   items: PValue[];
 }
+interface PList {
+  kind: 'list';
+  items: PValue[];
+}
 interface PDict {
   kind: 'dict';
   map: Map<string | number | boolean | null, PValue>;
 }
-type PValue = string | number | boolean | null | PTuple | PDict | Global | StorageRef | TensorRef;
+type PValue = string | number | bigint | boolean | null | PTuple | PList | PDict | Global | StorageRef | TensorRef;
 const MARK = Symbol('mark');
 
 function unsupported(file: string, problem: string): never {
@@ -58,6 +63,7 @@ function corrupt(file: string, problem: string): never {
 function describe(v: PValue | typeof MARK): string {
   if (v === MARK) return 'a mark';
   if (v === null) return 'None';
+  if (typeof v === 'bigint') return `integer ${v}`;
   if (typeof v !== 'object') return `${typeof v} ${JSON.stringify(v)}`;
   return v.kind === 'global' ? `the global ${v.name}` : `a ${v.kind}`;
 }
@@ -86,11 +92,20 @@ function intTuple(v: PValue, what: string, file: string): number[] {
  * Exported for tests; `file` names the checkpoint in errors.
  */
 export function parseStateDictPickle(bytes: Uint8Array, file: string): Map<string, TensorRef> {
+  return stateDictOf(interpret(bytes, 0, file, false).value, file);
+}
+
+/**
+ * Runs one pickle starting at `start`; returns its value and where it ended. `legacy`: the
+ * pre-1.6 format, whose header pickles hold a big magic integer and a list of storage keys
+ * (LONG1 past 7 bytes, EMPTY_LIST, APPEND(S)) and whose persistent ids carry a sixth field.
+ */
+function interpret(bytes: Uint8Array, start: number, file: string, legacy: boolean): { value: PValue; end: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: Array<PValue | typeof MARK> = [];
   const memo = new Map<number, PValue>();
   const utf8 = new TextDecoder('utf-8', { fatal: true });
-  let pos = 0;
+  let pos = start;
 
   const need = (n: number) => {
     if (n < 0 || pos + n > bytes.length) corrupt(file, `its pickle ends inside an instruction at byte ${pos}`);
@@ -151,14 +166,16 @@ export function parseStateDictPickle(bytes: Uint8Array, file: string): Map<strin
     if (items.length % 2 !== 0) corrupt(file, 'its pickle sets a key without a value');
     for (let i = 0; i < items.length; i += 2) {
       const k = items[i]!;
-      if (k !== null && typeof k === 'object') unsupported(file, `its pickle uses ${describe(k)} as a dictionary key`);
+      if ((k !== null && typeof k === 'object') || typeof k === 'bigint') unsupported(file, `its pickle uses ${describe(k)} as a dictionary key`);
       dict.map.set(k, items[i + 1]!);
     }
   };
   const persistentLoad = (pid: PValue): StorageRef => {
     const items = typeof pid === 'object' && pid !== null && pid.kind === 'tuple' ? pid.items : null;
-    const [tag, type, key, , numel] = items ?? [];
-    if (!items || items.length !== 5 || tag !== 'storage' || typeof type !== 'object' || type === null || type.kind !== 'global' || type.name !== 'storage') {
+    const [tag, type, key, , numel, viewMetadata] = items ?? [];
+    // legacy ids end with view metadata: None unless the tensor was a view of a storage view (torch < 0.4)
+    if (legacy && items && (items.length !== 6 || viewMetadata !== null)) unsupported(file, 'its pickle refers to a storage view (a torch < 0.4 layout)');
+    if (!items || items.length !== (legacy ? 6 : 5) || tag !== 'storage' || typeof type !== 'object' || type === null || type.kind !== 'global' || type.name !== 'storage') {
       unsupported(file, `its pickle has a persistent id that is not a torch storage (${describe(pid)})`);
     }
     if (typeof key !== 'string' || !/^[A-Za-z0-9_]{1,64}$/.test(key)) corrupt(file, `a storage key ${JSON.stringify(key)} is not a plain name`);
@@ -206,10 +223,21 @@ export function parseStateDictPickle(bytes: Uint8Array, file: string): Map<strin
       case 0x95: // FRAME (protocol 4): a length hint only
         u64();
         break;
-      case 0x2e: {
-        // STOP
-        const result = pop();
-        return stateDictOf(result, file);
+      case 0x2e: // STOP
+        return { value: pop(), end: pos };
+      case 0x5d: // EMPTY_LIST (legacy header: the storage keys)
+        if (!legacy) unsupported(file, `its pickle uses opcode 0x5d at byte ${at}, which a state dict saved by torch.save does not need`);
+        push({ kind: 'list', items: [] });
+        break;
+      case 0x61: // APPEND
+      case 0x65: {
+        // APPENDS
+        if (!legacy) unsupported(file, `its pickle uses opcode 0x${op.toString(16)} at byte ${at}, which a state dict saved by torch.save does not need`);
+        const items = op === 0x61 ? [pop()] : popMark();
+        const list = top();
+        if (typeof list !== 'object' || list === null || list.kind !== 'list') corrupt(file, `its pickle appends to ${describe(list)}`);
+        list.items.push(...items);
+        break;
       }
       case 0x28: // MARK
         if (stack.length >= MAX_STACK) unsupported(file, `its pickle nests more than ${MAX_STACK} values`);
@@ -252,8 +280,16 @@ export function parseStateDictPickle(bytes: Uint8Array, file: string): Map<strin
       case 0x8a: {
         // LONG1: little-endian two's complement of n bytes
         const n = u8();
-        if (n > 7) unsupported(file, `its pickle holds an integer of ${n} bytes`);
         need(n);
+        if (n > 7) {
+          // only the legacy format's magic number (10 bytes) is this large
+          if (!legacy || n > 16) unsupported(file, `its pickle holds an integer of ${n} bytes`);
+          let big = 0n;
+          for (let i = n - 1; i >= 0; i--) big = (big << 8n) | BigInt(bytes[pos + i]!);
+          pos += n;
+          push(big);
+          break;
+        }
         let v = 0;
         for (let i = n - 1; i >= 0; i--) v = v * 256 + bytes[pos + i]!;
         if (n > 0 && bytes[pos + n - 1]! & 0x80) v -= 2 ** (8 * n);
@@ -368,7 +404,7 @@ function readExactly(fd: number, target: Uint8Array, position: number, file: str
   }
 }
 
-/** True when the file starts like the pre-1.6 torch format (a bare pickle: protocol 2 + torch's magic number). */
+/** True when the file starts like the pre-1.6 torch format (a bare pickle, protocol 2); a zip starts with PK. */
 function looksLikeLegacyTorch(fd: number): boolean {
   const head = new Uint8Array(2);
   return readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x80 && head[1] === 0x02;
@@ -380,16 +416,13 @@ interface Archive {
   prefix: string;
 }
 
-async function openArchive(file: string, fd: number): Promise<Archive> {
+async function openArchive(file: string): Promise<Archive> {
   let zip: yauzl.ZipFile;
   try {
     // yauzl opens (and on close() closes) a descriptor of its own; `fd` is ours for the stored data
     zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: true });
   } catch (e) {
-    if (looksLikeLegacyTorch(fd)) {
-      unsupported(file, 'it is in the legacy PyTorch format (torch < 1.6); load it with torch and save it again with torch.save, or convert it to safetensors');
-    }
-    corrupt(file, `it is not a torch.save zip archive (${(e as Error).message})`);
+    corrupt(file, `it is neither a torch.save zip archive nor torch's legacy format (${(e as Error).message})`);
   }
   if (zip.entryCount > MAX_ENTRIES) unsupported(file, `it has ${zip.entryCount} entries`);
   const entries = new Map<string, yauzl.Entry>();
@@ -430,13 +463,14 @@ async function readEntry(archive: Archive, fd: number, name: string, file: strin
 }
 
 export interface ReadTorchOptions {
-  /** Called with data.pkl's bytes and then each storage's bytes, in key order (for hashing). */
+  /** Called with the pickle's bytes and then each storage's bytes, in file order (for hashing). */
   onBytes?: (bytes: Uint8Array) => void;
 }
 
 /**
- * Reads the float tensors of a torch.save'd state dict, converted to float32. Each storage is read
- * once; tensors that share one storage and view (tied embeddings) share one float32 copy.
+ * Reads the float tensors of a torch.save'd state dict (the zip format of torch >= 1.6, or the
+ * legacy format before it), converted to float32. Each storage is read once; tensors that share one
+ * storage and view (tied embeddings) share one float32 copy.
  */
 export async function readTorchBin(file: string, opts: ReadTorchOptions = {}): Promise<SafetensorsContents> {
   if (os.endianness() !== 'LE') throw new LongreadError('unsupported-platform', 'PyTorch checkpoint loading needs a little-endian CPU');
@@ -452,73 +486,137 @@ export async function readTorchBin(file: string, opts: ReadTorchOptions = {}): P
   }
   let archive: Archive | undefined;
   try {
-    archive = await openArchive(file, fd);
-    const { prefix } = archive;
-    const byteorder = archive.entries.get(`${prefix}byteorder`);
+    if (looksLikeLegacyTorch(fd)) return await readLegacy(file, fd, opts);
+    archive = await openArchive(file);
+    const zip = archive;
+    const { prefix } = zip;
+    const byteorder = zip.entries.get(`${prefix}byteorder`);
     if (byteorder) {
-      const order = new TextDecoder().decode(await readEntry(archive, fd, byteorder.fileName, file));
+      const order = new TextDecoder().decode(await readEntry(zip, fd, byteorder.fileName, file));
       if (order.trim() !== 'little') unsupported(file, `it was saved with byte order ${JSON.stringify(order)}`);
     }
-    const pklEntry = archive.entries.get(`${prefix}data.pkl`)!;
+    const pklEntry = zip.entries.get(`${prefix}data.pkl`)!;
     if (pklEntry.uncompressedSize > MAX_PICKLE_BYTES) unsupported(file, `its data.pkl has ${pklEntry.uncompressedSize} bytes, too many for a state dict`);
-    const pkl = await readEntry(archive, fd, pklEntry.fileName, file);
+    const pkl = await readEntry(zip, fd, pklEntry.fileName, file);
     opts.onBytes?.(pkl);
     const refs = parseStateDictPickle(pkl, file);
-
-    // Group tensors by storage and check each view against its storage before reading any data.
-    const byStorage = new Map<string, { storage: StorageRef; tensors: Array<[string, TensorRef]> }>();
-    for (const [name, t] of refs) {
-      const dtype = STORAGE_DTYPES[t.storage.type];
-      if (!dtype) {
-        throw new LongreadError('torch-bin-unsupported', `${file}: tensor "${name}" is stored as ${t.storage.type}, which is not a floating-point type Longread can load (expected float32, float16 or bfloat16)`, {
-          file,
-        });
-      }
-      const group = byStorage.get(t.storage.key);
-      if (group && (group.storage.type !== t.storage.type || group.storage.numel !== t.storage.numel)) corrupt(file, `storage ${t.storage.key} is described two ways`);
-      let elements = 1;
-      let last = t.offset;
-      for (let i = 0; i < t.shape.length; i++) {
-        elements *= t.shape[i]!;
-        if (t.shape[i]! > 0) last += (t.shape[i]! - 1) * t.stride[i]!;
-      }
-      if (!Number.isSafeInteger(elements) || (elements > 0 && last >= t.storage.numel)) {
-        corrupt(file, `tensor "${name}" (shape [${t.shape.join(', ')}], stride [${t.stride.join(', ')}], offset ${t.offset}) reaches past its storage of ${t.storage.numel} elements`);
-      }
-      if (group) group.tensors.push([name, t]);
-      else byStorage.set(t.storage.key, { storage: t.storage, tensors: [[name, t]] });
-    }
-
-    const tensors = new Map<string, F32Tensor>();
-    const dtypes = new Map<string, SafetensorsDtype>();
-    const keys = [...byStorage.keys()].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
-    for (const key of keys) {
-      const { storage, tensors: views } = byStorage.get(key)!;
-      const dtype = STORAGE_DTYPES[storage.type]!;
-      const size = ELEMENT_SIZE[dtype];
-      const raw = await readEntry(archive, fd, `${prefix}data/${key}`, file, storage.numel * size);
-      opts.onBytes?.(raw);
-      const shared = new Map<string, F32Tensor>();
-      for (const [name, t] of views) {
-        const viewKey = `${t.offset}|${t.shape.join(',')}|${t.stride.join(',')}`;
-        let tensor = shared.get(viewKey);
-        if (!tensor) {
-          const bytes = contiguousBytes(raw, t, size);
-          // a float32 view already in order is used in place (raw is a fresh, aligned buffer)
-          const data = dtype === 'F32' && bytes.buffer === raw.buffer ? new Float32Array(raw.buffer, bytes.byteOffset, bytes.length / 4) : toF32(bytes, dtype);
-          tensor = { shape: [...t.shape], data };
-          shared.set(viewKey, tensor);
-        }
-        tensors.set(name, tensor);
-        dtypes.set(name, dtype);
-      }
-      await new Promise((r) => setImmediate(r));
-    }
-    return { tensors, dtypes };
+    const keys = [...new Set([...refs.values()].map((t) => t.storage.key))].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+    return await buildTensors(refs, keys, file, opts, (key, bytes) => readEntry(zip, fd, `${prefix}data/${key}`, file, bytes));
   } finally {
     archive?.zip.close();
     closeSync(fd);
   }
+}
+
+/** torch's legacy magic number, the first pickle of a pre-1.6 file. */
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+const LEGACY_PROTOCOL = 1001;
+
+/**
+ * The legacy format: five pickles (magic number, protocol version, system info, the state dict,
+ * the storage keys in file order), then each storage as an int64 element count and its raw bytes.
+ */
+async function readLegacy(file: string, fd: number, opts: ReadTorchOptions): Promise<SafetensorsContents> {
+  const size = fstatSync(fd).size;
+  const head = new Uint8Array(Math.min(size, MAX_PICKLE_BYTES));
+  readExactly(fd, head, 0, file);
+  const magic = interpret(head, 0, file, true);
+  if (magic.value !== LEGACY_MAGIC) corrupt(file, 'it starts like a pickle but not like a torch.save file (wrong magic number)');
+  const protocol = interpret(head, magic.end, file, true);
+  if (protocol.value !== LEGACY_PROTOCOL) unsupported(file, `it uses torch's legacy protocol ${describe(protocol.value)} (expected ${LEGACY_PROTOCOL})`);
+  const sysInfo = interpret(head, protocol.end, file, true);
+  const info = sysInfo.value;
+  if (typeof info !== 'object' || info === null || info.kind !== 'dict' || info.map.get('little_endian') !== true) {
+    unsupported(file, 'it was not saved on a little-endian machine');
+  }
+  const main = interpret(head, sysInfo.end, file, true);
+  const refs = stateDictOf(main.value, file);
+  const keysValue = interpret(head, main.end, file, true);
+  const list = keysValue.value;
+  if (typeof list !== 'object' || list === null || list.kind !== 'list' || !list.items.every((k) => typeof k === 'string')) corrupt(file, 'its storage key list is not a list of names');
+  const keys = list.items as string[];
+  opts.onBytes?.(head.subarray(0, keysValue.end));
+
+  let cursor = keysValue.end;
+  const count = new Uint8Array(8);
+  const contents = await buildTensors(refs, keys, file, opts, async (key, bytes) => {
+    readExactly(fd, count, cursor, file);
+    const numel = new DataView(count.buffer).getBigInt64(0, true);
+    opts.onBytes?.(count);
+    cursor += 8;
+    if (cursor + bytes > size) corrupt(file, `storage ${key} needs ${bytes} bytes at offset ${cursor}, past the end of the ${size}-byte file`);
+    const raw = new Uint8Array(bytes);
+    readExactly(fd, raw, cursor, file);
+    cursor += bytes;
+    return { raw, numel };
+  });
+  if (cursor !== size) corrupt(file, `${size - cursor} bytes after the last storage are not described by its pickle`);
+  return contents;
+}
+
+/**
+ * Checks every tensor against its storage, then reads the storages in `order` (each once, through
+ * `read`) and converts every view to float32.
+ */
+async function buildTensors(
+  refs: Map<string, TensorRef>,
+  order: string[],
+  file: string,
+  opts: ReadTorchOptions,
+  read: (key: string, bytes: number) => Promise<Uint8Array | { raw: Uint8Array; numel: bigint }>,
+): Promise<SafetensorsContents> {
+  // Group tensors by storage and check each view against its storage before reading any data.
+  const byStorage = new Map<string, { storage: StorageRef; tensors: Array<[string, TensorRef]> }>();
+  for (const [name, t] of refs) {
+    const dtype = STORAGE_DTYPES[t.storage.type];
+    if (!dtype) {
+      throw new LongreadError('torch-bin-unsupported', `${file}: tensor "${name}" is stored as ${t.storage.type}, which is not a floating-point type Longread can load (expected float32, float16 or bfloat16)`, {
+        file,
+      });
+    }
+    const group = byStorage.get(t.storage.key);
+    if (group && (group.storage.type !== t.storage.type || group.storage.numel !== t.storage.numel)) corrupt(file, `storage ${t.storage.key} is described two ways`);
+    let elements = 1;
+    let last = t.offset;
+    for (let i = 0; i < t.shape.length; i++) {
+      elements *= t.shape[i]!;
+      if (t.shape[i]! > 0) last += (t.shape[i]! - 1) * t.stride[i]!;
+    }
+    if (!Number.isSafeInteger(elements) || (elements > 0 && last >= t.storage.numel)) {
+      corrupt(file, `tensor "${name}" (shape [${t.shape.join(', ')}], stride [${t.stride.join(', ')}], offset ${t.offset}) reaches past its storage of ${t.storage.numel} elements`);
+    }
+    if (group) group.tensors.push([name, t]);
+    else byStorage.set(t.storage.key, { storage: t.storage, tensors: [[name, t]] });
+  }
+  if (order.length !== byStorage.size || !order.every((k) => byStorage.has(k))) corrupt(file, 'its list of storages does not match the storages its tensors use');
+
+  const tensors = new Map<string, F32Tensor>();
+  const dtypes = new Map<string, SafetensorsDtype>();
+  for (const key of order) {
+    const { storage, tensors: views } = byStorage.get(key)!;
+    const dtype = STORAGE_DTYPES[storage.type]!;
+    const size = ELEMENT_SIZE[dtype];
+    const got = await read(key, storage.numel * size);
+    const raw = got instanceof Uint8Array ? got : got.raw;
+    if (!(got instanceof Uint8Array) && got.numel !== BigInt(storage.numel)) corrupt(file, `storage ${key} holds ${got.numel} elements, but its pickle says ${storage.numel}`);
+    opts.onBytes?.(raw);
+    const shared = new Map<string, F32Tensor>();
+    for (const [name, t] of views) {
+      const viewKey = `${t.offset}|${t.shape.join(',')}|${t.stride.join(',')}`;
+      let tensor = shared.get(viewKey);
+      if (!tensor) {
+        const bytes = contiguousBytes(raw, t, size);
+        // a float32 view already in order is used in place (raw is a fresh, aligned buffer)
+        const data = dtype === 'F32' && bytes.buffer === raw.buffer ? new Float32Array(raw.buffer, bytes.byteOffset, bytes.length / 4) : toF32(bytes, dtype);
+        tensor = { shape: [...t.shape], data };
+        shared.set(viewKey, tensor);
+      }
+      tensors.set(name, tensor);
+      dtypes.set(name, dtype);
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  return { tensors, dtypes };
 }
 
 /** The bytes of a strided view, in row-major order (a subarray when the view is already contiguous). */

@@ -2,7 +2,7 @@
 """Writes a tiny T5 folder's weights as PyTorch checkpoints with the real torch.save (test reference).
 
 usage: torch_save_t5.py SRC_DIR OUT_DIR DTYPE [--shards N] [--protocol P] [--legacy | --repack | --big-endian | --short-storage]
-       torch_save_t5.py --hostile OUT_FILE MARKER_FILE
+       torch_save_t5.py --hostile | --hostile-legacy OUT_FILE MARKER_FILE
        torch_save_t5.py --jobs JOBS.json   (a JSON list of argument lists: one torch import for all)
 
 SRC_DIR holds model.safetensors (float32, read here by hand). OUT_DIR receives pytorch_model.bin
@@ -62,12 +62,12 @@ def repack(path, byteorder=b"little", shorten=False):
                 w.write(data)
 
 
-def hostile(out_file, marker):
+def hostile(out_file, marker, legacy=False):
     class Evil:
         def __reduce__(self):
             return (os.system, ("touch " + marker,))
 
-    torch.save(OrderedDict([("shared.weight", Evil())]), out_file)
+    torch.save(OrderedDict([("shared.weight", Evil())]), out_file, _use_new_zipfile_serialization=not legacy)
 
 
 def main(argv):
@@ -76,8 +76,8 @@ def main(argv):
             for job in json.load(f):
                 main(job)
         return
-    if argv[0] == "--hostile":
-        hostile(argv[1], argv[2])
+    if argv[0] in ("--hostile", "--hostile-legacy"):
+        hostile(argv[1], argv[2], argv[0] == "--hostile-legacy")
         return
     src, out, dtype_name = argv[0], argv[1], argv[2]
     opts = dict(zip(argv[3::2], argv[4::2])) if "--legacy" not in argv else {}

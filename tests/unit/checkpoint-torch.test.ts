@@ -43,6 +43,8 @@ const JOBS = {
   f32Torch2: ['F32', ['--repack']],
   bigEndian: ['F32', ['--big-endian']],
   legacy: ['F32', ['--legacy']],
+  legacyBf16: ['BF16', ['--legacy']],
+  legacyTruncated: ['F16', ['--legacy']],
   truncated: ['F16', []],
   shortStorage: ['F32', ['--short-storage']],
   shards2: ['F32', ['--shards', '2']],
@@ -53,6 +55,7 @@ type Job = keyof typeof JOBS;
 const src = noTorch ? '' : await makeTinyT5({ variant: 't5-v1.1', out: path.join(root, 'src') });
 const hostileFile = path.join(root, 'hostile', 'pytorch_model.bin');
 const hostileMarker = path.join(root, 'hostile', 'pwned');
+const hostileLegacyFile = path.join(root, 'hostile-legacy', 'pytorch_model.bin');
 if (!noTorch) {
   const jobs: string[][] = [];
   for (const [name, [dtype, flags]] of Object.entries(JOBS)) {
@@ -63,6 +66,8 @@ if (!noTorch) {
   }
   mkdirSync(path.dirname(hostileFile));
   jobs.push(['--hostile', hostileFile, hostileMarker]);
+  mkdirSync(path.dirname(hostileLegacyFile));
+  jobs.push(['--hostile-legacy', hostileLegacyFile, hostileMarker]);
   writeFileSync(path.join(root, 'jobs.json'), JSON.stringify(jobs));
   const r = spawnSync(PYTHON, [SCRIPT, '--jobs', path.join(root, 'jobs.json')], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`torch_save_t5.py failed:\n${r.stderr}`);
@@ -98,6 +103,8 @@ describe('pytorch_model.bin written by torch.save', { skip: noTorch }, () => {
     ['bf16Protocol4', 'bfloat16, pickle protocol 4'],
     ['f16Shards3', 'float16 in 3 shards with pytorch_model.bin.index.json'],
     ['f32Torch2', 'float32 laid out as torch 2.x writes it (byteorder record, padded local headers, zip64 entries)'],
+    ['legacy', 'float32 in the legacy format (torch < 1.6)'],
+    ['legacyBf16', 'bfloat16 in the legacy format'],
   ] as Array<[Job, string]>) {
     test(`${label}: every tensor bit-exact with what torch reads`, async () => {
       const { src, out, reference, dtype } = torchFolder(job);
@@ -152,12 +159,8 @@ describe('pytorch_model.bin written by torch.save', { skip: noTorch }, () => {
     // through the folder loader too
     copyFileSync(path.join(src, 'config.json'), path.join(dir, 'config.json'));
     await rejectsWith(loadCheckpoint(dir), 'torch-bin-unsupported', [file, 'posix.system']);
+    await rejectsWith(readTorchBin(hostileLegacyFile), 'torch-bin-unsupported', [hostileLegacyFile, 'posix.system']);
     assert.ok(!existsSync(marker));
-  });
-
-  test('the legacy (pre-1.6) torch format is refused by name', async () => {
-    const { out } = torchFolder('legacy');
-    await rejectsWith(loadCheckpoint(out), 'torch-bin-unsupported', [path.join(out, 'pytorch_model.bin'), 'legacy']);
   });
 
   test('a byteorder record other than little is refused', async () => {
@@ -165,11 +168,13 @@ describe('pytorch_model.bin written by torch.save', { skip: noTorch }, () => {
     await rejectsWith(loadCheckpoint(out), 'torch-bin-unsupported', [path.join(out, 'pytorch_model.bin'), 'byte order "big"']);
   });
 
-  test('a truncated pytorch_model.bin is a typed error naming it', async () => {
-    const { out } = torchFolder('truncated');
-    const file = path.join(out, 'pytorch_model.bin');
-    truncateSync(file, Math.floor(statSync(file).size * 0.6));
-    await rejectsWith(loadCheckpoint(out), 'torch-bin-corrupt', [file]);
+  test('a truncated pytorch_model.bin is a typed error naming it, in either format', async () => {
+    for (const job of ['truncated', 'legacyTruncated'] as const) {
+      const { out } = torchFolder(job);
+      const file = path.join(out, 'pytorch_model.bin');
+      truncateSync(file, Math.floor(statSync(file).size * 0.6));
+      await rejectsWith(loadCheckpoint(out), 'torch-bin-corrupt', [file]);
+    }
   });
 
   test('a storage record shorter than its pickle says is refused before it is read', async () => {
