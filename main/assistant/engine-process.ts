@@ -98,7 +98,8 @@ function startChildProcess(onMessage: (m: FromWorker) => void): EngineProcess {
   };
 }
 
-interface UtilityProcessLike {
+/** What this file uses of Electron's UtilityProcess (electron.d.ts). */
+export interface UtilityProcessLike {
   pid: number | undefined;
   on(event: 'message', fn: (m: unknown) => void): void;
   on(event: 'spawn', fn: () => void): void;
@@ -107,11 +108,16 @@ interface UtilityProcessLike {
   kill(): boolean;
 }
 
-function startUtilityProcess(onMessage: (m: FromWorker) => void): EngineProcess {
-  // 'electron' only exists inside Electron: required here, never imported at the top
-  const { utilityProcess } = createRequire(import.meta.url)('electron') as {
-    utilityProcess: { fork(modulePath: string, args: string[], options: Record<string, unknown>): UtilityProcessLike };
-  };
+export interface UtilityProcessModule {
+  fork(modulePath: string, args: string[], options: { env: NodeJS.ProcessEnv; serviceName: string; stdio: 'inherit' }): UtilityProcessLike;
+}
+
+/** Electron's utilityProcess: 'electron' only exists inside Electron, so it is required here, never imported at the top. */
+function electronUtilityProcess(): UtilityProcessModule {
+  return (createRequire(import.meta.url)('electron') as { utilityProcess: UtilityProcessModule }).utilityProcess;
+}
+
+export function startUtilityProcess(onMessage: (m: FromWorker) => void, utilityProcess: UtilityProcessModule = electronUtilityProcess()): EngineProcess {
   const child = utilityProcess.fork(fileURLToPath(ENTRY), [], { env: childEnv(), serviceName: 'Longread engine', stdio: 'inherit' });
   let ended = false;
   const box = outbox((m) => {

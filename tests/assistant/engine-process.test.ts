@@ -5,8 +5,10 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, LongreadError } from '../../common/errors';
 import { presetFor } from '../../engine/vcc/settings';
+import { describeExit, startUtilityProcess } from '../../main/assistant/engine-process';
 import { EngineWorker } from '../../main/assistant/engine-worker';
-import type { EngineTask, WorkerInit } from '../../main/assistant/types';
+import type { EngineTask, FromWorker, WorkerInit } from '../../main/assistant/types';
+import { fakeUtilityProcess } from '../helpers/fake-utility-process';
 import { alive, engineProcesses, environmentOf, procAvailable, until } from '../helpers/engine-processes';
 import { tempDir } from '../helpers/tiny-model';
 import { book, cleanupAll, needsBook, openTiny, recorder, tinyModel, waitFor } from './helpers';
@@ -157,4 +159,27 @@ test('through the assistant: a crashed engine ends its ask with an engine-crashe
   const next = await o.assistant.ask({ documentId: docId, question: 'Who is Clerval?', sections: { from: 4, to: 4 } }, () => {}).result;
   assert.ok(next.answer.length > 0);
   assert.equal(engineProcesses().length, 1);
+});
+
+test('the utility-process transport (against a stand-in for Electron’s utilityProcess): the engine answers over parentPort, and a signal death is reported by its number as the signal', needsProc, async () => {
+  const replies: FromWorker[] = [];
+  const child = startUtilityProcess((m) => replies.push(m), fakeUtilityProcess);
+  const reply = async (type: FromWorker['type']) => {
+    await until(() => replies.some((m) => m.type === type || m.type === 'error'), `a '${type}' reply`, 60_000);
+    const m = replies.find((x) => x.type === type || x.type === 'error')!;
+    replies.splice(replies.indexOf(m), 1);
+    assert.equal(m.type, type, JSON.stringify(m));
+    return m as any;
+  };
+  // sent at once: held until the engine listens
+  child.send({ type: 'init', init: await init() });
+  child.send({ type: 'open', id: 1 });
+  assert.equal((await reply('opened')).facts.numLayers, 3);
+  assert.match(fakeUtilityProcess.forked[0]!, /engine-process\.mjs$/);
+  assert.deepEqual(environmentOf(child.pid!).get('ORT_DISABLE_TELEMETRY'), '1');
+  child.send({ type: 'tokenize', id: 2, text: 'a b c' });
+  assert.ok((await reply('tokenized')).ids instanceof Int32Array);
+  process.kill(child.pid!, 'SIGSEGV');
+  assert.deepEqual(await child.exited, { code: 11, signal: 'SIGSEGV' });
+  assert.equal(describeExit(await child.exited), 'killed by SIGSEGV');
 });
