@@ -11,12 +11,17 @@ import { ingestFile } from '../../main/ingest';
 
 /**
  * The real T5 / Flan-T5 tokenizer files (google-t5/t5-base: legacy-schema tokenizer.json and
- * spiece.model) against SentencePiece itself. The relationship under test, for text without
- * special-token strings such as "</s>" or "<extra_id_0>" (Hugging Face's tokenizer reads those
- * as the special tokens; SentencePiece spells them out piece by piece):
- *   encode(text)                   === sp.encode(text) + [1]   (T5 appends </s>)
- *   encode(text, { addEos: false }) === sp.encode(text)
- * for both the folder's tokenizer.json and a folder holding only spiece.model.
+ * spiece.model) against SentencePiece itself (Debian's python3-sentencepiece), for both the
+ * folder's tokenizer.json and a folder holding only spiece.model. The relationship, for text
+ * without special-token strings such as "</s>" or "<extra_id_0>" (Hugging Face's tokenizer reads
+ * those as the special tokens; SentencePiece spells them out piece by piece):
+ *   encode(text, { addEos: false }) === concat over words w of sp.encode(w)  (exactly)
+ *   encode(text) === that + [1]                                              (T5 appends </s>)
+ *   encode(text, { addEos: false }) === sp.encode(text), except where two segmentations of a word
+ *     tie in exact arithmetic and SentencePiece's float32 running total over the earlier words
+ *     of the text rounds the tie the other way ("----" as "---" "-" or "-" "---").
+ * Words are encoded independently (as Hugging Face's WhitespaceSplit does); that keeps a book's
+ * ids from depending on float32 rounding of a total over hundreds of thousands of tokens.
  */
 
 const SHARED_TOKENIZER = path.resolve('../shared/models/t5-tokenizer');
@@ -83,7 +88,7 @@ async function corpusTexts(): Promise<string[]> {
     if (name.endsWith('.txt')) {
       // The file as is: Windows-1252, CRLF line ends, indented lines, blank lines.
       const raw = iconv.decode(readFileSync(path.join(BOOKS, name)), 'win1252');
-      for (let at = 10_000; at + 1_500 < raw.length && texts.length < 100_000; at += Math.floor(raw.length / 12)) texts.push(raw.slice(at, at + 1_500));
+      for (let at = 10_000; at + 1_500 < raw.length && texts.length < 100_000; at += Math.floor(raw.length / 40)) texts.push(raw.slice(at, at + 1_500));
     }
   }
   return texts;
@@ -97,6 +102,10 @@ describe('the real T5 tokenizer gives SentencePiece ids', { skip: missing ?? fal
   let fromSpiece: T5Tokenizer;
   let texts: string[];
   let reference: number[][];
+  let charsmap: PrecompiledCharsmap;
+  let scores: number[];
+  const wordIds = new Map<string, number[]>();
+  const same = (a: number[], b: number[]) => a.length === b.length && a.every((id, k) => id === b[k]);
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'longread-spiece-'));
@@ -105,6 +114,13 @@ describe('the real T5 tokenizer gives SentencePiece ids', { skip: missing ?? fal
     fromSpiece = await loadTokenizer(dir);
     texts = [...(await corpusTexts()), ...HANDWRITTEN];
     reference = referenceIds(texts);
+    const spiece = path.join(SHARED_TOKENIZER, 'spiece.model');
+    const model = parseSentencePieceModel(readFileSync(spiece), spiece);
+    charsmap = new PrecompiledCharsmap(model.precompiledCharsmap, spiece);
+    scores = model.pieces.map((p) => p.score);
+    // every word of every text (as SentencePiece's normalizer separates them), encoded alone
+    const words = [...new Set(texts.flatMap((t) => charsmap.words(t).map((w) => t.slice(w.start, w.end))))];
+    referenceIds(words).forEach((ids, k) => wordIds.set(words[k]!, ids));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -137,30 +153,38 @@ describe('the real T5 tokenizer gives SentencePiece ids', { skip: missing ?? fal
   });
 
   for (const which of ['tokenizer.json', 'spiece.model only'] as const) {
-    test(`${which}: encode equals sp.encode(text) + [</s>] on ≥ 2,000 real and handwritten texts`, () => {
+    test(`${which}: ids equal SentencePiece's on ≥ 2,000 real and handwritten texts`, () => {
       const tok = which === 'tokenizer.json' ? fromJson : fromSpiece;
       assert.ok(texts.length >= 2_000, `${texts.length} texts`);
-      const mismatches: string[] = [];
+      const score = (ids: number[]) => ids.reduce((sum, id) => sum + scores[id]!, 0);
+      const show = (text: string, ours: number[], sp: number[]) => `${JSON.stringify(text.slice(0, 200))}\n  ours ${ours.join(' ')}\n  sp   ${sp.join(' ')}`;
+      const wordMismatches: string[] = [];
+      const ties: string[] = [];
       let tokens = 0;
       texts.forEach((text, i) => {
         const ids = tok.encode(text);
         tokens += ids.length;
-        const want = [...reference[i]!, tok.eosId];
-        if (ids.length !== want.length || ids.some((id, k) => id !== want[k])) {
-          if (mismatches.length < 5) mismatches.push(`${JSON.stringify(text.slice(0, 200))}\n  ours ${ids.join(' ')}\n  sp   ${want.join(' ')}`);
-          else mismatches.push('');
+        assert.equal(ids.pop(), tok.eosId);
+        assert.deepEqual(tok.encode(text, { addEos: false }), ids);
+        // Exactly SentencePiece's ids of each word on its own.
+        const perWord = charsmap.words(text).flatMap((w) => wordIds.get(text.slice(w.start, w.end))!);
+        if (!same(ids, perWord)) wordMismatches.push(show(text, ids, perWord));
+        // The whole text: the same, but where SentencePiece's float32 running total over the earlier
+        // words rounds a tie between equal-scoring segmentations the other way.
+        if (!same(ids, reference[i]!)) {
+          assert.ok(Math.abs(score(ids) - score(reference[i]!)) < 1e-3, `not a tie: ${show(text, ids, reference[i]!)}`);
+          ties.push(show(text, ids, reference[i]!));
         }
-        if (i % 50 === 0) assert.deepEqual(tok.encode(text, { addEos: false }), reference[i]);
       });
-      console.log(`# ${which}: ${texts.length} texts, ${tokens} tokens, ${mismatches.length} mismatches`);
-      assert.equal(mismatches.length, 0, mismatches.filter(Boolean).join('\n'));
+      console.log(`# ${which}: ${texts.length} texts, ${tokens} tokens; ${texts.length - ties.length} equal sp.encode(text) + [</s>], ${ties.length} differ by a tie`);
+      for (const t of ties) console.log(`# tie: ${t.replaceAll('\n', '\n# ')}`);
+      assert.deepEqual(wordMismatches.slice(0, 5), []);
+      assert.ok(ties.length <= texts.length / 200, `${ties.length} ties`);
       assert.ok(tokens > 100_000);
     });
   }
 
   test('encodeWithOffsets: the same ids; ranges in order; a piece spells its range, or the pieces sharing a range spell its normalized text', () => {
-    const spiece = path.join(SHARED_TOKENIZER, 'spiece.model');
-    const charsmap = new PrecompiledCharsmap(parseSentencePieceModel(readFileSync(spiece), spiece).precompiledCharsmap, spiece);
     let rewritten = 0;
     for (const text of texts.filter((_, i) => i % 5 === 0)) {
       const { ids, offsets } = fromSpiece.encodeWithOffsets(text);
