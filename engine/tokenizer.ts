@@ -78,6 +78,8 @@ function splitsWordsIndependently(json: Record<string, unknown>): boolean {
  */
 function wordSegmenter(json: Record<string, unknown>): ((word: string) => number[] | undefined) | undefined {
   const model = json.model as { type?: unknown; vocab?: unknown; unk_id?: unknown; byte_fallback?: unknown };
+  // a normalizer left to the library (not SentencePiece's charsmap) must run first: keep the library
+  if (json.normalizer) return undefined;
   if (model.type !== 'Unigram' || model.byte_fallback === true || typeof model.unk_id !== 'number' || !Array.isArray(model.vocab)) return undefined;
   const vocab = model.vocab as unknown[];
   if (!vocab.every((v) => Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'number')) return undefined;
