@@ -238,6 +238,8 @@ export class PrecompiledCharsmap {
   private readonly units: Uint32Array;
   private readonly strings: Uint8Array;
   private readonly replacements = new Map<number, string>();
+  /** ASCII bytes no key starts with: they stand for themselves. */
+  private readonly plainAscii = new Uint8Array(128);
 
   constructor(blob: Uint8Array, file: string) {
     const bad = (): never => {
@@ -250,6 +252,11 @@ export class PrecompiledCharsmap {
     this.units = new Uint32Array(trieBytes / 4);
     for (let i = 0; i < this.units.length; i++) this.units[i] = view.getUint32(4 + i * 4, true);
     this.strings = blob.subarray(4 + trieBytes);
+    const root = offset(this.units[0]!);
+    for (let c = 0; c < 128; c++) {
+      const node = root ^ c;
+      this.plainAscii[c] = node >= this.units.length || (this.units[node]! & 0x800000ff) >>> 0 !== c ? 1 : 0;
+    }
   }
 
   /** Longest key starting at `bytes[pos]`: [its length in bytes, its value], or [0, 0]. */
@@ -322,26 +329,62 @@ export class PrecompiledCharsmap {
   /**
    * The words SentencePiece's normalizer (remove_extra_whitespaces) separates with "▁": maximal runs
    * of normalized non-space characters, each with the [start, end) range of the original text
-   * they came from.
+   * they came from. (The same walk as `walk`, inlined: a book has a million characters.)
    */
   words(text: string): Array<{ word: string; start: number; end: number }> {
     const out: Array<{ word: string; start: number; end: number }> = [];
-    let word = '';
-    let start = 0;
+    const bytes = new TextEncoder().encode(text);
+    const plain = this.plainAscii;
+    let start = -1; // start of the word being read, -1 between words
     let end = 0;
-    this.walk(text, (s, from, to) => {
-      for (const ch of s) {
-        if (ch === ' ') {
-          if (word !== '') out.push({ word, start, end });
-          word = '';
-          continue;
-        }
-        if (word === '') start = from;
-        word += ch;
-        end = to;
+    // null while the word reads exactly as text[start, end); else its normalized pieces
+    let parts: string[] | null = null;
+    const flush = () => {
+      if (start >= 0) out.push({ word: parts ? parts.join('') : text.slice(start, end), start, end });
+      start = -1;
+      parts = null;
+    };
+    let pos = 0;
+    let at = 0;
+    while (pos < bytes.length) {
+      const b = bytes[pos]!;
+      let n = 0;
+      let value = 0;
+      if (!(b < 0x80 && plain[b])) [n, value] = this.longestMatch(bytes, pos);
+      const len = n > 0 ? n : utf8Length(b);
+      let units = 0;
+      for (let i = pos; i < pos + len; i++) {
+        const c = bytes[i]!;
+        if ((c & 0xc0) !== 0x80) units += c >= 0xf0 ? 2 : 1;
       }
-    });
-    if (word !== '') out.push({ word, start, end });
+      if (n === 0) {
+        if (b === 0x20) flush();
+        else {
+          if (start < 0) start = at;
+          else if (parts) parts.push(text.slice(at, at + units));
+          end = at + units;
+        }
+      } else {
+        const rep = this.replacement(value);
+        // a deleted character inside a word: the word no longer reads as its range
+        if (rep === '' && start >= 0 && !parts) parts = [text.slice(start, end)];
+        for (const ch of rep) {
+          if (ch === ' ') {
+            flush();
+            continue;
+          }
+          if (start < 0) {
+            start = at;
+            parts = [];
+          } else if (!parts) parts = [text.slice(start, at)];
+          parts.push(ch);
+          end = at + units;
+        }
+      }
+      pos += len;
+      at += units;
+    }
+    flush();
     return out;
   }
 }

@@ -282,11 +282,11 @@ class HfT5Tokenizer implements T5Tokenizer {
    * The words the pre-tokenizer encodes one by one: runs of non-whitespace, or with a SentencePiece
    * charsmap, runs of normalized non-space characters (as SentencePiece splits them: normalization
    * may delete a character such as U+000B, joining its neighbours, or turn one into a space).
-   * `start`/`end` is the word's range in `text`; `same` says whether that range reads as `word`.
+   * `start`/`end` is the word's range in `text`.
    */
-  private words(text: string): Array<{ word: string; start: number; end: number; same: boolean }> {
-    if (this.charsmap) return this.charsmap.words(text).map((w) => ({ ...w, same: w.end - w.start === w.word.length && text.startsWith(w.word, w.start) }));
-    return [...text.matchAll(WORD)].map((m) => ({ word: m[0], start: m.index!, end: m.index! + m[0].length, same: true }));
+  private words(text: string): Array<{ word: string; start: number; end: number }> {
+    if (this.charsmap) return this.charsmap.words(text);
+    return [...text.matchAll(WORD)].map((m) => ({ word: m[0], start: m.index!, end: m.index! + m[0].length }));
   }
 
   /** The library's ids for the whole text (tokenizers that do not split words independently). */
@@ -313,8 +313,9 @@ class HfT5Tokenizer implements T5Tokenizer {
   encodeWithOffsets(text: string, opts: { addEos?: boolean } = {}): { ids: number[]; offsets: Array<[number, number]> } {
     const ids: number[] = [];
     const offsets: Array<[number, number]> = [];
-    for (const { word, start, end, same } of this.words(text)) {
+    for (const { word, start, end } of this.words(text)) {
       const w = this.word(word);
+      const same = end - start === word.length && text.startsWith(word, start);
       for (let i = 0; i < w.ids.length; i++) {
         ids.push(w.ids[i]!);
         offsets.push(same ? [start + w.local[i]![0], start + w.local[i]![1]] : [start, end]);
