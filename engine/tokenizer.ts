@@ -72,8 +72,9 @@ function splitsWordsIndependently(json: Record<string, unknown>): boolean {
 }
 
 /**
- * For a unigram model whose pre-tokenizer splits words independently: SentencePiece's own
- * segmentation of one word (see UnigramSegmenter), used for words holding no added-token text
+ * For a SentencePiece unigram model whose pre-tokenizer splits words independently:
+ * SentencePiece's own segmentation of one word (see UnigramSegmenter; it breaks score ties as
+ * SentencePiece does, where the library does not), used for words holding no added-token text
  * ("</s>", "<extra_id_0>", …: those the library splits out first).
  */
 function wordSegmenter(json: Record<string, unknown>): ((word: string) => number[] | undefined) | undefined {
@@ -188,6 +189,7 @@ export async function loadTokenizer(dir: string): Promise<T5Tokenizer> {
   const config = (await readJson(configFile, false)) ?? {};
   const specialMap = (await readJson(path.join(root, 'special_tokens_map.json'), false)) ?? {};
   let json = await readJson(file, false);
+  const fromSpiece = !json;
   if (!json) {
     const spiece = path.join(root, 'spiece.model');
     const bytes = await readSentencePiece(spiece);
@@ -222,7 +224,9 @@ export async function loadTokenizer(dir: string): Promise<T5Tokenizer> {
   let vocabSize = 0;
   for (const id of vocab.values()) vocabSize = Math.max(vocabSize, id + 1);
   const perWord = splitsWordsIndependently(current.json);
-  return new HfT5Tokenizer(tok, { vocabSize, eosId, padId, unkId, perWord, charsmap: current.charsmap, segment: perWord ? wordSegmenter(current.json) : undefined, file });
+  return new HfT5Tokenizer(tok, { vocabSize, eosId, padId, unkId, perWord, charsmap: current.charsmap, // SentencePiece's arithmetic for SentencePiece tokenizers (a charsmap or a spiece.model); the
+    // library's for others, e.g. the bundled model's tokenizer.json
+    segment: perWord && (current.charsmap || fromSpiece) ? wordSegmenter(current.json) : undefined, file });
 }
 
 /** A newer tokenizer_config.json lists `added_tokens_decoder` (id → token); a converted spiece.model must agree. */
