@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadTokenizer } from '../../engine/tokenizer';
 import { ingestFile } from '../../main/ingest';
 import { longread, SHARED_TOKENIZER, t5ShapedCheckpoint, TOKENIZER_FILES } from './real-tokenizer-helpers';
+import { repoRoot } from '../library/helpers/corpus';
 
 /**
  * The real T5 tokenizer files (google-t5/t5-base, legacy tokenizer.json schema) in a T5-shaped
@@ -13,7 +14,7 @@ import { longread, SHARED_TOKENIZER, t5ShapedCheckpoint, TOKENIZER_FILES } from 
  * through the CLI as a user would: `longread models import`, then `longread ask` on Moby-Dick.
  */
 
-const BOOK = path.resolve('../shared/corpus/books/pg2701.txt');
+const BOOK = path.join(repoRoot, '..', 'shared', 'corpus/books/pg2701.txt');
 const missing = [SHARED_TOKENIZER, BOOK].filter((f) => !existsSync(f));
 
 describe('real T5 tokenizer files in a checkpoint, through the CLI', { skip: missing.length ? `absent: ${missing.join(', ')}` : false }, () => {

@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { makeTinyT5 } from '../../scripts/make-tiny-t5';
+import { repoRoot } from '../library/helpers/corpus';
 
-export const SHARED_TOKENIZER = path.resolve('../shared/models/t5-tokenizer');
+export const SHARED_TOKENIZER = path.join(repoRoot, '..', 'shared', 'models/t5-tokenizer');
 export const TOKENIZER_FILES = ['tokenizer.json', 'spiece.model', 'tokenizer_config.json', 'special_tokens_map.json'];
 
 /** A random T5-shaped checkpoint (vocab 32128 as t5-base) whose tokenizer files are `files` of the real ones. */
@@ -14,7 +15,8 @@ export async function t5ShapedCheckpoint(dir: string, files: readonly string[]):
 }
 
 export function longread(home: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [path.resolve('bin/longread.mjs'), ...args], {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/longread.mjs'), ...args], {
+    cwd: repoRoot,
     env: { ...process.env, LONGREAD_HOME: home, LONGREAD_MODEL: '' },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,

@@ -8,6 +8,7 @@ import iconv from 'iconv-lite';
 import { parseSentencePieceModel, PrecompiledCharsmap, t5TokenizerJsonFromSentencePiece } from '../../engine/sentencepiece';
 import { loadTokenizer, type T5Tokenizer } from '../../engine/tokenizer';
 import { ingestFile } from '../../main/ingest';
+import { repoRoot } from '../library/helpers/corpus';
 
 /**
  * The real T5 / Flan-T5 tokenizer files (google-t5/t5-base: legacy-schema tokenizer.json and
@@ -24,10 +25,10 @@ import { ingestFile } from '../../main/ingest';
  * ids from depending on float32 rounding of a total over hundreds of thousands of tokens.
  */
 
-const SHARED_TOKENIZER = path.resolve('../shared/models/t5-tokenizer');
-const BOOKS = path.resolve('../shared/corpus/books');
+const SHARED_TOKENIZER = path.join(repoRoot, '..', 'shared', 'models/t5-tokenizer');
+const BOOKS = path.join(repoRoot, '..', 'shared', 'corpus/books');
 const PYTHON = '/usr/bin/python3';
-const REFERENCE_SCRIPT = path.resolve('scripts/sentencepiece-reference.py');
+const REFERENCE_SCRIPT = path.join(repoRoot, 'scripts/sentencepiece-reference.py');
 
 function sentencePieceMissing(): string | null {
   if (!existsSync(path.join(SHARED_TOKENIZER, 'spiece.model'))) return `${SHARED_TOKENIZER} is absent`;
