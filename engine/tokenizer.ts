@@ -201,7 +201,7 @@ export async function loadTokenizer(dir: string): Promise<T5Tokenizer> {
     checkAddedTokensDecoder(json, config, configFile);
   }
   const model = json.model as { vocab?: unknown } | undefined;
-  if (!model || typeof model !== 'object' || !Array.isArray(model.vocab) && (typeof model.vocab !== 'object' || model.vocab === null)) {
+  if (!model || typeof model !== 'object' || (!Array.isArray(model.vocab) && (typeof model.vocab !== 'object' || model.vocab === null))) {
     throw new LongreadError('tokenizer-invalid', `${file} has no tokenizer model with a vocabulary`, { file });
   }
   const current = takePrecompiled(toCurrentSchema(json), file);
@@ -224,9 +224,10 @@ export async function loadTokenizer(dir: string): Promise<T5Tokenizer> {
   let vocabSize = 0;
   for (const id of vocab.values()) vocabSize = Math.max(vocabSize, id + 1);
   const perWord = splitsWordsIndependently(current.json);
-  return new HfT5Tokenizer(tok, { vocabSize, eosId, padId, unkId, perWord, charsmap: current.charsmap, // SentencePiece's arithmetic for SentencePiece tokenizers (a charsmap or a spiece.model); the
-    // library's for others, e.g. the bundled model's tokenizer.json
-    segment: perWord && (current.charsmap || fromSpiece) ? wordSegmenter(current.json) : undefined, file });
+  // SentencePiece's arithmetic for SentencePiece tokenizers (a charsmap or a spiece.model); the
+  // library's for others, e.g. the bundled model's tokenizer.json
+  const segment = perWord && (current.charsmap || fromSpiece) ? wordSegmenter(current.json) : undefined;
+  return new HfT5Tokenizer(tok, { vocabSize, eosId, padId, unkId, perWord, charsmap: current.charsmap, segment, file });
 }
 
 /** A newer tokenizer_config.json lists `added_tokens_decoder` (id → token); a converted spiece.model must agree. */
@@ -261,7 +262,12 @@ class HfT5Tokenizer implements T5Tokenizer {
 
   constructor(
     private readonly tok: Tokenizer,
-    o: { vocabSize: number; eosId: number; padId: number; unkId: number; perWord: boolean;
+    o: {
+      vocabSize: number;
+      eosId: number;
+      padId: number;
+      unkId: number;
+      perWord: boolean;
       charsmap: PrecompiledCharsmap | undefined;
       segment: ((word: string) => number[] | undefined) | undefined;
       file: string;
