@@ -35,7 +35,7 @@ describe('real T5 tokenizer files in a checkpoint, through the CLI', { skip: mis
     assert.equal(imported.json().model.id, 't5-real-tokenizer');
     assert.equal(imported.json().model.active, true);
 
-    const ask = longread(home, 'ask', BOOK, 'Who is Ishmael?', '--limit', '17000', '--json');
+    const ask = longread(home, 'ask', BOOK, 'Who is Ishmael?', '--limit', '8192', '--json');
     assert.equal(ask.code, 0, ask.stderr + ask.stdout);
     const r = ask.json();
     assert.equal(typeof r.answer, 'string');
@@ -45,7 +45,7 @@ describe('real T5 tokenizer files in a checkpoint, through the CLI', { skip: mis
     const expected = (await loadTokenizer(SHARED_TOKENIZER)).encode(text, { addEos: false }).length;
     assert.equal(r.documentTokens, expected);
     assert.ok(r.documentTokens > 16_000 && r.read.whole === false);
-    assert.ok(r.read.endToken - r.read.startToken >= 16_000 && r.read.endToken <= r.documentTokens);
+    assert.ok(r.read.endToken - r.read.startToken >= 8_000 && r.read.endToken <= r.documentTokens);
     assert.ok(r.citations.length > 0);
     for (const c of r.citations) {
       assert.ok(Number.isInteger(c.start) && Number.isInteger(c.end) && c.start >= 0 && c.start < c.end && c.end <= text.length, JSON.stringify(c));
