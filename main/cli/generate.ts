@@ -45,7 +45,7 @@ export function registerGenerate(program: Command): void {
     .option('--segment <n>', 'local attention segment size (vcc)', intOption(1))
     .option('--layout <name>', 'paper or cached (vcc)', choiceOption(['paper', 'cached'] as const), 'paper')
     .option('--dump-encoder <file>', 'write the final encoder states as raw little-endian float32, n × d')
-    .option('--json', 'print one JSON object: outputIds, text, firstStepLogits, …')
+    .option('--json', 'print one JSON object: outputIds, text, inputIds (what the encoder was fed), firstStepLogits, …')
     .action(async (flags: GenerateFlags) => {
       await runGenerate(flags);
     });
@@ -114,6 +114,7 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
           text,
           firstStepLogits: Array.from(result.firstStepLogits),
           inputTokens: ids.length,
+          inputIds: ids,
           attention: encoded.attention,
           settings: encoded.settings ?? null,
           compressedLengths: encoded.compressedLengths,

@@ -59,6 +59,7 @@ describe('longread generate', () => {
     const r = await longread(['generate', '--model', model, '--input-ids', ids.join(','), '--max-new-tokens', '7', '--threads', '1', '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.json.outputIds, greedyGenerate(ckpt, ids, 7));
+    assert.deepEqual(r.json.inputIds, ids);
     const enc = encoderForward(ckpt, ids);
     const ref = decoderLogits(ckpt, enc, [ckpt.config.decoderStartTokenId]);
     assert.equal(r.json.firstStepLogits.length, ckpt.config.vocabSize);
@@ -75,6 +76,7 @@ describe('longread generate', () => {
     const json = await longread(['generate', '--model', model, '--input', text, '--max-new-tokens', '5', '--json']);
     assert.equal(json.code, 0, json.stderr);
     assert.equal(json.json.inputTokens, ids.length);
+    assert.deepEqual(json.json.inputIds, ids);
     assert.deepEqual(json.json.outputIds, greedyGenerate(ckpt, ids, 5));
     const plain = await longread(['generate', '--model', model, '--input', text, '--max-new-tokens', '5']);
     assert.equal(plain.code, 0, plain.stderr);
