@@ -238,7 +238,7 @@ export class ModelRegistry {
       h.update(readFileSync(path.join(e.dir, 'config.json')));
       // its token ids change what generation starts and stops with
       if (existsSync(path.join(e.dir, 'generation_config.json'))) h.update(readFileSync(path.join(e.dir, 'generation_config.json')));
-      for (const f of readdirSync(e.dir).filter((n) => n.endsWith('.safetensors') || n.endsWith('.bin') || n === 'tokenizer.json').sort()) {
+      for (const f of readdirSync(e.dir).filter((n) => n.endsWith('.safetensors') || n.endsWith('.bin') || n === 'tokenizer.json' || n === 'spiece.model').sort()) {
         const s = statSync(path.join(e.dir, f));
         h.update(`${f}:${s.size}:${s.mtimeMs}|`);
       }
