@@ -1,6 +1,5 @@
 import { LongreadError } from '../common/errors';
 import { loadCheckpoint } from './checkpoint/load';
-import { computeCross } from './decoder/cross';
 import { generate, type GenerateOptions, type GenerateResult } from './decoder/generate';
 import { pieceContinuesWord } from './decoder/quote';
 import { encodeDense, type EncodeProgress } from './encoder/dense';
@@ -94,9 +93,8 @@ export class Engine {
   }
 
   async generate(encoded: Encoded, opts: GenerateOptions = {}): Promise<GenerateResult> {
-    const cross = await computeCross(this.model, encoded.hidden, encoded.n, opts.signal);
     const continuesWord = opts.quoteFrom && !opts.continuesWord ? await this.wordContinuations() : opts.continuesWord;
-    return generate(this.model, cross, { ...opts, continuesWord });
+    return generate(this.model, encoded, { ...opts, continuesWord });
   }
 
   /** Which ids continue the word before them (see pieceContinuesWord), from the tokenizer's pieces. */

@@ -1,6 +1,6 @@
 import type { Checkpoint, T5Config } from './checkpoint/types';
 import type { GraphBuilder } from './graph/builder';
-import { decoderCrossGraph, decoderStepGraph } from './graph/decoder-graphs';
+import { decoderStepGraph } from './graph/decoder-graphs';
 import { encoderAttendGraph, encoderKvGraph, encoderSelectGraph } from './graph/encoder-graphs';
 import { cachedGraph, graphCacheDir, pruneGraphCache } from './runtime/graph-cache';
 import { openSession, type ExecutionProvider, type LoadedSession, type RuntimeOptions } from './runtime/onnx';
@@ -71,10 +71,6 @@ export class T5Model {
     return this.session(`encoder_${layer}_select`, () => encoderSelectGraph(this.checkpoint, layer));
   }
 
-  decoderCross(): Promise<LoadedSession> {
-    return this.session('decoder_cross', () => decoderCrossGraph(this.checkpoint));
-  }
-
   decoderStep(): Promise<LoadedSession> {
     return this.session('decoder_step', () => decoderStepGraph(this.checkpoint));
   }
@@ -85,7 +81,6 @@ export class T5Model {
       await this.encoderKv(l);
       await this.encoderAttend(l);
     }
-    await this.decoderCross();
     await this.decoderStep();
   }
 
