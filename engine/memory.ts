@@ -10,10 +10,12 @@ const MiB = 1024 ** 2;
 /**
  * What one encode + generate of n tokens holds at its peak, in bytes. Everything of size n is
  * counted from the engine's own buffers (float32, n·d each):
- *   dense: the states, and one layer's keys and values;
- *   VCC:   the states, the local layers' padded batch (or the cached-layout copy handed to the
- *          local-state cache), and the block store's difference store, plus one more n·d for
- *          the garbage V8 has not collected yet when the next buffer is allocated.
+ *   dense: the states and one layer's keys and values;
+ *   VCC:   the states (the difference store lives in them), the local layers' padded batch, the
+ *          cached-layout copy handed to the local-state cache, and on a second question the
+ *          cached states read back;
+ * plus one more n·d in either case for output tensors and garbage V8 has not collected yet when
+ * the next buffer is allocated (measured: tests/bench/real-scale.ts, /work/notes/mem.md).
  * The decoder cross-attends to the states themselves (no per-layer keys or values), so it adds
  * only its score rows, a few (beams·H·n) tensors per layer.
  */
@@ -45,7 +47,7 @@ export interface MemoryLimits {
 }
 
 /** Fixed overhead measured on an idle engine worker (Node + ONNX Runtime + graph build buffers), rounded up. */
-const FIXED_BYTES = 384 * MiB;
+const FIXED_BYTES = 320 * MiB;
 
 export function checkpointBytes(ckpt: Checkpoint): number {
   let n = 0;
@@ -58,7 +60,7 @@ export function estimateMemory(config: T5Config, weightBytes: number, req: Memor
   const n = req.n;
   const beams = req.beams ?? 1;
   const row = d * 4;
-  const states = req.attention === 'dense' ? 3 * n * row : 4 * n * row;
+  const states = req.attention === 'dense' ? 4 * n * row : 5 * n * row;
   // Per token: positions (int64) and key bias in the local batch; per decoder layer and beam: score rows.
   const perToken = req.attention === 'dense' ? 12 : 12 + 8;
   const decoder = decoderBytes(config, n, beams);
