@@ -66,6 +66,19 @@ async function textIds(vocab: number): Promise<{ doc: number[]; questions: numbe
 
 async function child(shape: Shape, n: number): Promise<void> {
   const t = performance.now();
+  // Wall seconds since the last lap; CPU seconds (user + system, all threads) are kept beside them,
+  // since on a shared machine wall time also measures the neighbours.
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  let cpuLast = cpu();
+  const cpuLap = () => {
+    const now = cpu();
+    const s = now - cpuLast;
+    cpuLast = now;
+    return s;
+  };
   const lap = (() => {
     let last = performance.now();
     return () => {
@@ -99,7 +112,9 @@ async function child(shape: Shape, n: number): Promise<void> {
   for (const q of questions) {
     const estimate = engine.memoryEstimate({ n: q.length + documentIds.length, attention: 'vcc' }).totalBytes / GiB;
     let localS = -1;
+    let localCpu = 0;
     lap();
+    cpuLap();
     const encoded = await engine.encode({
       queryIds: q,
       documentIds,
@@ -108,13 +123,18 @@ async function child(shape: Shape, n: number): Promise<void> {
       localCache,
       onProgress: (p) => {
         // The first report at or past the local layers (on a cache hit: the first VCC layer's first chunk).
-        if (localS < 0 && p.layer >= settings.localLayers) localS = lap();
+        if (localS < 0 && p.layer >= settings.localLayers) {
+          localS = lap();
+          localCpu = cpuLap();
+        }
       },
     });
     const vccS = lap();
+    const vccCpu = cpuLap();
     const r = await engine.generate(encoded, { maxNewTokens: tokens });
     const generateS = lap();
-    asks.push({ localS, vccS, generateS, generated: r.outputIds.length, cacheHit: encoded.localCacheHit, r: Math.max(...encoded.compressedLengths), estimateGiB: estimate, peakGiB: peakGiB() });
+    const generateCpu = cpuLap();
+    asks.push({ localS, vccS, generateS, localCpu, vccCpu, generateCpu, generated: r.outputIds.length, cacheHit: encoded.localCacheHit, r: Math.max(...encoded.compressedLengths), estimateGiB: estimate, peakGiB: peakGiB() });
   }
   await engine.close();
   const out = { shape, n, tokenizer: how, weightsS, graphsS, graphsPeakGiB: graphsPeak, asks, totalS: (performance.now() - t) / 1000, peakGiB: peakGiB() };
@@ -128,7 +148,7 @@ type Result = {
   weightsS: number;
   graphsS: number;
   graphsPeakGiB: number;
-  asks: Array<{ localS: number; vccS: number; generateS: number; generated: number; cacheHit: boolean; r: number; estimateGiB: number; peakGiB: number }>;
+  asks: Array<{ localS: number; vccS: number; generateS: number; localCpu: number; vccCpu: number; generateCpu: number; generated: number; cacheHit: boolean; r: number; estimateGiB: number; peakGiB: number }>;
   peakGiB: number;
 };
 
@@ -157,6 +177,7 @@ if (childAt > 0) {
   const lengths = arg('lengths', '16384,65536,131072').split(',').map(Number);
   const skip = new Set(arg('skip', 't5-large@65536,t5-large@131072').split(','));
   console.log(`${threads} threads, ${tokens} generated tokens per question, VCC preset ${JSON.stringify(resolveSettings(12, { layout: 'cached' }))} (local layers: a third of each shape's)`);
+  console.log('Times: wall seconds [CPU seconds, all threads]. r: the longest compressed sequence of a VCC layer.');
   console.log('| shape | tokens | ask | local layers s | VCC layers s | generate s (tok/s) | r | estimate GiB | peak RSS GiB |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const shape of shapes) {
@@ -174,7 +195,7 @@ if (childAt > 0) {
         const label = i === 0 ? 'first' : a.cacheHit ? 'second (local states reused)' : 'second';
         const tps = a.generated / a.generateS;
         console.log(
-          `| ${shape} | ${n} | ${label} | ${a.localS.toFixed(1)} | ${a.vccS.toFixed(1)} | ${a.generateS.toFixed(1)} (${tps.toFixed(2)}) | ${a.r} | ${a.estimateGiB.toFixed(2)} | ${a.peakGiB.toFixed(2)} |`,
+          `| ${shape} | ${n} | ${label} | ${a.localS.toFixed(1)} [${a.localCpu.toFixed(0)}] | ${a.vccS.toFixed(1)} [${a.vccCpu.toFixed(0)}] | ${a.generateS.toFixed(1)} [${a.generateCpu.toFixed(0)}] (${tps.toFixed(2)}) | ${a.r} | ${a.estimateGiB.toFixed(2)} | ${a.peakGiB.toFixed(2)} |`,
         );
       });
       console.log(`|   | (random weights ${r.weightsS.toFixed(0)} s, open graphs ${r.graphsS.toFixed(0)} s at peak ${r.graphsPeakGiB.toFixed(2)} GiB; ids: ${r.tokenizer}) | | | | | | | |`);
