@@ -43,16 +43,18 @@ export class Engine {
   private constructor(
     readonly dir: string,
     readonly model: T5Model,
+    /** generation_config.json's max_new_tokens / num_beams: what generate uses when a call does not say. */
+    readonly generationDefaults: { maxNewTokens?: number; numBeams?: number } = {},
   ) {}
 
   static async open(dir: string, opts: ModelOptions = {}): Promise<Engine> {
     const checkpoint = await loadCheckpoint(dir);
-    return new Engine(dir, new T5Model(checkpoint, opts));
+    return new Engine(dir, new T5Model(checkpoint, opts), checkpoint.generation);
   }
 
   /** An engine over a checkpoint already in memory (benchmarks' random weights); its tokenizer is looked for in checkpoint.dir. */
   static fromCheckpoint(checkpoint: Checkpoint, opts: ModelOptions = {}): Engine {
-    return new Engine(checkpoint.dir, new T5Model(checkpoint, opts));
+    return new Engine(checkpoint.dir, new T5Model(checkpoint, opts), checkpoint.generation);
   }
 
   get config() {
@@ -113,17 +115,18 @@ export class Engine {
   }
 
   async generate(encoded: Encoded, opts: GenerateOptions = {}): Promise<GenerateResult> {
-    const need = decoderBytes(this.config, encoded.n, opts.numBeams ?? 1);
+    const { maxNewTokens = this.generationDefaults.maxNewTokens, numBeams = this.generationDefaults.numBeams } = opts;
+    const need = decoderBytes(this.config, encoded.n, numBeams ?? 1);
     const limits = this.model.memoryLimits();
     if (need > limits.availableBytes) {
       throw new LongreadError(
         'not-enough-memory',
-        `Generating with ${opts.numBeams ?? 1} beams over ${encoded.n.toLocaleString('en-US')} tokens needs about ${(need / 1024 ** 3).toFixed(1)} GiB more memory, ` +
+        `Generating with ${numBeams ?? 1} beams over ${encoded.n.toLocaleString('en-US')} tokens needs about ${(need / 1024 ** 3).toFixed(1)} GiB more memory, ` +
           `but only ${(limits.availableBytes / 1024 ** 3).toFixed(1)} GiB is free now. Use fewer beams or a shorter text.`,
       );
     }
     const continuesWord = opts.quoteFrom && !opts.continuesWord ? await this.wordContinuations() : opts.continuesWord;
-    return generate(this.model, encoded, { ...opts, continuesWord });
+    return generate(this.model, encoded, { ...opts, maxNewTokens, numBeams, continuesWord });
   }
 
   /** Which ids continue the word before them (see pieceContinuesWord), from the tokenizer's pieces. */
