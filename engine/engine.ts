@@ -1,9 +1,10 @@
 import { LongreadError } from '../common/errors';
 import { loadCheckpoint } from './checkpoint/load';
-import { computeCross } from './decoder/cross';
 import { generate, type GenerateOptions, type GenerateResult } from './decoder/generate';
 import { pieceContinuesWord } from './decoder/quote';
 import { encodeDense, type EncodeProgress } from './encoder/dense';
+import type { Checkpoint } from './checkpoint/types';
+import { decoderBytes, ensureMemoryFits, type MemoryEstimate, type MemoryRequest } from './memory';
 import { T5Model, type ModelOptions } from './t5-model';
 import { loadTokenizer, type T5Tokenizer } from './tokenizer';
 import { encodeVcc, type LayerEvidence, type LocalStateCache } from './vcc/encoder';
@@ -51,6 +52,11 @@ export class Engine {
     return new Engine(dir, new T5Model(checkpoint, opts), checkpoint.generation);
   }
 
+  /** An engine over a checkpoint already in memory (benchmarks' random weights); its tokenizer is looked for in checkpoint.dir. */
+  static fromCheckpoint(checkpoint: Checkpoint, opts: ModelOptions = {}): Engine {
+    return new Engine(checkpoint.dir, new T5Model(checkpoint, opts), checkpoint.generation);
+  }
+
   get config() {
     return this.model.config;
   }
@@ -69,9 +75,22 @@ export class Engine {
     }
   }
 
+  /** What encoding and answering n tokens will hold at its peak, in bytes (see engine/memory.ts). */
+  memoryEstimate(req: MemoryRequest): MemoryEstimate {
+    return this.model.memoryEstimate(req);
+  }
+
+  /** Throws LongreadError 'not-enough-memory' when a request of this size cannot fit in this machine's memory. */
+  ensureMemory(req: MemoryRequest): void {
+    const est = this.model.memoryEstimate(req);
+    const { numLayers, numDecoderLayers, dModel } = this.config;
+    ensureMemoryFits(est, req, this.model.memoryLimits(), this.model.heldBytes + est.fixedBytes, `The model in ${this.dir} (${numLayers}+${numDecoderLayers} layers, d_model ${dModel})`);
+  }
+
   async encode(req: EncodeRequest): Promise<Encoded> {
     this.checkIds(req.queryIds, 'the question');
     this.checkIds(req.documentIds, 'the document');
+    this.ensureMemory({ n: req.queryIds.length + req.documentIds.length, attention: req.attention });
     if (req.attention === 'dense') {
       const ids = [...req.queryIds, ...req.documentIds];
       if (ids.length === 0) throw new LongreadError('invalid-argument', 'nothing to encode: the input has no tokens');
@@ -96,10 +115,18 @@ export class Engine {
   }
 
   async generate(encoded: Encoded, opts: GenerateOptions = {}): Promise<GenerateResult> {
-    const cross = await computeCross(this.model, encoded.hidden, encoded.n, opts.signal);
-    const continuesWord = opts.quoteFrom && !opts.continuesWord ? await this.wordContinuations() : opts.continuesWord;
     const { maxNewTokens = this.generationDefaults.maxNewTokens, numBeams = this.generationDefaults.numBeams } = opts;
-    return generate(this.model, cross, { ...opts, maxNewTokens, numBeams, continuesWord });
+    const need = decoderBytes(this.config, encoded.n, numBeams ?? 1);
+    const limits = this.model.memoryLimits();
+    if (need > limits.availableBytes) {
+      throw new LongreadError(
+        'not-enough-memory',
+        `Generating with ${numBeams ?? 1} beams over ${encoded.n.toLocaleString('en-US')} tokens needs about ${(need / 1024 ** 3).toFixed(1)} GiB more memory, ` +
+          `but only ${(limits.availableBytes / 1024 ** 3).toFixed(1)} GiB is free now. Use fewer beams or a shorter text.`,
+      );
+    }
+    const continuesWord = opts.quoteFrom && !opts.continuesWord ? await this.wordContinuations() : opts.continuesWord;
+    return generate(this.model, encoded, { ...opts, maxNewTokens, numBeams, continuesWord });
   }
 
   /** Which ids continue the word before them (see pieceContinuesWord), from the tokenizer's pieces. */

@@ -1,13 +1,17 @@
+import { statSync } from 'node:fs';
 import type { Checkpoint, T5Config } from './checkpoint/types';
 import type { GraphBuilder } from './graph/builder';
-import { decoderCrossGraph, decoderStepGraph } from './graph/decoder-graphs';
+import { decoderStepGraph } from './graph/decoder-graphs';
 import { encoderAttendGraph, encoderKvGraph, encoderSelectGraph } from './graph/encoder-graphs';
+import { checkpointBytes, estimateMemory, systemMemoryLimits, type MemoryEstimate, type MemoryLimits, type MemoryRequest } from './memory';
 import { cachedGraph, graphCacheDir, pruneGraphCache } from './runtime/graph-cache';
 import { openSession, type ExecutionProvider, type LoadedSession, type RuntimeOptions } from './runtime/onnx';
 
 export interface ModelOptions extends RuntimeOptions {
   /** Where compiled graphs are cached; defaults to `<model dir>/.longread-cache`. */
   cacheRoot?: string;
+  /** The memory a request may use (tests inject small limits); defaults to the machine's or the cgroup's. */
+  memoryLimits?: () => MemoryLimits;
 }
 
 /**
@@ -20,6 +24,8 @@ export class T5Model {
   private readonly sessions = new Map<string, Promise<LoadedSession>>();
   private actualProvider: ExecutionProvider | undefined;
   private readonly options: ModelOptions;
+  private readonly weightBytes: number;
+  private sessionBytes = 0;
 
   constructor(
     readonly checkpoint: Checkpoint,
@@ -35,6 +41,7 @@ export class T5Model {
       },
     };
     this.config = checkpoint.config;
+    this.weightBytes = checkpointBytes(checkpoint);
     this.cacheDir = graphCacheDir(checkpoint, options.cacheRoot);
     pruneGraphCache(this.cacheDir);
   }
@@ -51,12 +58,27 @@ export class T5Model {
         const file = cachedGraph(this.cacheDir, name, build);
         const loaded = await openSession(file, this.options);
         this.actualProvider = loaded.provider;
+        this.sessionBytes += graphWeightBytes(file);
         return loaded;
       })();
       s.catch(() => this.sessions.delete(name));
       this.sessions.set(name, s);
     }
     return s;
+  }
+
+  /** What a request of n tokens will hold at its peak (see engine/memory.ts). */
+  memoryEstimate(req: MemoryRequest): MemoryEstimate {
+    return estimateMemory(this.config, this.weightBytes, req);
+  }
+
+  /** What the model holds already: its checkpoint and the weights of the sessions opened so far. */
+  get heldBytes(): number {
+    return this.weightBytes + this.sessionBytes;
+  }
+
+  memoryLimits(): MemoryLimits {
+    return (this.options.memoryLimits ?? systemMemoryLimits)();
   }
 
   encoderKv(layer: number): Promise<LoadedSession> {
@@ -71,10 +93,6 @@ export class T5Model {
     return this.session(`encoder_${layer}_select`, () => encoderSelectGraph(this.checkpoint, layer));
   }
 
-  decoderCross(): Promise<LoadedSession> {
-    return this.session('decoder_cross', () => decoderCrossGraph(this.checkpoint));
-  }
-
   decoderStep(): Promise<LoadedSession> {
     return this.session('decoder_step', () => decoderStepGraph(this.checkpoint));
   }
@@ -85,13 +103,13 @@ export class T5Model {
       await this.encoderKv(l);
       await this.encoderAttend(l);
     }
-    await this.decoderCross();
     await this.decoderStep();
   }
 
   async release(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
+    this.sessionBytes = 0;
     for (const s of all) {
       try {
         await (await s).session.release();
@@ -99,5 +117,14 @@ export class T5Model {
         // a session that failed to open has nothing to release
       }
     }
+  }
+}
+
+/** The size of a cached graph's external weights file (0 when it has none). */
+function graphWeightBytes(modelFile: string): number {
+  try {
+    return statSync(`${modelFile}.data`).size;
+  } catch {
+    return 0;
   }
 }

@@ -2,7 +2,6 @@ import type ort from 'onnxruntime-node';
 import { LongreadError, throwIfAborted } from '../../common/errors';
 import { f32, floatData, i64, run } from '../runtime/onnx';
 import type { T5Model } from '../t5-model';
-import type { CrossKeysValues } from './cross';
 import { QuoteState } from './quote';
 
 export interface GenerateOptions {
@@ -17,6 +16,12 @@ export interface GenerateOptions {
   quoteFrom?: ArrayLike<number>;
   /** With quoteFrom: ids that continue the word before them, so a quote never ends just before one (Engine fills it from the tokenizer). */
   continuesWord?: (id: number) => boolean;
+}
+
+/** What the decoder cross-attends to: the final encoder states (n, d), row by row. */
+export interface EncoderStates {
+  hidden: Float32Array;
+  n: number;
 }
 
 export interface GenerateResult {
@@ -34,12 +39,18 @@ class Stepper {
   private pastV: Float32Array[];
   private length = 0;
   private beams = 1;
+  private readonly enc: ort.Tensor;
 
   constructor(
     private readonly model: T5Model,
-    private readonly cross: CrossKeysValues,
+    states: EncoderStates,
   ) {
-    const layers = model.config.numDecoderLayers;
+    const { numDecoderLayers: layers, dModel: d } = model.config;
+    if (states.n < 1 || states.hidden.length < states.n * d) {
+      throw new LongreadError('invalid-argument', `the encoder states hold ${Math.floor(states.hidden.length / d)} rows of width ${d}, not the ${states.n} asked for`);
+    }
+    // One tensor over the caller's buffer for every step: the states are never copied.
+    this.enc = f32(states.hidden.subarray(0, states.n * d), [states.n, d]);
     this.pastK = Array.from({ length: layers }, () => new Float32Array(0));
     this.pastV = Array.from({ length: layers }, () => new Float32Array(0));
   }
@@ -51,13 +62,11 @@ class Stepper {
     const feeds: Record<string, ort.Tensor> = {
       ids: i64(ids, [ids.length, 1]),
       step: i64([this.length], [1]),
+      enc: this.enc,
     };
-    const n = this.cross.n;
     for (let l = 0; l < layers; l++) {
       feeds[`past_k_${l}`] = f32(this.pastK[l], [this.beams, H, this.length, dk]);
       feeds[`past_v_${l}`] = f32(this.pastV[l], [this.beams, H, this.length, dk]);
-      feeds[`cross_kT_${l}`] = f32(this.cross.kT[l], [1, H, dk, n]);
-      feeds[`cross_v_${l}`] = f32(this.cross.v[l], [1, H, n, dk]);
     }
     const out = await run(await this.model.decoderStep(), feeds);
     for (let l = 0; l < layers; l++) {
@@ -122,14 +131,14 @@ function validateRequest(model: T5Model, opts: GenerateOptions): { maxNew: numbe
   return { maxNew, beams };
 }
 
-export async function generate(model: T5Model, cross: CrossKeysValues, opts: GenerateOptions = {}): Promise<GenerateResult> {
+export async function generate(model: T5Model, states: EncoderStates, opts: GenerateOptions = {}): Promise<GenerateResult> {
   const { maxNew, beams } = validateRequest(model, opts);
-  return beams === 1 ? greedy(model, cross, maxNew, opts) : beamSearch(model, cross, maxNew, beams, opts);
+  return beams === 1 ? greedy(model, states, maxNew, opts) : beamSearch(model, states, maxNew, beams, opts);
 }
 
-async function greedy(model: T5Model, cross: CrossKeysValues, maxNew: number, opts: GenerateOptions): Promise<GenerateResult> {
+async function greedy(model: T5Model, states: EncoderStates, maxNew: number, opts: GenerateOptions): Promise<GenerateResult> {
   const { vocabSize: vocab, decoderStartTokenId, eosTokenId } = model.config;
-  const stepper = new Stepper(model, cross);
+  const stepper = new Stepper(model, states);
   const outputIds: number[] = [];
   let firstStepLogits = new Float32Array(0);
   let score = 0;
@@ -163,7 +172,7 @@ interface Hypothesis {
  */
 async function beamSearch(
   model: T5Model,
-  cross: CrossKeysValues,
+  states: EncoderStates,
   maxNew: number,
   numBeams: number,
   opts: GenerateOptions,
@@ -171,7 +180,7 @@ async function beamSearch(
   const { vocabSize: vocab, decoderStartTokenId, eosTokenId } = model.config;
   const lp = opts.lengthPenalty ?? 1;
   const norm = (h: Hypothesis) => h.score / h.tokens.length ** lp;
-  const stepper = new Stepper(model, cross);
+  const stepper = new Stepper(model, states);
   let live: Hypothesis[] = [{ tokens: [], score: 0, quote: quoteStart(model, opts) }];
   const finished: Hypothesis[] = [];
   let firstStepLogits = new Float32Array(0);

@@ -1,25 +1,53 @@
 import type { Checkpoint } from '../checkpoint/types';
 import { GraphBuilder } from './builder';
 import { decoderBiasTable } from './position-bias';
-import { attend, feedForward, getWeight, linear, mergeHeads, rmsNorm, splitHeads, splitHeadsTransposed } from './t5-blocks';
+import { attend, feedForward, getWeight, linear, mergeHeads, rmsNorm, splitHeads } from './t5-blocks';
 
 /*
- * Decoding uses two graphs:
- *   cross: encoder output (1,n,d) → every decoder layer's cross-attention keys/values, computed once
- *   step:  one new token per beam, the self-attention cache so far, the cross keys/values
- *          → next-token logits and the grown self-attention cache
+ * Decoding uses one graph, run once per generated token: one new token per beam, the
+ * self-attention cache so far and the final encoder states (n, d) → next-token logits and the
+ * grown self-attention cache.
+ *
+ * Cross-attention reads the encoder states themselves, not per-layer keys and values: with
+ * Wk_h, Wv_h the head-h rows of the key and value projections (dk × d) and e_i the encoder
+ * states,  q_h·k_i = (q_h·Wk_h)·e_i  and  Σ p_i v_i = (Σ p_i e_i)·Wv_hᵀ.  So each layer multiplies
+ * its queries by Wk_h (a d-vector per head), scores all n states at once, and projects the
+ * weighted sum of states by Wv_h. Nothing of size n is stored beyond the encoder states the
+ * caller already holds: keys and values for every layer would be 2·layers·n·d floats (9.7 GB
+ * for t5-base at 128K tokens in fp32), and computing them would cost 4·layers·n·d² FLOPs
+ * (3.7 TFLOPs there) before the first token. The price is H times the cross-attention FLOPs of
+ * each step, which touches the same n·d floats twice per layer either way.
  */
 
-export function decoderCrossGraph(ckpt: Checkpoint): GraphBuilder {
-  const cfg = ckpt.config;
-  const g = new GraphBuilder('decoder_cross');
-  const enc = g.input('enc', 'float', [1, 'n', cfg.dModel]);
-  for (let l = 0; l < cfg.numDecoderLayers; l++) {
-    const p = `decoder.block.${l}.layer.1.EncDecAttention`;
-    g.output(splitHeadsTransposed(g, cfg, linear(g, ckpt, enc, `${p}.k.weight`)), `cross_kT_${l}`, 'float', [1, cfg.numHeads, cfg.dKv, 'n']);
-    g.output(splitHeads(g, cfg, linear(g, ckpt, enc, `${p}.v.weight`)), `cross_v_${l}`, 'float', [1, cfg.numHeads, 'n', cfg.dKv]);
+/** The key projection of every head as (H, dk, d): the HF weight [H·dk, d] as it is. */
+function headKeyProjection(g: GraphBuilder, ckpt: Checkpoint, name: string): string {
+  const { numHeads: H, dKv: dk, dModel: d } = ckpt.config;
+  return g.weight(name, getWeight(ckpt, name).data, [H, dk, d]);
+}
+
+/** The value projection of every head, transposed per head: (H, d, dk). */
+function headValueProjectionT(g: GraphBuilder, ckpt: Checkpoint, name: string): string {
+  const { numHeads: H, dKv: dk, dModel: d } = ckpt.config;
+  const w = getWeight(ckpt, name).data;
+  const out = new Float32Array(H * d * dk);
+  for (let h = 0; h < H; h++) {
+    for (let r = 0; r < dk; r++) {
+      const src = (h * dk + r) * d;
+      for (let c = 0; c < d; c++) out[(h * d + c) * dk + r] = w[src + c];
+    }
   }
-  return g;
+  return g.weight(name, out, [H, d, dk]);
+}
+
+/** Cross-attention context (B,H,1,dk) of queries q (B,H,1,dk) over the encoder states enc (n,d). */
+function crossAttendStates(g: GraphBuilder, ckpt: Checkpoint, q: string, enc: string, prefix: string): string {
+  const { numHeads: H, dModel: d } = ckpt.config;
+  const qk = g.reshape(g.matmul(q, headKeyProjection(g, ckpt, `${prefix}.k.weight`)), [-1, d]); // (B·H, d)
+  // (n, d)·(d, B·H) keeps the long operand first, which ONNX Runtime's GEMM streams fastest.
+  const scores = g.transpose(g.matmul(enc, g.transpose(qk, [1, 0])), [1, 0]); // (B·H, n)
+  const probs = g.op('Softmax', [scores], { axis: -1 });
+  const mixed = g.reshape(g.matmul(probs, enc), [-1, H, 1, d]); // (B, H, 1, d)
+  return g.matmul(mixed, headValueProjectionT(g, ckpt, `${prefix}.v.weight`));
 }
 
 export function decoderStepGraph(ckpt: Checkpoint): GraphBuilder {
@@ -41,14 +69,12 @@ export function decoderStepGraph(ckpt: Checkpoint): GraphBuilder {
   const keyPos = g.op('Range', [g.scalarInt(0), g.add(stepScalar, g.scalarInt(1)), g.scalarInt(1)]);
   const distance = g.op('Min', [g.sub(stepScalar, keyPos), g.scalarInt(L)]);
   const selfBias = g.unsqueeze(g.transpose(g.op('Gather', [table, distance], { axis: 0 }), [1, 0]), [0, 2]);
-  const noBias = g.scalar(0);
+  const enc = g.input('enc', 'float', ['n', cfg.dModel]);
 
   for (let l = 0; l < cfg.numDecoderLayers; l++) {
     const p = `decoder.block.${l}.layer`;
     const pastK = g.input(`past_k_${l}`, 'float', ['B', H, 't', cfg.dKv]);
     const pastV = g.input(`past_v_${l}`, 'float', ['B', H, 't', cfg.dKv]);
-    const crossKT = g.input(`cross_kT_${l}`, 'float', [1, H, cfg.dKv, 'n']);
-    const crossV = g.input(`cross_v_${l}`, 'float', [1, H, 'n', cfg.dKv]);
 
     const h = rmsNorm(g, ckpt, x, `${p}.0.layer_norm.weight`);
     const q = splitHeads(g, cfg, linear(g, ckpt, h, `${p}.0.SelfAttention.q.weight`));
@@ -61,7 +87,7 @@ export function decoderStepGraph(ckpt: Checkpoint): GraphBuilder {
 
     const hc = rmsNorm(g, ckpt, x, `${p}.1.layer_norm.weight`);
     const qc = splitHeads(g, cfg, linear(g, ckpt, hc, `${p}.1.EncDecAttention.q.weight`));
-    const crossCtx = attend(g, qc, crossKT, crossV, noBias);
+    const crossCtx = crossAttendStates(g, ckpt, qc, enc, `${p}.1.EncDecAttention`);
     x = g.add(x, linear(g, ckpt, mergeHeads(g, cfg, crossCtx), `${p}.1.EncDecAttention.o.weight`));
 
     x = feedForward(g, ckpt, x, `${p}.2`);

@@ -14,15 +14,21 @@ export class BlockStore {
   /** Real tokens in each block (the last block may be short: padding is never stored). */
   readonly counts: Int32Array;
 
+  /**
+   * `diffBuffer` (tokens·d floats), when given, holds the difference store: the caller's token
+   * states may be it, since coarsening from it in place reads each value before writing it.
+   */
   constructor(
     readonly tokens: number,
     readonly blockSize: number,
     readonly d: number,
     tokenPositions: ArrayLike<number>,
+    diffBuffer?: Float32Array,
   ) {
     this.blocks = Math.ceil(tokens / blockSize);
     this.coarse = new Float32Array(this.blocks * d);
-    this.diff = new Float32Array(tokens * d);
+    if (diffBuffer && diffBuffer.length !== tokens * d) throw new Error(`difference store: ${diffBuffer.length} floats for ${tokens} tokens of width ${d}`);
+    this.diff = diffBuffer ?? new Float32Array(tokens * d);
     this.positions = new Int32Array(this.blocks);
     this.counts = new Int32Array(this.blocks);
     for (let b = 0; b < this.blocks; b++) {

@@ -139,7 +139,9 @@ export async function encodeVcc(
   const vipStates = states.slice(0, vip * d);
   const vipPos = BigInt64Array.from(plan.positions.subarray(0, vip), (p) => BigInt(p));
   const nonVip = n - vip;
-  const store = new BlockStore(nonVip, s.blockSize, d, plan.positions.subarray(vip));
+  // The difference store lives in the states' own non-VIP rows (unused until the final
+  // reassembly refines every block back into them): one n·d buffer less at 128K tokens.
+  const store = new BlockStore(nonVip, s.blockSize, d, plan.positions.subarray(vip), states.subarray(vip * d));
   for (let b = 0; b < store.blocks; b++) store.coarsen(b, states, vip + store.range(b)[0]);
   const evidence: LayerEvidence[] = [];
   const compressedLengths: number[] = [];

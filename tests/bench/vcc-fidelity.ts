@@ -11,7 +11,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { Engine } from '../../engine/engine';
 import { loadTokenizer } from '../../engine/tokenizer';
-import { computeCross } from '../../engine/decoder/cross';
 import { generate } from '../../engine/decoder/generate';
 import { T5Model } from '../../engine/t5-model';
 import { encodeDense } from '../../engine/encoder/dense';
@@ -55,8 +54,7 @@ const rel = (a: Float32Array, b: Float32Array) => {
   return Math.sqrt(num / den);
 };
 async function firstLogits(hidden: Float32Array, n: number) {
-  const cross = await computeCross(model, hidden, n);
-  return (await generate(model, cross, { maxNewTokens: 1 })).firstStepLogits;
+  return (await generate(model, { hidden, n }, { maxNewTokens: 1 })).firstStepLogits;
 }
 type Row = { label: string; r: number; vipErr: number; logitErr: number; seconds: number };
 

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { CancelledError } from '../../common/errors';
-import { computeCross } from '../../engine/decoder/cross';
 import { generate } from '../../engine/decoder/generate';
 import { encodeDense } from '../../engine/encoder/dense';
 import { GraphBuilder } from '../../engine/graph/builder';
@@ -76,11 +75,10 @@ test('an aborted signal stops encoding and generation with CancelledError', asyn
   assert.ok(layersSeen >= 2 && layersSeen < 4);
 
   const enc = await encodeDense(model, ids(20));
-  const cross = await computeCross(model, enc, 20);
   const stop = new AbortController();
   const streamed: number[] = [];
   await assert.rejects(
-    generate(model, cross, {
+    generate(model, { hidden: enc, n: 20 }, {
       maxNewTokens: 50,
       signal: stop.signal,
       onToken: (t) => {
@@ -99,10 +97,9 @@ test('greedy streams every token it returns; beam search streams exactly its res
     threads: 1,
   });
   const enc = await encodeDense(model, ids(31));
-  const cross = await computeCross(model, enc, 31);
   for (const numBeams of [1, 3]) {
     const streamed: number[] = [];
-    const r = await generate(model, cross, { maxNewTokens: 12, numBeams, onToken: (t) => streamed.push(t) });
+    const r = await generate(model, { hidden: enc, n: 31 }, { maxNewTokens: 12, numBeams, onToken: (t) => streamed.push(t) });
     assert.deepEqual(streamed, r.outputIds, `numBeams=${numBeams}`);
     assert.equal(r.firstStepLogits.length, model.config.vocabSize);
   }
