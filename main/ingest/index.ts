@@ -26,6 +26,8 @@ export interface IngestOptions extends ReadOptions {
   tokenCounter?: TokenCounter | null;
   /** The model to count tokens with, by folder (used when no tokenCounter is given; works in the worker too). */
   countWith?: CountingModel | null;
+  /** Wall-clock limit for reading on a worker (see worker.ts), in ms. */
+  timeoutMs?: number;
 }
 
 export interface SourceFile {
