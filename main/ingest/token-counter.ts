@@ -3,8 +3,8 @@ import { loadTokenizer, type T5Tokenizer } from '../../engine/tokenizer';
 
 /** About this many characters are encoded at a time, so counting a long book holds one piece's tokens, not the book's. */
 export const COUNT_CHUNK_CHARS = 256 * 1024;
-/** A piece without whitespace is cut here anyway (the count of such a pathological text may be off by a token per cut). */
-const MAX_CHUNK_CHARS = 4 * COUNT_CHUNK_CHARS;
+/** A "word" longer than this is cut anyway (the count of such a pathological text may be off by a token per cut). */
+const MAX_WORD_CHARS = 1024 * 1024;
 
 /**
  * Counts a text's tokens as the engine feeds them (no </s>), piece by piece. Pieces are cut
@@ -24,8 +24,8 @@ export function countTokens(tokenizer: Pick<T5Tokenizer, 'encode'>, text: string
 
 /** The end of the piece starting at `start`: the first whitespace after a non-space past `start + chunkChars`. */
 function cutPoint(text: string, start: number, chunkChars: number): number {
-  const limit = Math.min(text.length, start + Math.max(chunkChars, 1) * (MAX_CHUNK_CHARS / COUNT_CHUNK_CHARS));
-  for (let i = start + chunkChars; i < limit; i++) {
+  const limit = Math.min(text.length, start + Math.max(chunkChars, 1) + MAX_WORD_CHARS);
+  for (let i = start + Math.max(chunkChars, 1); i < limit; i++) {
     if (/\s/.test(text[i]!) && !/\s/.test(text[i - 1]!)) return i;
   }
   return limit;
