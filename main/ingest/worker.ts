@@ -68,8 +68,8 @@ export async function ingestFileInWorker(file: string, options: Omit<IngestOptio
 }
 
 function describeMs(ms: number): string {
-  if (ms >= 60_000) return `${+(ms / 60_000).toFixed(1)} minutes`;
-  return `${+(ms / 1000).toFixed(1)} seconds`;
+  const [n, unit] = ms >= 60_000 ? [+(ms / 60_000).toFixed(1), 'minute'] : [+(ms / 1000).toFixed(1), 'second'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
 function revive(e: { code: string; message: string; file?: string; name: string }): Error {
