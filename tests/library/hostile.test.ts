@@ -213,3 +213,16 @@ test('tokens counted piece by piece equal the whole text\'s count with the real 
     cleanup();
   }
 });
+
+test('PDF layout: a page of 40,000 lines in one paragraph is joined in linear time, hyphenation as before', async () => {
+  const { layoutPage } = await import('../../main/ingest/pdf-layout');
+  const texts = Array.from({ length: 40_000 }, (_, i) => (i % 3 === 0 ? `line ${i} exam-` : i % 3 === 1 ? 'ple IEEE-' : '754 word\u00ad'));
+  const lines = texts.map((text, i) => ({ text, x: 0, y: 1_000_000 - i * 12, size: 10, xEnd: 500 }));
+  const before = process.cpuUsage();
+  const text = layoutPage(lines);
+  const used = process.cpuUsage(before);
+  assert.ok((used.user + used.system) / 1e6 < 2, `took ${((used.user + used.system) / 1e6).toFixed(2)} s`);
+  // "exam-" + "ple" joins, "IEEE-" + "754" keeps its hyphen, a soft hyphen before a lowercase letter goes
+  const expected = Array.from({ length: 13_333 }, (_, k) => `line ${3 * k} example IEEE-754 word`).join('') + 'line 39999 exam-';
+  assert.equal(text, expected);
+});
