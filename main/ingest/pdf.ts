@@ -14,7 +14,24 @@ type PdfDocument = Awaited<ReturnType<typeof PdfJs.getDocument>['promise']>;
 
 /** pdf.js is large; load it only when a PDF is read. */
 let pdfjsModule: Promise<typeof PdfJs> | null = null;
-const loadPdfjs = () => (pdfjsModule ??= import('pdfjs-dist/legacy/build/pdf.mjs'));
+const loadPdfjs = () => (pdfjsModule ??= (ignoreStrayPdfjsRejections(), import('pdfjs-dist/legacy/build/pdf.mjs')));
+
+/** Exceptions of pdf.js (its BaseException family), by name. */
+const PDFJS_EXCEPTIONS = new Set(['FormatError', 'XRefEntryException', 'XRefParseException', 'InvalidPDFException', 'UnknownErrorException', 'MissingDataException', 'ParserEOFException', 'PasswordException', 'ResponseException', 'AbortException']);
+
+/**
+ * On some damaged files pdf.js rejects a promise of its own that nobody can await (getPage
+ * fails for the caller, and again inside pdf.js, unhandled). Node would end the process (or
+ * the ingest worker) for it; those rejections are dropped here. Any other unhandled rejection
+ * keeps its default: it is rethrown unless someone else listens for them.
+ */
+function ignoreStrayPdfjsRejections(): void {
+  process.on('unhandledRejection', (reason: unknown) => {
+    const name = (reason as { name?: unknown } | null)?.name;
+    if (typeof name === 'string' && PDFJS_EXCEPTIONS.has(name) && /pdf(\.worker)?(\.min)?\.m?js/.test(String((reason as Error).stack))) return;
+    if (process.listenerCount('unhandledRejection') === 1) throw reason;
+  });
+}
 
 const pdfjsRoot = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
 

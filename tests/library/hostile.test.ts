@@ -226,3 +226,24 @@ test('PDF layout: a page of 40,000 lines in one paragraph is joined in linear ti
   const expected = Array.from({ length: 13_333 }, (_, k) => `line ${3 * k} example IEEE-754 word`).join('') + 'line 39999 exam-';
   assert.equal(text, expected);
 });
+
+test('a damaged PDF on which pdf.js rejects a promise of its own is pdf-corrupt, and the process lives on', needs('pdf/hello_world_rotated.pdf'), async () => {
+  // six bytes of hello_world_rotated.pdf changed (found by the fuzz test, seed 7): pdf.js then
+  // rejects an internal promise nobody can await, which ended the process reading it
+  const bytes = Buffer.from(readFileSync(corpus('pdf/hello_world_rotated.pdf')));
+  for (const [at, value] of [[32, 0o32], [207, 0o255], [723, 0o146], [771, 0o251], [786, 0o274], [964, 0o21]] as const) bytes[at] = value;
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = path.join(dir, 'flipped.pdf');
+    writeFileSync(file, bytes);
+    // on a main thread of its own (node:test would report the stray rejection itself)
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'tests', 'library', 'helpers', 'read-child.ts'), file], { cwd: repoRoot, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.split('\n').filter(Boolean), ['{"code":"pdf-corrupt"}', 'alive']);
+    // and on the ingest worker, as the app reads
+    const { ingestFileInWorker } = await import('../../main/ingest/worker');
+    await assert.rejects(ingestFileInWorker(file), (e: unknown) => e instanceof LongreadError && e.code === 'pdf-corrupt');
+  } finally {
+    cleanup();
+  }
+});
