@@ -90,8 +90,16 @@ export interface EvidenceBlock {
   score: number;
 }
 
+/** Said instead of an answer the model is not confident of (CLI and chat alike), before the best passages. */
+export const NO_CONFIDENT_ANSWER = 'No confident answer in this text; the passages that match the question best:';
+
 export interface AskResult {
+  /** Empty when the model was not confident enough (`confident: false`): then the citations are the passages that match best. */
   answer: string;
+  /** Whether the answer's confidence reached the threshold calibrated on real questions (main/assistant/qa.ts). */
+  confident: boolean;
+  /** The model's confidence in its answer, 0–1 (geometric mean of its answer tokens' probabilities). */
+  confidence: number;
   citations: Citation[];
   /** Where the answer was read from: the best-ranked passages read again in full, or the whole compressed text. */
   answeredFrom: 'passages' | 'whole';

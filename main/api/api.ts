@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { fileNameSchema, pdfPasswordSchema, requestSchemas, isApiMethod, type ApiEvent, type ApiMethod, type ApiResult, type AppInfo } from '../../common/api';
+import { readFileSync, rmSync } from 'node:fs';
+import { fileNameSchema, pdfPasswordSchema, requestSchemas, isApiMethod, type AddedDocument, type ApiEvent, type ApiMethod, type ApiResult, type AppInfo } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import { Library } from '../library/library';
 import { dataHome } from '../library/paths';
@@ -7,7 +7,8 @@ import { assistantHandlers } from './assistant-handlers';
 import { AssistantHost, type OpenAssistant } from './assistant-host';
 import { chatHandlers } from './chat-handlers';
 import { InvalidRequestError, issuesOf, toErrorBody } from './errors';
-import { addPaths, addUpload, libraryHandlers } from './library-handlers';
+import { addPaths, addReceivedUpload, addUpload, incomingFile, libraryHandlers } from './library-handlers';
+import { DEFAULT_LIMITS, Gate, type Limits } from './limits';
 import { SettingsStore } from './settings';
 import type { ApiContext, DesktopHost, Handler, Handlers } from './types';
 
@@ -21,6 +22,8 @@ export interface AppApiOptions {
   desktop?: DesktopHost | null;
   /** Default: the version in package.json. */
   version?: string;
+  /** Bounds on work (default: the constants in limits.ts); tests make them small. */
+  limits?: Partial<Limits>;
 }
 
 /**
@@ -48,6 +51,7 @@ export class AppApi {
       assistant,
       desktop: options.desktop ?? null,
       adding: new Map(),
+      gates: gatesFor({ ...DEFAULT_LIMITS, ...options.limits }),
       emit: (event) => this.emit(event),
     };
     this.handlers = {
@@ -84,16 +88,35 @@ export class AppApi {
     }
   }
 
-  /** `library.upload` with raw bytes instead of base64 (the local server's raw-body form). */
+  /** `library.upload` with raw bytes instead of base64. */
   async upload(name: unknown, bytes: Uint8Array, password?: unknown): Promise<ApiResult<'library.upload'>> {
+    return this.uploadWith(name, password, (n, pw) => addUpload(this.context, n, bytes, pw));
+  }
+
+  /** A fresh temp file to receive an upload into (then `uploadReceived`); the server streams the body there. */
+  incomingFile(): string {
+    return incomingFile(this.context);
+  }
+
+  /** `library.upload` of a body received into `incomingFile()` (the local server's raw-body form); the temp file is consumed either way. */
+  async uploadReceived(name: unknown, received: { file: string; hash: string; size: number }, password?: unknown): Promise<ApiResult<'library.upload'>> {
+    return this.uploadWith(name, password, (n, pw) => addReceivedUpload(this.context, n, received, pw), () => rmSync(received.file, { force: true }));
+  }
+
+  private async uploadWith(name: unknown, password: unknown, add: (name: string, password?: string) => Promise<AddedDocument>, refused?: () => void): Promise<ApiResult<'library.upload'>> {
     try {
       const parsed = fileNameSchema.safeParse(name);
-      if (!parsed.success) throw new InvalidRequestError('library.upload', issuesOf(parsed.error).map((i) => ({ ...i, path: 'name' })));
       const pw = pdfPasswordSchema.optional().safeParse(password);
-      if (!pw.success) throw new InvalidRequestError('library.upload', issuesOf(pw.error).map((i) => ({ ...i, path: 'password' })));
-      return { ok: true, value: await addUpload(this.context, parsed.data, bytes, pw.data) };
+      if (!parsed.success || !pw.success) {
+        refused?.();
+        if (!parsed.success) throw new InvalidRequestError('library.upload', issuesOf(parsed.error).map((i) => ({ ...i, path: 'name' })));
+        throw new InvalidRequestError('library.upload', issuesOf(pw.error!).map((i) => ({ ...i, path: 'password' })));
+      }
+      return { ok: true, value: await add(parsed.data, pw.data) };
     } catch (e) {
-      return { ok: false, error: toErrorBody(e) };
+      const error = toErrorBody(e);
+      if (error.code === 'internal') console.error('longread: library.upload failed:', e);
+      return { ok: false, error };
     }
   }
 
@@ -141,6 +164,13 @@ export class AppApi {
     await this.assistant.close();
     this.library.close();
   }
+}
+
+function gatesFor(limits: Limits): ApiContext['gates'] {
+  return {
+    jobs: new Gate(limits.pendingJobs, 0, 'questions and summaries'),
+    ingests: new Gate(limits.concurrentIngests, limits.waitingIngests, 'files being added'),
+  };
 }
 
 let version: string | null = null;

@@ -9,9 +9,17 @@ export function assistantHandlers(ctx: ApiContext): Handlers<
 > {
   const emitJob = ctx.emit;
   // a job's result promise is consumed through its events; keep a rejected one from going unhandled
-  const watch = (job: { jobId: string; result: Promise<unknown> }) => {
-    job.result.catch(() => {});
-    return { jobId: job.jobId };
+  // and hold a job slot until it settles, so no caller can queue jobs without bound
+  const start = async (submit: (assistant: AssistantLike) => { jobId: string; result: Promise<unknown> }) => {
+    const release = ctx.gates.jobs.tryEnter();
+    try {
+      const job = submit(await ctx.assistant.get());
+      job.result.then(release, release);
+      return { jobId: job.jobId };
+    } catch (e) {
+      release();
+      throw e;
+    }
   };
   const models = async (a?: AssistantLike): Promise<ModelInfo[]> => [...(await (a ?? (await ctx.assistant.get())).models.list())];
   const modelsChanged = () => ctx.emit({ type: 'models-changed' });
@@ -22,14 +30,12 @@ export function assistantHandlers(ctx: ApiContext): Handlers<
       if (req.chatId && !ctx.library.chats.list().some((c) => c.id === Number(req.chatId))) {
         throw new LongreadError('chat-not-found', `There is no chat ${req.chatId}.`);
       }
-      const assistant = await ctx.assistant.get();
-      return watch(assistant.ask(req, emitJob));
+      return start((assistant) => assistant.ask(req, emitJob));
     },
 
     'assistant.summarize': async (req) => {
       requireDocument(ctx, req.documentId);
-      const assistant = await ctx.assistant.get();
-      return watch(assistant.summarize(req, emitJob));
+      return start((assistant) => assistant.summarize(req, emitJob));
     },
 
     'assistant.cancel': async ({ jobId }) => {

@@ -40,6 +40,7 @@ export function httpStatusOf(code: string): number {
   if (code === 'unknown-method' || code.endsWith('-not-found')) return 404;
   if (code === 'too-large') return 413;
   if (code === 'unsupported') return 501;
+  if (code === 'busy') return 503;
   if (code === 'internal') return 500;
   return 422;
 }

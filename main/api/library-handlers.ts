@@ -1,15 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddedDocument, DocumentDetail, DocumentFile, DocumentInfo } from '../../common/api';
 import type { CountingModel, DocumentType, TokenCount } from '../../common/document';
 import { LongreadError } from '../../common/errors';
-import { hashBytes, loadSource } from '../ingest/index';
+import { DEFAULT_MAX_FILE_BYTES, hashBytes, loadSource } from '../ingest/index';
 import type { DocumentSummary } from '../library/documents';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../library/paths';
+import { checkApiDocumentPath } from './document-paths';
 import type { ApiContext, Handlers } from './types';
 
-/** Uploaded files (browser mode) are kept here, one folder per content hash, so the PDF reader can serve them later. */
-export const UPLOADS_DIR = 'uploads';
+/** The largest upload: the largest file the library reads, so nothing is received only to be refused. */
+export const MAX_UPLOAD_BYTES = DEFAULT_MAX_FILE_BYTES;
 
 const MIME: Record<DocumentType, string> = {
   pdf: 'application/pdf',
@@ -26,7 +29,10 @@ export function libraryHandlers(ctx: ApiContext): Handlers<'library.list' | 'lib
       return { documents: ctx.library.list().map((d) => documentInfo(d, model ? ctx.library.documents.tokenCount(d.id, model) : null)) };
     },
 
-    'library.add': async ({ paths, password }) => ({ added: await addPaths(ctx, paths, password) }),
+    'library.add': async ({ paths, password }) => {
+      for (const file of paths) checkApiDocumentPath(file);
+      return { added: await addPaths(ctx, paths, password) };
+    },
 
     'library.upload': async ({ name, data, password }) => {
       const bytes = Buffer.from(data, 'base64');
@@ -80,7 +86,9 @@ export async function addPaths(ctx: ApiContext, paths: string[], password?: stri
     for (const file of paths) {
       const controller = new AbortController();
       ctx.adding.set(file, controller);
+      let release: (() => void) | null = null;
       try {
+        release = await ctx.gates.ingests.enter(controller.signal);
         const result = await ctx.library.add(file, {
           inWorker: true,
           countWith,
@@ -90,6 +98,7 @@ export async function addPaths(ctx: ApiContext, paths: string[], password?: stri
         });
         added.push({ status: result.status, document: documentInfo(result.document, result.tokens), path: result.path });
       } finally {
+        release?.();
         if (ctx.adding.get(file) === controller) ctx.adding.delete(file);
       }
     }
@@ -99,14 +108,47 @@ export async function addPaths(ctx: ApiContext, paths: string[], password?: stri
   return added;
 }
 
+/** A file being received: bytes go to a temp file in the uploads' incoming folder, never straight to their final place. */
+export function incomingFile(ctx: ApiContext): string {
+  ensurePrivateDir(ctx.library.incomingDir);
+  return path.join(ctx.library.incomingDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
+}
+
+/** An upload given as bytes (the JSON form, tests): written to a temp file, then added like a received one. */
 export async function addUpload(ctx: ApiContext, name: string, bytes: Uint8Array, password?: string): Promise<AddedDocument> {
   if (bytes.length === 0) throw new LongreadError('document-empty', `${name}: the file is empty.`, { file: name });
-  const dir = path.join(ctx.home, UPLOADS_DIR, hashBytes(bytes));
-  const file = path.join(dir, path.basename(name));
-  await mkdir(dir, { recursive: true });
-  await writeFile(file, bytes);
-  const [added] = await addPaths(ctx, [file], password);
-  return added!;
+  if (bytes.length > MAX_UPLOAD_BYTES) throw tooLarge(name, bytes.length);
+  const temp = incomingFile(ctx);
+  await writeFile(temp, bytes, { mode: PRIVATE_FILE_MODE });
+  return addReceivedUpload(ctx, name, { file: temp, hash: hashBytes(bytes), size: bytes.length }, password);
+}
+
+/**
+ * Adds a wholly received upload (a temp file from `incomingFile` with its SHA-256): it is moved
+ * to `uploads/<hash>/<name>` and added. When the add fails (unreadable, cancelled, busy…) the
+ * file is deleted again, unless a document already records that path.
+ */
+export async function addReceivedUpload(ctx: ApiContext, name: string, received: { file: string; hash: string; size: number }, password?: string): Promise<AddedDocument> {
+  let file: string | null = null;
+  try {
+    if (received.size === 0) throw new LongreadError('document-empty', `${name}: the file is empty.`, { file: name });
+    if (received.size > MAX_UPLOAD_BYTES) throw tooLarge(name, received.size);
+    const dir = path.join(ctx.library.uploadsDir, received.hash);
+    ensurePrivateDir(dir);
+    file = path.join(dir, path.basename(name));
+    await rename(received.file, file);
+    const [added] = await addPaths(ctx, [file], password);
+    return added!;
+  } catch (e) {
+    if (file) ctx.library.deleteUpload(file);
+    await rm(received.file, { force: true });
+    throw e;
+  }
+}
+
+export function tooLarge(name: string, size: number): LongreadError {
+  const mib = (n: number) => `${Math.round(n / 1024 / 1024)} MiB`;
+  return new LongreadError('too-large', `${name}: the file is ${size > MAX_UPLOAD_BYTES ? mib(size) : 'too large'}, above the limit of ${mib(MAX_UPLOAD_BYTES)}.`, { file: name });
 }
 
 function requireDesktop(ctx: ApiContext, what: string) {

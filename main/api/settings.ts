@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_SETTINGS, settingsSchema, type Settings } from '../../common/api';
+import { ensureDataHome, PRIVATE_FILE_MODE } from '../library/paths';
 
 export const SETTINGS_FILE = 'settings.json';
 
@@ -26,10 +27,10 @@ export class SettingsStore {
   /** Applies a validated partial update, writes the file atomically and returns the whole settings. */
   set(update: Partial<Settings>): Settings {
     const next = settingsSchema.parse({ ...this.current, ...stripUndefined(update) });
-    mkdirSync(this.home, { recursive: true });
+    ensureDataHome(this.home);
     const file = path.join(this.home, SETTINGS_FILE);
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(next, null, 2) + '\n');
+    writeFileSync(tmp, JSON.stringify(next, null, 2) + '\n', { mode: PRIVATE_FILE_MODE });
     renameSync(tmp, file);
     this.current = next;
     return this.get();

@@ -1,6 +1,7 @@
 import type { ApiEvent, ApiMethod, ApiParsedRequests, ApiResponses } from '../../common/api';
 import type { Library } from '../library/library';
 import type { AssistantHost } from './assistant-host';
+import type { Gate } from './limits';
 import type { SettingsStore } from './settings';
 
 /** System dialogs only the desktop app has; browser mode answers these methods with `unsupported`. */
@@ -23,6 +24,8 @@ export interface ApiContext {
   desktop: DesktopHost | null;
   /** Files being added, by path: their cancel switches. */
   adding: Map<string, AbortController>;
+  /** Bounds on work callers can start: pending jobs, files being read. */
+  gates: { jobs: Gate; ingests: Gate };
   emit(event: ApiEvent): void;
 }
 

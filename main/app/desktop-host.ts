@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { app, dialog, type BrowserWindow } from 'electron';
 import type { DesktopHost } from '../api/types';
-import { DOCUMENT_EXTENSIONS } from './open-files';
+import { DOCUMENT_EXTENSIONS } from '../api/document-paths';
 
 /** The system dialogs behind `library.pick`, `models.pick` and `export.save`. */
 export function desktopHost(window: () => BrowserWindow | null): DesktopHost {

@@ -13,7 +13,7 @@ import { handleInvoke } from './ipc';
 import { menuTemplate } from './menu';
 import { documentArgs } from './open-files';
 import { appFileResponse } from './protocol';
-import { APP_CSP, APP_INDEX_URL, APP_SCHEME, droppedFilePath, permissionAllowed, requestAllowed, windowOptions } from './security';
+import { APP_CSP, APP_INDEX_URL, APP_SCHEME, permissionAllowed, requestAllowed, windowOptions } from './security';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Files the app reads from disk (renderer, models) sit outside asar when packed with asarUnpack. */
@@ -51,12 +51,8 @@ function start(): void {
   });
   app.on('web-contents-created', (_event, contents) => {
     contents.setWindowOpenHandler(() => ({ action: 'deny' }));
-    contents.on('will-navigate', (event, url) => {
-      event.preventDefault();
-      // a file dropped where the page did not handle the drop: add it instead of showing it
-      const dropped = droppedFilePath(url);
-      if (dropped) openFiles([dropped]);
-    });
+    // the page never navigates (navigateOnDragDrop is off: dropped files reach the page's own drop handler)
+    contents.on('will-navigate', (event) => event.preventDefault());
     contents.on('will-redirect', (event) => event.preventDefault());
     contents.on('will-attach-webview', (event) => event.preventDefault());
   });
@@ -114,7 +110,7 @@ async function ready(): Promise<void> {
 
 function createWindow(): void {
   rendererReady = false;
-  window = new BrowserWindow(windowOptions(path.join(here, 'preload.cjs')));
+  window = new BrowserWindow(windowOptions(path.join(here, 'preload.cjs'), !app.isPackaged));
   window.once('ready-to-show', () => window?.show());
   window.webContents.on('did-finish-load', () => {
     rendererReady = true;

@@ -10,8 +10,11 @@ export const APP_INDEX_URL = `${APP_ORIGIN}/index.html`;
 /** The app's CSP: the same policy as browser mode, with no WebSocket (events come over IPC). */
 export const APP_CSP = contentSecurityPolicy();
 
-/** Web preferences of the one window: isolated, sandboxed, no Node, web security on, nothing extra. */
-export function webPreferences(preload: string): WebPreferences {
+/**
+ * Web preferences of the one window: isolated, sandboxed, no Node, web security on, nothing
+ * extra; the developer tools only in a development run (`devTools`: `!app.isPackaged`).
+ */
+export function webPreferences(preload: string, devTools = false): WebPreferences {
   return {
     preload,
     contextIsolation: true,
@@ -26,11 +29,11 @@ export function webPreferences(preload: string): WebPreferences {
     navigateOnDragDrop: false,
     safeDialogs: true,
     spellcheck: false,
-    devTools: true,
+    devTools,
   };
 }
 
-export function windowOptions(preload: string): BrowserWindowConstructorOptions {
+export function windowOptions(preload: string, devTools = false): BrowserWindowConstructorOptions {
   return {
     width: 1280,
     height: 860,
@@ -39,7 +42,7 @@ export function windowOptions(preload: string): BrowserWindowConstructorOptions 
     title: 'Longread',
     show: false,
     backgroundColor: '#1e1e1e',
-    webPreferences: webPreferences(preload),
+    webPreferences: webPreferences(preload, devTools),
   };
 }
 
@@ -66,19 +69,6 @@ export interface SenderInfo {
 export function senderAllowed(event: SenderInfo): boolean {
   const frame = event.senderFrame;
   return frame !== null && frame.parent === null && isAppUrl(frame.url);
-}
-
-/** A navigation that is really a file dropped on the window: its path, for the library. */
-export function droppedFilePath(url: string): string | null {
-  try {
-    const u = new URL(url);
-    if (u.protocol !== 'file:') return null;
-    // fileURLToPath semantics without importing node:url into the pure module's callers
-    const decoded = decodeURIComponent(u.pathname);
-    return /^\/[A-Za-z]:\//.test(decoded) ? decoded.slice(1).replace(/\//g, '\\') : decoded;
-  } catch {
-    return null;
-  }
 }
 
 /**

@@ -9,7 +9,7 @@ import { LIBRARY_FILE } from '../library/paths';
 import { EngineWorker } from './engine-worker';
 import { JobQueue, type JobContext } from './job-queue';
 import { bundledModelDir, ModelRegistry, type ModelEntry } from './models';
-import { answer, answerCacheContext, type QaEnv } from './qa';
+import { answer, answerCacheContext, CONFIDENT_AT, type QaEnv } from './qa';
 import type { ReadableDocument } from './reading';
 import { ModelRuntime } from './runtime';
 import { summarize, summaryCacheContext, summaryScope, type SummaryEnv } from './summarize';
@@ -63,7 +63,7 @@ export class Assistant implements AssistantLike {
 
   ask(req: AskRequest, onEvent: (e: JobEvent) => void, call: CallOptions = {}): JobHandle<AskOutcome> {
     return this.submit<AskOutcome>('ask', req.documentId, onEvent, call, req.modelId, (runtime) => {
-      const env: QaEnv = { library: this.library, runtime, compression: this.compression, limit: this.limit, maxAnswerTokens: this.options.maxAnswerTokens ?? 64 };
+      const env: QaEnv = { library: this.library, runtime, compression: this.compression, limit: this.limit, maxAnswerTokens: this.options.maxAnswerTokens ?? 64, confidentAt: this.options.confidentAt ?? CONFIDENT_AT };
       const doc = this.document(req.documentId);
       const chat = this.chatFor(req);
       const cacheCtx = answerCacheContext(env, req);
@@ -75,7 +75,7 @@ export class Assistant implements AssistantLike {
         return {
           cached: true,
           run: async (ctx) => {
-            ctx.token(result.answer);
+            if (result.answer) ctx.token(result.answer);
             return this.record(chat, req, result);
           },
         };
@@ -245,17 +245,24 @@ export class Assistant implements AssistantLike {
 
   private record(chat: number | null, req: AskRequest, result: AskOutcome): AskOutcome {
     const q = req.question.trim().replace(/\s+/g, ' ');
-    const chatId = chat ?? this.library.chats.create(req.documentId, q.length > 80 ? `${q.slice(0, 79)}…` : q).id;
+    const { chatId } = this.library.chats.addExchange(chat, { docId: req.documentId, title: q.length > 80 ? `${q.slice(0, 79)}…` : q }, [
+      { role: 'user', content: req.question.trim() },
+      {
+        role: 'assistant',
+        content: result.answer,
+        meta: {
+          citations: result.citations,
+          answeredFrom: result.answeredFrom,
+          confident: result.confident,
+          confidence: result.confidence,
+          model: result.model,
+          read: result.read,
+          cached: result.cached,
+          documentTokens: result.documentTokens,
+        },
+      },
+    ]);
     result.chatId = String(chatId);
-    this.library.chats.addMessage(chatId, 'user', req.question.trim());
-    this.library.chats.addMessage(chatId, 'assistant', result.answer, {
-      citations: result.citations,
-      answeredFrom: result.answeredFrom,
-      model: result.model,
-      read: result.read,
-      cached: result.cached,
-      documentTokens: result.documentTokens,
-    });
     return result;
   }
 }

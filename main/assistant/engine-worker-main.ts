@@ -129,6 +129,7 @@ async function run(id: number, task: EngineTask, signal: AbortSignal): Promise<E
 
   let text: string | null = null;
   let outputIds: number[] = [];
+  let logProb = 0;
   const t1 = performance.now();
   if (task.generate) {
     post({ type: 'progress', id, stage: 'generating', fraction: 0 });
@@ -151,6 +152,7 @@ async function run(id: number, task: EngineTask, signal: AbortSignal): Promise<E
       },
     });
     outputIds = result.outputIds;
+    logProb = result.score;
     const final = tok.decode(outputIds, { skipSpecial: true });
     // The answer is what was streamed; the final decode only adds what is still missing.
     if (final.startsWith(printed) && final.length > printed.length) {
@@ -162,6 +164,7 @@ async function run(id: number, task: EngineTask, signal: AbortSignal): Promise<E
   return {
     text,
     outputIds,
+    logProb,
     evidence: encoded.evidence,
     localCacheHit: encoded.localCacheHit,
     settings: encoded.settings ?? vcc,

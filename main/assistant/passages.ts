@@ -1,6 +1,7 @@
 import type { LayerEvidence } from '../../engine/vcc/encoder';
-import { topPassages } from './citations';
-import { mergeWindows, tokenAtChar, type TokenWindow } from './text-ranges';
+import { evidenceRanges, topPassages } from './citations';
+import { rankPassages, type RankedPassage } from './passage-ranking';
+import { charEnd, charStart, mergeWindows, tokenAtChar, type TokenWindow } from './text-ranges';
 import type { TokenizedText } from './types';
 
 /**
@@ -11,11 +12,28 @@ import type { TokenizedText } from './types';
 export const REREAD_PASSAGES = 3;
 
 /**
- * The token windows an answer is reread from: the sentences around the fine blocks VCC's VIP tokens
+ * VCC's attention alone (the baseline the fused ranking below is measured against, tests/bench):
+ * the sentences around the fine blocks VCC's VIP tokens
  * ranked highest (merged over the layers, as the citations are), in document order, overlapping or
  * touching ones joined. Empty when VCC ranked nothing (every block was kept whole).
  */
 export function rereadWindows(evidence: LayerEvidence[], windows: TokenWindow[], tokens: TokenizedText, text: string, count = REREAD_PASSAGES): TokenWindow[] {
   const spans = topPassages(evidence, windows, tokens, text, count).map((p) => ({ start: tokenAtChar(tokens, p.start), end: tokenAtChar(tokens, p.end) }));
+  return mergeWindows(spans.filter((w) => w.end > w.start));
+}
+
+/**
+ * The question's passages best first: the text read cut into passages, ranked by BM25 of the
+ * question's words fused with the VIP tokens' attention (VCC's fine blocks over every layer).
+ */
+export function questionPassages(question: string, evidence: LayerEvidence[], windows: TokenWindow[], tokens: TokenizedText, text: string): RankedPassage[] {
+  const ranges = windows.map((w) => ({ start: charStart(tokens, w.start), end: charEnd(tokens, w.end) }));
+  const blocks = evidenceRanges(evidence, windows, tokens).flatMap((layer) => layer.blocks);
+  return rankPassages(text, ranges, question, blocks);
+}
+
+/** Token windows of the best `count` ranked passages, in document order, touching ones joined. */
+export function passageWindows(passages: RankedPassage[], tokens: TokenizedText, count = REREAD_PASSAGES): TokenWindow[] {
+  const spans = passages.slice(0, count).map((p) => ({ start: tokenAtChar(tokens, p.start), end: tokenAtChar(tokens, p.end) }));
   return mergeWindows(spans.filter((w) => w.end > w.start));
 }

@@ -1,8 +1,8 @@
 import type { CompressionPreset } from '../../common/api';
 import type { CacheContext } from '../library/caches';
 import type { Library } from '../library/library';
-import { citationsFromEvidence, evidenceRanges } from './citations';
-import { rereadWindows } from './passages';
+import { citation, evidenceRanges } from './citations';
+import { passageWindows, questionPassages } from './passages';
 import type { JobContext } from './job-queue';
 import { vccSettingsFor } from './presets';
 import { planRead, type ReadableDocument } from './reading';
@@ -11,7 +11,10 @@ import { eosIdOf, feedIds, textTokenCount } from './text-ranges';
 import type { AskOutcome, AskRequest, EngineTask } from './types';
 
 /** Bump when how answers are computed changes, so old cached answers are not served. */
-const QA_VERSION = 3;
+const QA_VERSION = 4;
+
+/** Citations an answer carries: the best-ranked passages. */
+const CITATIONS = 5;
 
 export interface QaEnv {
   library: Library;
@@ -19,6 +22,7 @@ export interface QaEnv {
   compression: CompressionPreset;
   limit: number;
   maxAnswerTokens: number;
+  confidentAt: number;
 }
 
 /** Everything an answer depends on besides the question: the answer-cache context. */
@@ -26,7 +30,7 @@ export function answerCacheContext(env: QaEnv, req: AskRequest): CacheContext {
   return {
     docId: req.documentId,
     modelId: env.runtime.key,
-    settings: { v: QA_VERSION, answers: env.runtime.entry.answers, compression: env.compression, layout: 'cached', limit: env.limit, sections: req.sections ?? null, maxNewTokens: env.maxAnswerTokens, numBeams: 1 },
+    settings: { v: QA_VERSION, confidentAt: env.confidentAt, answers: env.runtime.entry.answers, compression: env.compression, layout: 'cached', limit: env.limit, sections: req.sections ?? null, maxNewTokens: env.maxAnswerTokens, numBeams: 1 },
   };
 }
 
@@ -65,25 +69,33 @@ export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: 
     generate: fromPassages ? null : generate,
     localState: { docId: doc.id, modelId: env.runtime.key },
   };
+  // The answer is known to be shown only once its confidence is: it is sent whole, not streamed.
+  const silent: JobContext = { ...ctx, token: () => {} };
   ctx.progress('encoding', { fraction: 0 });
-  const r = await env.runtime.run(ctx, task);
+  const r = await env.runtime.run(silent, task);
   let answered = r;
   let answeredFrom: AskOutcome['answeredFrom'] = 'whole';
-  const passages = fromPassages ? rereadWindows(r.evidence, plan.windows, tokens, doc.text) : [];
+  const ranked = questionPassages(req.question, r.evidence, plan.windows, tokens, doc.text);
+  const passages = fromPassages ? passageWindows(ranked, tokens) : [];
   if (passages.length > 0) {
     ctx.progress('generating', { fraction: 0, detail: 'reading the best passages again' });
     // the reread's encode takes milliseconds: its progress would only send the bar back to the start
-    const quiet: JobContext = { ...ctx, progress: (stage, extra) => stage !== 'encoding' && ctx.progress(stage, extra) };
+    const quiet: JobContext = { ...silent, progress: (stage, extra) => stage !== 'encoding' && ctx.progress(stage, extra) };
     answered = await env.runtime.run(quiet, { query, documentIds: feedIds(tokens, passages, eos), vcc, attention: 'dense', ensureEvidence: false, generate, localState: null });
     answeredFrom = 'passages';
   } else if (fromPassages) {
-    // VCC ranked nothing (it kept every block of a very short text): answer from the whole text, its local layers from the store
-    answered = await env.runtime.run(ctx, { ...task, generate });
+    // nothing ranked (no question word occurs and VCC kept every block of a very short text): answer from the whole text, its local layers from the store
+    answered = await env.runtime.run(silent, { ...task, generate });
   }
+  const confidence = answerConfidence(answered.logProb, answered.outputIds.length, answered.text ?? '');
+  const confident = confidence >= env.confidentAt;
+  if (confident) ctx.token((answered.text ?? '').trim());
   return {
-    answer: answered.text ?? '',
+    answer: confident ? (answered.text ?? '').trim() : '',
+    confident,
+    confidence,
     answeredFrom,
-    citations: citationsFromEvidence(r.evidence, plan.windows, tokens, doc),
+    citations: ranked.slice(0, CITATIONS).map((p) => citation(doc, p.start, p.end, p.score)),
     evidence: evidenceRanges(r.evidence, plan.windows, tokens),
     cached: false,
     model: env.runtime.entry.id,
@@ -95,7 +107,24 @@ export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: 
       compressedLengths: r.compressedLengths,
       ...(r.encoderHash ? { encoderHash: r.encoderHash } : {}),
       queryTokens: r.queryTokens,
+      generated: (answered.text ?? '').trim(),
       timingsMs: { tokenize: tokenizeMs, encode: r.timingsMs.encode + (answered === r ? 0 : answered.timingsMs.encode), generate: answered.timingsMs.generate },
     },
   };
+}
+
+/**
+ * Answers below this confidence are not shown: the assistant says it found no confident answer and
+ * shows the passages instead. Calibrated on the tune split of tests/bench/data/real-questions.json
+ * (tests/bench/real-questions.ts) so that most answers shown are right.
+ */
+export const CONFIDENT_AT = 0.5;
+
+/**
+ * The model's own confidence in an answer: the geometric mean of the probabilities it gave the
+ * answer's tokens (end of sequence included), 0 for an empty answer.
+ */
+export function answerConfidence(logProb: number, tokens: number, text: string): number {
+  if (tokens === 0 || text.trim() === '') return 0;
+  return Math.exp(logProb / tokens);
 }

@@ -19,6 +19,8 @@ export interface AssistantOptions extends AssistantOpenOptions {
   maxDocumentTokens?: number;
   /** Tokens an answer may have at most. */
   maxAnswerTokens?: number;
+  /** Answers below this confidence (0–1) are not shown (default: CONFIDENT_AT in qa.ts, calibrated on real questions). */
+  confidentAt?: number;
   /** Tokens an abstractive summary may have at most (detailed; short ones get a third). */
   maxSummaryTokens?: number;
   /** How long a cancelled engine job may take to stop before its worker is ended (ms). */
@@ -47,6 +49,8 @@ export interface EngineFacts {
   encoderHash?: string;
   queryTokens: number;
   timingsMs: { tokenize: number; encode: number; generate: number };
+  /** The answer the model generated, shown or not (benchmarks calibrate the confidence threshold on it). */
+  generated: string;
 }
 
 export interface JobHandle<T> {
@@ -101,6 +105,8 @@ export interface EngineTask {
 export interface EngineTaskResult {
   text: string | null;
   outputIds: number[];
+  /** Sum of the natural-log probabilities the model gave the generated tokens (0 when nothing was generated). */
+  logProb: number;
   evidence: LayerEvidence[];
   localCacheHit: boolean;
   settings: VccSettings;

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { COMPRESSION_PRESETS, type Citation, type CompressionPreset, type JobEvent, type ModelInfo } from '../../common/api';
+import { COMPRESSION_PRESETS, NO_CONFIDENT_ANSWER, type Citation, type CompressionPreset, type JobEvent, type ModelInfo } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import { SettingsStore } from '../api/settings';
 import { Assistant } from '../assistant/assistant';
@@ -153,6 +153,8 @@ export function registerAssistant(program: Command): void {
         process.stdout.write(
           JSON.stringify({
             answer: r.answer,
+            confident: r.confident,
+            confidence: r.confidence,
             answeredFrom: r.answeredFrom,
             citations: r.citations.map(citationJson),
             evidence: r.evidence,
@@ -168,8 +170,9 @@ export function registerAssistant(program: Command): void {
         return;
       }
       if (streamed || r.answer) process.stdout.write('\n');
+      if (!r.confident) process.stdout.write(`${NO_CONFIDENT_ANSWER}\n`);
       printCitations(r.citations);
-      if (r.answeredFrom === 'passages') process.stderr.write('\nThe answer is quoted from the passages ranked highest (among the sources above), read again in full.\n');
+      if (r.confident && r.answeredFrom === 'passages') process.stderr.write('\nThe answer is quoted from the passages ranked highest (among the sources above), read again in full.\n');
       if (r.read.note) process.stderr.write(`\nNote: ${r.read.note}\n`);
       if (r.cached) process.stderr.write('(answer from the cache)\n');
     });

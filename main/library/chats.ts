@@ -29,6 +29,22 @@ export class ChatStore {
     return { id: Number(lastInsertRowid), docId, title, createdAt: now, updatedAt: now };
   }
 
+  /**
+   * A question and its answer, in one transaction: into chat `chatId`, or into a new chat on
+   * `newChat.docId` titled `newChat.title` when `chatId` is null. Nothing is stored unless
+   * all of it is: never a chat without its messages, nor a question without its answer.
+   */
+  addExchange(
+    chatId: number | null,
+    newChat: { docId: string | null; title: string },
+    messages: ReadonlyArray<{ role: MessageRole; content: string; meta?: unknown }>,
+  ): { chatId: number; messages: Message[] } {
+    return this.db.transaction(() => {
+      const id = chatId ?? this.create(newChat.docId, newChat.title).id;
+      return { chatId: id, messages: messages.map((m) => this.addMessage(id, m.role, m.content, m.meta ?? null)) };
+    })();
+  }
+
   list(docId?: string): Chat[] {
     const sql = 'SELECT id, doc_hash AS docId, title, created_at AS createdAt, updated_at AS updatedAt FROM chats';
     return (docId ? this.db.prepare(`${sql} WHERE doc_hash = ? ORDER BY updated_at DESC`).all(docId) : this.db.prepare(`${sql} ORDER BY updated_at DESC`).all()) as Chat[];

@@ -1,14 +1,21 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { LongreadError } from '../../common/errors';
 import { MIGRATIONS } from './migrations';
+import { ensureDataHome, PRIVATE_FILE_MODE } from './paths';
 
 export type Db = Database.Database;
 
-/** Told to the user when a damaged library file was moved aside and a fresh one started. */
+/** `PRAGMA application_id` of a Longread library ("LnRd"): a SQLite file of another program is never taken for one. */
+export const LIBRARY_APPLICATION_ID = 0x4c6e5264;
+/** Tables every Longread library has had since schema 1: how a library made before the application id was set is recognized. */
+const LIBRARY_TABLES = ['documents', 'document_files', 'sections', 'pages', 'pages_fts', 'chats', 'messages'];
+
+/** Told to the user when a damaged library file was repaired, or moved aside and a fresh one started. */
 export interface RecoveryNotice {
-  movedTo: string;
+  /** Where the damaged file went; null when it was repaired in place. */
+  movedTo: string | null;
   reason: string;
   message: string;
 }
@@ -16,27 +23,69 @@ export interface RecoveryNotice {
 class CorruptDatabase extends Error {}
 
 /**
- * Opens (creating if needed) the library database: WAL journal, foreign keys on, integrity
- * check, then pending migrations. A damaged file is moved aside, never deleted, and a fresh
- * library is started; the returned notice says where the old file went.
+ * Opens (creating if needed) the library database: owner-only file modes, WAL journal, foreign
+ * keys on, a check that the file is a Longread library, integrity check, then pending
+ * migrations. A damaged file is first repaired (indexes and the full-text index are rebuilt
+ * from the tables); if that is not enough it is moved aside, never deleted, and a fresh library
+ * is started, unless another process still has it open. The notice says what happened.
  */
 export function openDatabase(file: string, options: { fullCheck?: boolean } = {}): { db: Db; recovered: RecoveryNotice | null } {
-  mkdirSync(path.dirname(file), { recursive: true });
+  ensureDataHome(path.dirname(file));
+  makePrivate(file);
+  let damage: string;
   try {
     return { db: openChecked(file, options.fullCheck ?? false), recovered: null };
   } catch (e) {
     if (!(e instanceof CorruptDatabase) && !isCorruptionError(e)) throw unavailable(file, e);
-    const reason = e instanceof Error ? e.message : String(e);
-    const movedTo = moveAside(file);
-    const notice: RecoveryNotice = {
-      movedTo,
-      reason,
-      message: `The library database was damaged (${reason}). It was moved to ${movedTo} and a new, empty library was started; the old file was kept so it can be recovered.`,
+    damage = e instanceof Error ? e.message : String(e);
+  }
+  const repaired = tryRepair(file, options.fullCheck ?? false);
+  if (repaired) {
+    return {
+      db: repaired,
+      recovered: { movedTo: null, reason: damage, message: `The library database was damaged (${damage}); its indexes were rebuilt from the stored documents and it passed the check again.` },
     };
+  }
+  if (heldElsewhere(file)) {
+    throw new LongreadError(
+      'library-unavailable',
+      `The library at ${file} is damaged (${damage}), and another program (another Longread?) still has it open, so it was left where it is. Close the other program and start Longread again.`,
+      { file },
+    );
+  }
+  const movedTo = moveAside(file);
+  const notice: RecoveryNotice = {
+    movedTo,
+    reason: damage,
+    message: `The library database was damaged (${damage}). It was moved to ${movedTo} and a new, empty library was started; the old file was kept so it can be recovered.`,
+  };
+  try {
+    makePrivate(file);
+    return { db: openChecked(file, false), recovered: notice };
+  } catch (e2) {
+    throw unavailable(file, e2);
+  }
+}
+
+/**
+ * The database and its WAL and shared-memory files are the owner's only. A new database file is
+ * created 0600 before SQLite opens it, and SQLite gives the -wal and -shm files it creates the
+ * database file's mode; files from before this was done are tightened.
+ */
+function makePrivate(file: string): void {
+  if (!existsSync(file)) {
     try {
-      return { db: openChecked(file, false), recovered: notice };
-    } catch (e2) {
-      throw unavailable(file, e2);
+      closeSync(openSync(file, 'wx', PRIVATE_FILE_MODE));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw unavailable(file, e);
+    }
+  }
+  if (process.platform === 'win32') return;
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if ((statSync(f).mode & 0o077) !== 0) chmodSync(f, PRIVATE_FILE_MODE);
+    } catch {
+      // absent (no WAL yet), or not ours to change: SQLite reports what matters on open
     }
   }
 }
@@ -44,17 +93,112 @@ export function openDatabase(file: string, options: { fullCheck?: boolean } = {}
 function openChecked(file: string, fullCheck: boolean): Db {
   const db = new Database(file, { timeout: 5000 });
   try {
+    checkIsLibrary(db, file); // before anything writes to the file
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
-    const rows = db.pragma(fullCheck ? 'integrity_check' : 'quick_check') as Record<string, string>[];
-    const result = rows.map((r) => Object.values(r)[0]).join('; ');
-    if (result !== 'ok') throw new CorruptDatabase(`integrity check: ${result.slice(0, 300)}`);
+    checkIntegrity(db, fullCheck);
     migrate(db, file);
     return db;
   } catch (e) {
     db.close();
     throw e;
+  }
+}
+
+function checkIntegrity(db: Db, fullCheck: boolean): void {
+  const rows = db.pragma(fullCheck ? 'integrity_check' : 'quick_check') as Record<string, string>[];
+  const result = rows.map((r) => Object.values(r)[0]).join('; ');
+  if (result !== 'ok') throw new CorruptDatabase(`integrity check: ${result.slice(0, 300)}`);
+}
+
+/**
+ * A SQLite file that is not a Longread library (another program's database at this path, or a
+ * library folder pointed at the wrong place) is refused, never migrated into. A library made
+ * before the application id was written is recognized by its tables and gets the id.
+ */
+function checkIsLibrary(db: Db, file: string): void {
+  const id = db.pragma('application_id', { simple: true }) as number;
+  if (id === LIBRARY_APPLICATION_ID) return;
+  const tables = new Set((db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name));
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const fresh = id === 0 && version === 0 && tables.size === 0;
+  const earlyLibrary = id === 0 && version > 0 && LIBRARY_TABLES.every((t) => tables.has(t));
+  if (fresh || earlyLibrary) {
+    db.pragma(`application_id = ${LIBRARY_APPLICATION_ID}`);
+    return;
+  }
+  throw new LongreadError(
+    'library-foreign',
+    `${file} is a SQLite database of another program${id !== 0 ? ` (application id ${id})` : ''}, not a Longread library; it was left untouched. Move it away, or set LONGREAD_HOME to another folder.`,
+    { file },
+  );
+}
+
+/**
+ * Rebuilds what can be rebuilt from the tables (every index, and the full-text index from the
+ * stored text and page ranges), then checks again. The open database, or null when the damage
+ * is elsewhere (the tables themselves) or the repair failed.
+ */
+function tryRepair(file: string, fullCheck: boolean): Db | null {
+  let db: Db;
+  try {
+    db = new Database(file, { timeout: 5000 });
+  } catch {
+    return null;
+  }
+  try {
+    checkIsLibrary(db, file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.exec('REINDEX');
+    rebuildFullText(db);
+    checkIntegrity(db, fullCheck);
+    migrate(db, file);
+    return db;
+  } catch {
+    db.close();
+    return null;
+  }
+}
+
+/** The page index is contentless (the text lives once, in documents.text): it is refilled from the page ranges. */
+function rebuildFullText(db: Db): void {
+  const insert = db.prepare('INSERT INTO pages_fts (rowid, text) VALUES (?, ?)');
+  db.transaction(() => {
+    db.exec("INSERT INTO pages_fts(pages_fts) VALUES('delete-all')");
+    const textOf = db.prepare('SELECT text FROM documents WHERE hash = ?').pluck();
+    for (const hash of db.prepare('SELECT hash FROM documents').pluck().all() as string[]) {
+      const text = textOf.get(hash) as string;
+      for (const p of db.prepare('SELECT id, start, end FROM pages WHERE doc_hash = ?').all(hash) as { id: number; start: number; end: number }[]) {
+        insert.run(p.id, text.slice(p.start, p.end));
+      }
+    }
+  }).immediate();
+}
+
+/**
+ * Whether another connection (another Longread, the CLI) has the file open: SQLite then holds a
+ * shared lock on it, so an exclusive lock cannot be had. Moving a file aside under a process
+ * that still writes to it would split the library in two.
+ */
+function heldElsewhere(file: string): boolean {
+  let db: Db;
+  try {
+    db = new Database(file, { timeout: 250 });
+  } catch {
+    return false;
+  }
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+    db.exec('ROLLBACK');
+    return false;
+  } catch (e) {
+    return /^SQLITE_(BUSY|LOCKED)/.test((e as { code?: string }).code ?? '');
+  } finally {
+    db.close();
   }
 }
 

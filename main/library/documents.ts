@@ -83,6 +83,11 @@ export class DocumentStore {
     return row.v ?? 0;
   }
 
+  /** Whether any document records `filePath` as one of its files. */
+  isRecordedPath(filePath: string): boolean {
+    return this.db.prepare('SELECT 1 FROM document_files WHERE path = ? LIMIT 1').get(filePath) !== undefined;
+  }
+
   fileVersion(filePath: string, id: string): number | null {
     const row = this.db.prepare('SELECT version FROM document_files WHERE path = ? AND doc_hash = ?').get(filePath, id) as { version: number } | undefined;
     return row?.version ?? null;

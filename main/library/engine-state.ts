@@ -1,8 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from './database';
 import { cacheKey, canonicalJson } from './cache-keys';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from './paths';
+
+/**
+ * Files younger than this are left alone by the sweep: another process on the same library (the
+ * engine worker, the CLI, a second app) may be writing one, or be between its rename and its
+ * index row. A crash's leftovers are older and go at the next open.
+ */
+export const SWEEP_MIN_AGE_MS = 10 * 60 * 1000;
 
 /** 4 GiB by default: engine state for a few dozen long books. */
 export const DEFAULT_ENGINE_STATE_CAP = 4 * 1024 ** 3;
@@ -33,7 +41,7 @@ export class EngineStateStore {
     readonly dir: string,
     public capBytes = DEFAULT_ENGINE_STATE_CAP,
   ) {
-    mkdirSync(dir, { recursive: true });
+    ensurePrivateDir(dir);
   }
 
   static key(k: EngineStateKey): string {
@@ -45,7 +53,7 @@ export class EngineStateStore {
     const key = EngineStateStore.key(k);
     const fileName = `${key}.bin`;
     const temp = path.join(this.dir, `.tmp-${randomBytes(8).toString('hex')}`);
-    const fd = openSync(temp, 'w');
+    const fd = openSync(temp, 'w', PRIVATE_FILE_MODE);
     try {
       writeSync(fd, data);
       fsyncSync(fd);
@@ -105,12 +113,19 @@ export class EngineStateStore {
     return victims.map((r) => r.key);
   }
 
-  /** Deletes files nobody indexes (left by a crash between write and index) and entries whose file is gone. */
-  sweep(): void {
+  /** Deletes files nobody indexes (left by a crash between write and index; not recent ones, see SWEEP_MIN_AGE_MS) and entries whose file is gone. */
+  sweep(now = Date.now()): void {
     const rows = this.db.prepare('SELECT key, file_name, byte_size, sha256 FROM engine_state_files').all() as Row[];
     const indexed = new Set(rows.map((r) => r.file_name));
     for (const name of readdirSync(this.dir)) {
-      if (!indexed.has(name)) rmSync(path.join(this.dir, name), { force: true, recursive: true });
+      if (indexed.has(name)) continue;
+      const file = path.join(this.dir, name);
+      try {
+        if (now - statSync(file).mtimeMs < SWEEP_MIN_AGE_MS) continue;
+      } catch {
+        continue; // gone already
+      }
+      rmSync(file, { force: true, recursive: true });
     }
     for (const row of rows) {
       try {

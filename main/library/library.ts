@@ -1,3 +1,4 @@
+import { readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { IngestedDocument, IngestProgress, TokenCount, TokenCounter } from '../../common/document';
 import { throwIfAborted } from '../../common/errors';
@@ -8,8 +9,8 @@ import { AnswerCache, SummaryCache } from './caches';
 import { ChatStore } from './chats';
 import { openDatabase, type Db, type RecoveryNotice } from './database';
 import { DocumentStore, type DocumentSummary } from './documents';
-import { DEFAULT_ENGINE_STATE_CAP, EngineStateStore } from './engine-state';
-import { dataHome, ENGINE_STATE_DIR, LIBRARY_FILE } from './paths';
+import { DEFAULT_ENGINE_STATE_CAP, EngineStateStore, SWEEP_MIN_AGE_MS } from './engine-state';
+import { dataHome, ENGINE_STATE_DIR, INCOMING_DIR, LIBRARY_FILE, UPLOADS_DIR } from './paths';
 
 export interface LibraryOptions {
   /** The data folder; default: `dataHome()` (LONGREAD_HOME or the platform convention). */
@@ -61,7 +62,52 @@ export class Library {
     const { db, recovered } = openDatabase(path.join(home, LIBRARY_FILE), { fullCheck: options.fullCheck });
     const library = new Library(db, home, recovered, options.engineStateCapBytes ?? DEFAULT_ENGINE_STATE_CAP);
     library.engineState.sweep();
+    library.sweepIncoming();
     return library;
+  }
+
+  /** Where uploaded files are kept (browser mode): the library owns them, so they go when their document goes. */
+  get uploadsDir(): string {
+    return path.join(this.home, UPLOADS_DIR);
+  }
+
+  /** Uploads still being received are written here first. */
+  get incomingDir(): string {
+    return path.join(this.uploadsDir, INCOMING_DIR);
+  }
+
+  /** Deletes an uploaded file that no document records (a rejected or cancelled upload), and its folder when empty. */
+  deleteUpload(file: string): void {
+    if (!this.isUpload(file) || this.documents.isRecordedPath(file)) return;
+    rmSync(file, { force: true });
+    try {
+      rmdirSync(path.dirname(file)); // only when empty
+    } catch {
+      // other files (another name for the same bytes) still in it
+    }
+  }
+
+  private isUpload(file: string): boolean {
+    const rel = path.relative(this.uploadsDir, file);
+    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  }
+
+  /** Deletes what an interrupted upload left in the incoming folder (not recent files: another process may be receiving one). */
+  private sweepIncoming(now = Date.now()): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.incomingDir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const file = path.join(this.incomingDir, name);
+      try {
+        if (now - statSync(file).mtimeMs >= SWEEP_MIN_AGE_MS) rmSync(file, { force: true });
+      } catch {
+        // gone already
+      }
+    }
   }
 
   /**
@@ -92,12 +138,13 @@ export class Library {
     return this.result(isNewVersion ? 'new-version' : 'added', version, absolute, doc.id, tokenCounter, modelId);
   }
 
-  /** Removes a document (id or unambiguous prefix) with its pages, index and caches; chats are kept. */
+  /** Removes a document (id or unambiguous prefix) with its pages, index, caches and uploaded files; chats are kept. */
   remove(idOrPrefix: string): DocumentSummary {
     const id = this.documents.resolveId(idOrPrefix);
     const summary = this.documents.get(id)!;
     const files = this.documents.remove(id);
     this.engineState.deleteFiles(files);
+    for (const f of summary.files) this.deleteUpload(f.path);
     return summary;
   }
 

@@ -1,3 +1,4 @@
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -17,3 +18,29 @@ export function dataHome(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.
 export const LIBRARY_FILE = 'library.db';
 /** Engine-state cache files live here, next to the database. */
 export const ENGINE_STATE_DIR = 'engine-state';
+/** Uploaded files (browser mode) are kept here, one folder per content hash, so the PDF reader can serve them later. */
+export const UPLOADS_DIR = 'uploads';
+/** Uploads being received: a file moves into UPLOADS_DIR once it is whole. */
+export const INCOMING_DIR = '.incoming';
+
+/** The data home and its folders: the owner only (books, chats and answers are private). */
+export const PRIVATE_DIR_MODE = 0o700;
+/** The database, its WAL and shared memory, settings, uploads and engine state: the owner only. */
+export const PRIVATE_FILE_MODE = 0o600;
+
+/**
+ * Creates the data home (and any missing parents) readable by the owner only. An existing
+ * home that already holds a library is tightened too (libraries made before this was done);
+ * another existing folder named by LONGREAD_HOME is left as the user set it up.
+ */
+export function ensureDataHome(home: string): void {
+  mkdirSync(home, { recursive: true, mode: PRIVATE_DIR_MODE });
+  if (process.platform === 'win32') return; // ACLs, not modes; the profile folder is already private
+  const info = statSync(home);
+  if ((info.mode & 0o077) !== 0 && existsSync(path.join(home, LIBRARY_FILE)) && info.uid === process.getuid?.()) chmodSync(home, PRIVATE_DIR_MODE);
+}
+
+/** Creates a folder inside the data home, owner only. */
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+}

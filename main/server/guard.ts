@@ -29,11 +29,11 @@ export function tokenMatches(presented: string | null | undefined, token: string
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** The token of an API request: `Authorization: Bearer …`, `X-Longread-Token`, or (for URLs handed to pdf.js and WebSockets) `?token=`. */
-export function presentedToken(headers: Record<string, string | string[] | undefined>, url: URL): string | null {
+/** The token of an API request: `Authorization: Bearer …`, `X-Longread-Token`, or, where `queryAllowed` (URLs handed to pdf.js, WebSockets), `?token=`. */
+export function presentedToken(headers: Record<string, string | string[] | undefined>, url: URL, queryAllowed: boolean): string | null {
   const auth = headers['authorization'];
   if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7).trim();
   const header = headers['x-longread-token'];
   if (typeof header === 'string') return header;
-  return url.searchParams.get('token');
+  return queryAllowed ? url.searchParams.get('token') : null;
 }

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -6,7 +9,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiResult, ErrorBody } from '../../common/api';
 import { AppApi } from '../api/api';
 import type { OpenAssistant } from '../api/assistant-host';
-import { httpStatusOf } from '../api/errors';
+import { LongreadError } from '../../common/errors';
+import { httpStatusOf, toErrorBody } from '../api/errors';
+import { MAX_UPLOAD_BYTES } from '../api/library-handlers';
+import { Gate } from '../api/limits';
+import { PRIVATE_FILE_MODE } from '../library/paths';
 import { contentSecurityPolicy, DOCUMENT_FILE_CSP, SECURITY_HEADERS } from './csp';
 import { hostAllowed, newToken, originAllowed, presentedToken, tokenMatches } from './guard';
 import { contentTypeOf, injectMeta, readStatic, resolveStatic } from './static-files';
@@ -15,8 +22,18 @@ import { contentTypeOf, injectMeta, readStatic, resolveStatic } from './static-f
 
 export const DEFAULT_RENDERER_DIR = fileURLToPath(new URL('../../renderer/dist', import.meta.url));
 const JSON_LIMIT = 1024 * 1024;
-const UPLOAD_LIMIT = 768 * 1024 * 1024;
-const UPLOAD_JSON_LIMIT = Math.ceil((UPLOAD_LIMIT * 4) / 3) + 1024;
+/** The JSON form of an upload carries the file as base64. */
+const UPLOAD_JSON_LIMIT = Math.ceil((MAX_UPLOAD_BYTES * 4) / 3) + 1024;
+/** Uploads being received at once (each is written to disk as it comes). */
+const MAX_CONCURRENT_UPLOADS = 2;
+
+/**
+ * How long a client may take to send a whole request (the body of a 512 MiB upload included:
+ * a slow disk in the browser's machine, not the loopback, is the bound) and its headers. The
+ * answer may take as long as the work does (a large PDF, an engine start); the WebSocket, once
+ * upgraded, is no request any more and has no timeout.
+ */
+export const DEFAULT_TIMEOUTS = { requestMs: 10 * 60_000, headersMs: 30_000, keepAliveMs: 5_000, checkEveryMs: 30_000 };
 
 export interface ServerOptions {
   /** Serve this API (the caller closes it); otherwise one is opened on `home` and closed with the server. */
@@ -28,6 +45,8 @@ export interface ServerOptions {
   port?: number;
   /** The built renderer; default `renderer/dist`. */
   rendererDir?: string;
+  /** Default DEFAULT_TIMEOUTS; tests shorten them. */
+  timeouts?: Partial<typeof DEFAULT_TIMEOUTS>;
 }
 
 export interface RunningServer {
@@ -57,19 +76,23 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const token = newToken();
   let port = 0;
 
-  const server = createServer((req, res) => {
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const uploads = new Gate(MAX_CONCURRENT_UPLOADS, 0, 'uploads being received');
+
+  const server = createServer({ connectionsCheckingInterval: timeouts.checkEveryMs, requestTimeout: timeouts.requestMs, headersTimeout: timeouts.headersMs, keepAliveTimeout: timeouts.keepAliveMs }, (req, res) => {
     handle(req, res).catch((e) => {
-      const body: ErrorBody = e instanceof HttpError ? e.body : { code: 'internal', message: `The server failed: ${e instanceof Error ? e.message : String(e)}` };
-      if (!(e instanceof HttpError)) console.error('longread serve:', e);
-      if (!res.headersSent) sendJson(res, e instanceof HttpError ? e.status : 500, { ok: false, error: body });
+      const typed = e instanceof HttpError || e instanceof LongreadError;
+      const body: ErrorBody = e instanceof HttpError ? e.body : e instanceof LongreadError ? toErrorBody(e) : { code: 'internal', message: `The server failed: ${e instanceof Error ? e.message : String(e)}` };
+      if (!typed) console.error('longread serve:', e);
+      if (!req.complete) req.resume(); // refused before its body was read: drain it so the answer arrives
+      if (!res.headersSent) sendJson(res, e instanceof HttpError ? e.status : httpStatusOf(body.code), { ok: false, error: body });
       else res.destroy();
     });
   });
-  server.requestTimeout = 0; // uploads of large books may be slow; the loopback only
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const url = requestUrl(req);
     guard(req, url, false);
     if (url.pathname === '/api/events') throw new HttpError(426, { code: 'invalid-request', message: 'Connect to /api/events with a WebSocket.' });
     if (url.pathname.startsWith('/api/')) return handleApi(req, res, url);
@@ -77,11 +100,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     return handlePage(req, res, url);
   }
 
-  /** Host and Origin checks for everything; the token for the API and the events (`page` is checked in handlePage). */
+  /**
+   * Host and Origin checks for everything; the token for the API and the events (`page` is
+   * checked in handlePage). `?token=` counts only where no header can be sent: the WebSocket
+   * and the document file's GET (a URL handed to pdf.js or an <a>); calls must use a header, so
+   * the token does not end up in logs, history or a Referer.
+   */
   function guard(req: IncomingMessage, url: URL, requireToken: boolean): void {
     if (!hostAllowed(req.headers.host, port)) throw new HttpError(403, { code: 'forbidden', message: 'This server answers only to 127.0.0.1 and localhost.' });
     if (!originAllowed(req.headers.origin, port)) throw new HttpError(403, { code: 'forbidden', message: 'Requests from other sites are refused.' });
-    if ((requireToken || url.pathname.startsWith('/api/')) && !tokenMatches(presentedToken(req.headers, url), token)) {
+    const queryAllowed = requireToken || (url.pathname === '/api/document.file' && (req.method === 'GET' || req.method === 'HEAD'));
+    if ((requireToken || url.pathname.startsWith('/api/')) && !tokenMatches(presentedToken(req.headers, url, queryAllowed), token)) {
       throw new HttpError(401, { code: 'unauthorized', message: 'Missing or wrong token: open the address `longread serve` printed.' });
     }
   }
@@ -90,7 +119,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const file = await resolveStatic(rendererDir, url.pathname);
     const isIndex = url.pathname === '/' || url.pathname === '/index.html';
     const headers = pageHeaders(port);
-    if (isIndex && !tokenMatches(url.searchParams.get('token'), token)) {
+    // The page itself holds no data; the token in its address is handed to the renderer, which
+    // drops it from the address bar and keeps it in the tab for reloads (no token: a page
+    // without one, which asks for the printed address unless the tab has it). A wrong token is
+    // refused outright: an address from another launch.
+    const presented = url.searchParams.get('token');
+    const withToken = presented !== null && tokenMatches(presented, token);
+    if (isIndex && presented !== null && !withToken) {
       return sendHtml(res, 401, headers, '<!doctype html><title>Longread</title><p>Open the address that <code>longread serve</code> printed (it carries this launch’s token).</p>');
     }
     if (!file) {
@@ -98,13 +133,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       return sendHtml(res, 404, headers, '<!doctype html><title>Not found</title><p>Not found.</p>');
     }
     let body = await readStatic(file);
-    if (path.basename(file) === 'index.html') body = Buffer.from(injectMeta(body.toString('utf8'), token));
+    if (path.basename(file) === 'index.html') body = Buffer.from(injectMeta(body.toString('utf8'), withToken ? token : null));
     res.writeHead(200, { ...headers, 'Content-Type': contentTypeOf(file), 'Content-Length': body.length, 'Cache-Control': isIndex ? 'no-store' : 'no-cache' });
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const method = decodeURIComponent(url.pathname.slice('/api/'.length));
+    let method: string;
+    try {
+      method = decodeURIComponent(url.pathname.slice('/api/'.length));
+    } catch {
+      throw new HttpError(400, { code: 'invalid-request', message: 'The method name in the address is not valid percent-encoding.' });
+    }
     if (method === 'document.file' && (req.method === 'GET' || req.method === 'HEAD')) {
       return sendFileResult(res, await api.call(method, { id: url.searchParams.get('id') ?? undefined }));
     }
@@ -113,25 +153,43 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (method === 'library.upload' && type === 'application/octet-stream') {
       const name = decodeHeader(req.headers['x-longread-filename']);
       const password = decodeHeader(req.headers['x-longread-password']);
-      const bytes = await readBody(req, UPLOAD_LIMIT);
-      return sendResult(res, await api.upload(name, bytes, password));
+      // the slot covers the receiving; reading the file waits for an ingest slot like any add
+      const release = uploads.tryEnter();
+      let received: { file: string; hash: string; size: number };
+      try {
+        received = await receiveFile(req, api.incomingFile(), MAX_UPLOAD_BYTES);
+      } finally {
+        release();
+      }
+      return sendResult(res, await api.uploadReceived(name, received, password));
     }
     if (type !== 'application/json') throw new HttpError(415, { code: 'invalid-request', message: 'Send the payload as application/json.' });
-    const raw = await readBody(req, method === 'library.upload' ? UPLOAD_JSON_LIMIT : JSON_LIMIT);
+    if (method === 'library.upload') {
+      const release = uploads.tryEnter(); // the JSON form is held in memory while it arrives
+      try {
+        return sendResult(res, await callWith(method, await readBody(req, UPLOAD_JSON_LIMIT)));
+      } finally {
+        release();
+      }
+    }
+    const result = await callWith(method, await readBody(req, JSON_LIMIT));
+    if (method === 'document.file') return sendFileResult(res, result);
+    return sendResult(res, result);
+  }
+
+  async function callWith(method: string, raw: Buffer): Promise<ApiResult> {
     let payload: unknown;
     try {
       payload = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
     } catch {
       throw new HttpError(400, { code: 'invalid-json', message: 'The request body is not valid JSON.' });
     }
-    const result = await api.call(method, payload);
-    if (method === 'document.file') return sendFileResult(res, result);
-    return sendResult(res, result);
+    return api.call(method, payload);
   }
 
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     try {
+      const url = requestUrl(req);
       if (url.pathname !== '/api/events') throw new HttpError(404, { code: 'not-found', message: 'No such endpoint.' });
       guard(req, url, true);
     } catch (e) {
@@ -212,6 +270,15 @@ function sendHtml(res: ServerResponse, status: number, headers: Record<string, s
   res.end(body);
 }
 
+/** The request's address; one that cannot be parsed is a 400, not a failure of the server. */
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://127.0.0.1');
+  } catch {
+    throw new HttpError(400, { code: 'invalid-request', message: 'The request address cannot be parsed.' });
+  }
+}
+
 function decodeHeader(value: string | string[] | undefined): string | undefined {
   if (typeof value !== 'string') return undefined;
   try {
@@ -221,12 +288,61 @@ function decodeHeader(value: string | string[] | undefined): string | undefined 
   }
 }
 
+function tooLargeError(limit: number): HttpError {
+  return new HttpError(413, { code: 'too-large', message: `The request is larger than ${Math.round(limit / 1024 / 1024)} MiB.` });
+}
+
+/**
+ * Streams a request body into `file` (owner-only), hashing it on the way: an upload never sits
+ * whole in memory. Over `limit`, or when the client goes away, the file is deleted and the
+ * request refused; the rest of a too-large body is drained so the 413 reaches the client.
+ */
+function receiveFile(req: IncomingMessage, file: string, limit: number): Promise<{ file: string; hash: string; size: number }> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      reject(tooLargeError(limit));
+      return;
+    }
+    const out = createWriteStream(file, { mode: PRIVATE_FILE_MODE });
+    const hash = createHash('sha256');
+    let size = 0;
+    let failed = false;
+    const fail = (e: unknown) => {
+      if (failed) return;
+      failed = true;
+      req.unpipe(out);
+      out.destroy();
+      void rm(file, { force: true }).finally(() => reject(e));
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        req.resume(); // keep draining (the loopback is fast) so the 413 answer reaches the client
+        fail(tooLargeError(limit));
+        return;
+      }
+      hash.update(chunk);
+    });
+    const interrupted = () => fail(new HttpError(400, { code: 'invalid-request', message: 'The upload was interrupted.' }));
+    req.on('aborted', interrupted);
+    req.on('error', interrupted);
+    out.on('error', fail);
+    out.on('finish', () => {
+      if (!failed) resolve({ file, hash: hash.digest('hex'), size });
+    });
+    req.pipe(out);
+  });
+}
+
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
       req.resume();
-      reject(new HttpError(413, { code: 'too-large', message: `The request is larger than ${Math.round(limit / 1024 / 1024)} MB.` }));
+      reject(tooLargeError(limit));
       return;
     }
     const chunks: Buffer[] = [];
@@ -236,13 +352,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (size > limit) {
         // keep draining (the loopback is fast) so the 413 answer reaches the client
         chunks.length = 0;
-        reject(new HttpError(413, { code: 'too-large', message: `The request is larger than ${Math.round(limit / 1024 / 1024)} MB.` }));
+        reject(tooLargeError(limit));
         return;
       }
       chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on('error', () => reject(new HttpError(400, { code: 'invalid-request', message: 'The request was interrupted.' })));
   });
 }
 

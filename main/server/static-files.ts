@@ -54,8 +54,8 @@ export function readStatic(file: string): Promise<Buffer> {
   return readFile(file);
 }
 
-/** index.html with the launch's token and the mode as meta tags, for the renderer's API client. */
-export function injectMeta(html: string, token: string): string {
-  const meta = `<meta name="longread-token" content="${token}"><meta name="longread-mode" content="browser">`;
+/** index.html with the launch's token (when the request carried it) and the mode as meta tags, for the renderer's API client. */
+export function injectMeta(html: string, token: string | null): string {
+  const meta = `${token === null ? '' : `<meta name="longread-token" content="${token}">`}<meta name="longread-mode" content="browser">`;
   return /<head[^>]*>/i.test(html) ? html.replace(/<head[^>]*>/i, (m) => `${m}${meta}`) : `${meta}${html}`;
 }

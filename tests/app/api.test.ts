@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { API_METHODS, DEFAULT_SETTINGS, type ApiEvent, type ApiResult } from '../../common/api';
 import { AppApi } from '../../main/api/api';
 import type { AssistantOpenOptions } from '../../main/api/assistant-host';
+import { httpStatusOf } from '../../main/api/errors';
+import { DEFAULT_LIMITS, Gate, MAX_CONCURRENT_INGESTS, MAX_PENDING_JOBS, MAX_WAITING_INGESTS } from '../../main/api/limits';
 import { SETTINGS_FILE } from '../../main/api/settings';
 import { corpus, needs } from '../library/helpers/corpus';
 import { RecordingAssistant, tempHome, writeBook } from './helpers';
@@ -160,7 +162,7 @@ test('library: a file that cannot be read gives its ingest error with the file n
     const error = failed(await api.call('library.add', { paths: [gone] }));
     assert.equal(error.code, 'file-not-found');
     assert.equal((error as any).file, gone);
-    const binary = path.join(dir, 'photo.bin');
+    const binary = path.join(dir, 'photo.txt');
     writeFileSync(binary, Buffer.from([0, 1, 2, 3, 0, 0, 255, 254, 0, 7]));
     assert.equal(failed(await api.call('library.add', { paths: [binary] })).code, 'unsupported-type');
   } finally {
@@ -188,6 +190,124 @@ test('library: uploads (browser mode) are kept in the data home and served back'
     await api.close();
     cleanup();
   }
+});
+
+test('library.add through the API refuses what is no document: no extension, another extension, hidden folders', async () => {
+  const { dir, cleanup } = tempHome();
+  const { api } = openApi(dir);
+  try {
+    const secret = 'PRIVATE KEY material that must never be read into the library through the API, with words.\n'.repeat(3);
+    mkdirSync(path.join(dir, '.ssh'));
+    const idRsa = path.join(dir, '.ssh', 'id_rsa');
+    const hiddenTxt = path.join(dir, '.ssh', 'notes.txt');
+    const extensionless = path.join(dir, 'credentials');
+    const otherExt = path.join(dir, 'key.pem');
+    const dotFile = path.join(dir, '.env.txt');
+    for (const f of [idRsa, hiddenTxt, extensionless, otherExt, dotFile]) writeFileSync(f, secret);
+    for (const f of [idRsa, hiddenTxt, extensionless, otherExt, dotFile]) {
+      const error = failed(await api.call('library.add', { paths: [f] }));
+      assert.equal(error.code, 'path-refused', f);
+      assert.equal((error as { file?: string }).file, f);
+      assert.ok(error.message.includes(f));
+    }
+    // one refused path refuses the call before anything is read
+    assert.equal(failed(await api.call('library.add', { paths: [writeBook(dir), idRsa] })).code, 'path-refused');
+    assert.deepEqual(value(await api.call('library.list', {})).documents, [], 'nothing was read, not even the good file');
+    // the library itself (the command line) still takes a plain-text file without an extension
+    assert.equal((await api.library.add(extensionless)).status, 'added');
+  } finally {
+    await api.close();
+    cleanup();
+  }
+});
+
+test('uploads: a rejected one leaves no file; removing a document deletes its uploaded file', async () => {
+  const { dir, cleanup } = tempHome();
+  const { api } = openApi(dir);
+  const uploads = path.join(dir, 'uploads');
+  const files = () => (existsSync(uploads) ? readdirSync(uploads, { recursive: true }).map(String).filter((f) => statSync(path.join(uploads, f)).isFile()) : []);
+  try {
+    assert.equal(failed(await api.upload('photo.txt', Buffer.from([0, 1, 2, 3, 0, 0, 255, 254, 0, 7]))).code, 'unsupported-type');
+    assert.equal(failed(await api.call('library.upload', { name: 'photo.epub', data: Buffer.from('PK\u0003\u0004 not really').toString('base64') })).code !== undefined, true);
+    assert.deepEqual(files(), [], 'rejected uploads are deleted');
+    const bytes = readFileSync(writeBook(dir, 'source.txt'));
+    const a = value(await api.upload('Voyage.txt', bytes));
+    const b = value(await api.upload('Voyage again.txt', bytes));
+    assert.equal(b.status, 'existing');
+    assert.deepEqual(files().sort(), [path.join(a.document.id, 'Voyage again.txt'), path.join(a.document.id, 'Voyage.txt')]);
+    value(await api.call('library.remove', { id: a.document.id }));
+    assert.deepEqual(files(), [], 'both names of the removed document are gone');
+    assert.ok(!existsSync(path.join(uploads, a.document.id)), 'and their folder');
+  } finally {
+    await api.close();
+    cleanup();
+  }
+});
+
+test('bounded work: jobs beyond the cap and files beyond the ingest queue are refused as busy', async () => {
+  const { dir, cleanup } = tempHome();
+  /** Jobs that stay queued until the test ends them. */
+  class WaitingAssistant extends RecordingAssistant {
+    readonly ends: Array<() => void> = [];
+    override ask(req: Parameters<RecordingAssistant['ask']>[0], onEvent: Parameters<RecordingAssistant['ask']>[1]) {
+      const { jobId } = super.ask(req, () => {});
+      onEvent({ type: 'queued', jobId, kind: 'ask', position: this.ends.length });
+      return { jobId, result: new Promise<never>((_, reject) => this.ends.push(() => reject(new Error('ended')))) };
+    }
+  }
+  const assistant = new WaitingAssistant();
+  const limits = { pendingJobs: 4, concurrentIngests: 1, waitingIngests: 2 };
+  const { api } = openApi(dir, assistant, { limits });
+  assert.deepEqual(DEFAULT_LIMITS, { pendingJobs: MAX_PENDING_JOBS, concurrentIngests: MAX_CONCURRENT_INGESTS, waitingIngests: MAX_WAITING_INGESTS });
+  assert.ok(MAX_PENDING_JOBS >= 4 && MAX_CONCURRENT_INGESTS >= 1 && MAX_WAITING_INGESTS >= 2, 'the app allows at least what the test does');
+  try {
+    const id = value(await api.call('library.add', { paths: [writeBook(dir)] })).added[0].document.id;
+    const asks = await Promise.all(Array.from({ length: limits.pendingJobs + 3 }, (_, i) => api.call('assistant.ask', { documentId: id, question: `Question ${i}?` })));
+    assert.equal(asks.filter((r) => r.ok).length, limits.pendingJobs);
+    const busy = asks.filter((r) => !r.ok).map((r) => failed(r));
+    assert.equal(busy.length, 3);
+    for (const e of busy) assert.equal(e.code, 'busy');
+    assert.equal(httpStatusOf('busy'), 503);
+    assert.equal(assistant.asked.length, limits.pendingJobs, 'refused calls started no job');
+    // a job that ends frees its slot
+    assistant.ends.shift()!();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal((await api.call('assistant.ask', { documentId: id, question: 'One more?' })).ok, true);
+
+    // files being read: concurrentIngests at once, waitingIngests waiting, the rest busy
+    const books = Array.from({ length: limits.concurrentIngests + limits.waitingIngests + 2 }, (_, i) => writeBook(dir, `Book ${i}.txt`, `Book number ${i}.`));
+    const adds = await Promise.all(books.map((b) => api.call('library.add', { paths: [b] })));
+    assert.equal(adds.filter((r) => r.ok).length, limits.concurrentIngests + limits.waitingIngests);
+    const refused = adds.filter((r) => !r.ok).map((r) => failed(r));
+    assert.deepEqual(refused.map((e) => e.code), ['busy', 'busy']);
+    assert.match(refused[0]!.message, /busy/);
+    // and afterwards every slot is free again
+    assert.equal((await Promise.all(books.slice(-2).map((b) => api.call('library.add', { paths: [b] })))).filter((r) => r.ok).length, 2);
+  } finally {
+    for (const end of assistant.ends) end();
+    await api.close();
+    cleanup();
+  }
+});
+
+test('a Gate hands slots over in order, and a cancelled wait leaves the queue', async () => {
+  const gate = new Gate(1, 2, 'things');
+  const first = gate.tryEnter();
+  assert.throws(() => gate.tryEnter(), (e: unknown) => (e as { code?: string }).code === 'busy');
+  const order: string[] = [];
+  const controller = new AbortController();
+  const second = gate.enter().then((release) => (order.push('second'), release));
+  const cancelled = gate.enter(controller.signal);
+  await assert.rejects(gate.enter(), (e: unknown) => (e as { code?: string }).code === 'busy', 'two waiting already');
+  controller.abort();
+  await assert.rejects(cancelled, (e: unknown) => (e as { code?: string }).code === 'cancelled');
+  const third = gate.enter().then((release) => (order.push('third'), release));
+  first();
+  first(); // a second release does nothing
+  (await second)();
+  (await third)();
+  assert.deepEqual(order, ['second', 'third']);
+  assert.equal(gate.held, 0);
 });
 
 test('files opened from the OS go to the library and the first is shown; failures become events', async () => {

@@ -41,6 +41,8 @@ export class RecordingAssistant implements AssistantLike {
     const jobId = `job-${this.next++}`;
     const result: AskResult = {
       answer: 'Ishmael',
+      confident: true,
+      confidence: 0.9,
       answeredFrom: 'passages',
       citations: [],
       evidence: [],

@@ -35,6 +35,18 @@ test('targets: Linux AppImage and deb, Windows NSIS, macOS dmg', () => {
   assert.ok(config.appId && config.productName);
 });
 
+test('packaged builds flip Electron’s fuses: no running as Node, no NODE_OPTIONS or --inspect, only the integrity-checked asar', () => {
+  assert.deepEqual(config.electronFuses, {
+    runAsNode: false,
+    enableNodeOptionsEnvironmentVariable: false,
+    enableNodeCliInspectArguments: false,
+    enableEmbeddedAsarIntegrityValidation: true,
+    onlyLoadAppFromAsar: true,
+    enableCookieEncryption: true,
+    grantFileProtocolExtraPrivileges: false,
+  });
+});
+
 test('native modules are rebuilt for Electron and, with the models, unpacked from asar', () => {
   assert.equal(config.asar, true);
   assert.equal(config.npmRebuild, true);
@@ -136,6 +148,7 @@ test('the bundled main process wires the window, IPC, protocol, permissions and 
     assert.equal(r.webPreferences.sandbox, true);
     assert.equal(r.webPreferences.nodeIntegration, false);
     assert.equal(r.webPreferences.webSecurity, true);
+    assert.equal(r.webPreferences.devTools, false, 'no developer tools in a packaged app');
     assert.equal(r.webPreferences.preload, 'preload.cjs');
     assert.ok(existsSync(path.join(dist, r.webPreferences.preload)));
     assert.deepEqual(r.loaded, ['app://longread/index.html']);
@@ -154,12 +167,13 @@ test('the bundled main process wires the window, IPC, protocol, permissions and 
     assert.equal(r.ipcFromApp.value.version, '9.9.9');
     assert.equal(r.ipcFromElsewhere.error.code, 'forbidden');
     assert.equal(r.ipcMalformed.error.code, 'invalid-request');
-    assert.equal(r.dropPrevented, true);
+    assert.equal(r.fileNavigationPrevented, true);
+    assert.equal(r.secondInstanceError, null, 'bad argv from a second launch is skipped, not thrown');
     const types = r.sent.map((s: { type: string }) => s.type);
     assert.ok(r.sent.every((s: { channel: string }) => s.channel === 'longread:event'));
     assert.equal(types.filter((t: string) => t === 'open-document').length, 2, JSON.stringify(types));
     assert.ok(types.includes('library-changed'));
-    assert.deepEqual(r.library.sort(), ['The Test Voyage.txt', 'dropped.txt']);
+    assert.deepEqual(r.library.sort(), ['The Test Voyage.txt', 'second.txt'], 'the file navigated to is not added');
     assert.deepEqual(r.menuLabels, ['&File', '&Edit', '&View', '&Window', 'help']);
   } finally {
     cleanup();

@@ -1,7 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import type { ApiEvent } from '../../common/api';
@@ -75,11 +76,16 @@ test('listens on 127.0.0.1 only and prints a URL with a fresh random token', asy
   }
 });
 
-test('the page needs the token, carries it in a meta tag, and every page response has the strict CSP', async () => {
-  const denied = await send(server, { path: '/' });
+test('the page carries the token only when its address does (the renderer then drops it from the address bar); a wrong token is refused; every page response has the strict CSP', async () => {
+  const denied = await send(server, { path: '/?token=wrong' });
   assert.equal(denied.status, 401);
   assert.ok(!denied.body.toString().includes(server.token));
-  assert.equal((await send(server, { path: '/?token=wrong' })).status, 401);
+  // a reload, after the renderer dropped ?token= from the address: the page, without the token (the tab has it)
+  const reload = await send(server, { path: '/' });
+  assert.equal(reload.status, 200);
+  assert.ok(!reload.body.toString().includes(server.token));
+  assert.ok(!reload.body.toString().includes('longread-token'));
+  assert.ok(reload.body.toString().includes('<meta name="longread-mode" content="browser">'));
 
   const page = await send(server, { path: `/?token=${server.token}` });
   assert.equal(page.status, 200);
@@ -88,7 +94,7 @@ test('the page needs the token, carries it in a meta tag, and every page respons
   assert.ok(html.includes(`<meta name="longread-token" content="${server.token}">`));
   assert.ok(html.includes('<meta name="longread-mode" content="browser">'));
 
-  for (const reply of [page, denied, await send(server, { path: '/assets/app.js' })]) {
+  for (const reply of [page, denied, reload, await send(server, { path: '/assets/app.js' })]) {
     const csp = String(reply.headers['content-security-policy']);
     const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name!, values]));
     assert.deepEqual(directives.get('default-src'), ["'self'"]);
@@ -123,8 +129,9 @@ test('API calls without the token, with a wrong token, from another origin or ho
   assert.equal(noToken.json().error.code, 'unauthorized');
   assert.equal((await call(server, 'library.list', {}, { authorization: 'Bearer nope' })).status, 401);
   assert.equal((await call(server, 'library.list', {}, { authorization: `Bearer ${server.token}x` })).status, 401);
-  // the token in the query works too (URLs for pdf.js); the header alone is enough
-  assert.equal((await send(server, { method: 'POST', path: `/api/library.list?token=${server.token}`, headers: { 'content-type': 'application/json' }, body: '{}' })).status, 200);
+  // calls need the header: the token in the query counts only where no header can be sent (document.file, the WebSocket)
+  assert.equal((await send(server, { method: 'POST', path: `/api/library.list?token=${server.token}`, headers: { 'content-type': 'application/json' }, body: '{}' })).status, 401);
+  assert.equal((await send(server, { method: 'POST', path: `/api/document.file?token=${server.token}`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'd'.repeat(64) }) })).status, 401);
   assert.equal((await call(server, 'library.list', {}, { authorization: '', 'x-longread-token': server.token })).status, 200);
 
   // another page in the browser, even one that somehow knew the token
@@ -155,7 +162,7 @@ test('malformed calls get typed errors with fitting HTTP statuses', async () => 
   const desktopOnly = await call(server, 'library.pick', {});
   assert.equal(desktopOnly.status, 501);
   assert.equal(desktopOnly.json().error.code, 'unsupported');
-  assert.equal((await send(server, { method: 'GET', path: `/api/library.list?token=${server.token}` })).status, 405);
+  assert.equal((await send(server, { method: 'GET', path: '/api/library.list', headers: { authorization: `Bearer ${server.token}` } })).status, 405);
   assert.equal((await send(server, { method: 'POST', path: '/api/library.list', headers: { 'content-type': 'text/plain', authorization: `Bearer ${server.token}` }, body: '{}' })).status, 415);
   const big = await send(server, { method: 'POST', path: '/api/library.search', headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` }, body: JSON.stringify({ query: 'x'.repeat(2 * 1024 * 1024) }) });
   assert.equal(big.status, 413);
@@ -223,4 +230,163 @@ test('without a built renderer the page says how to build it', async () => {
   } finally {
     await bare.close();
   }
+});
+
+/** Writes raw bytes to the server and collects what comes back until it closes the connection (or `ms` pass). */
+function rawExchange(port: number, bytes: string, ms = 5000): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ text, closed: false });
+    }, ms);
+    socket.on('data', (d) => (text += d.toString('latin1')));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text, closed: true });
+    });
+    socket.on('error', reject);
+    socket.write(bytes);
+  });
+}
+
+test('a malformed % in an API address is a 400 with a typed error, not a 500 with a logged stack', async () => {
+  const logged: unknown[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void logged.push(args);
+  try {
+    for (const bad of ['/api/%E0%A4%A', '/api/library.%', '/api/%']) {
+      const r = await call(server, bad.slice('/api/'.length), {});
+      assert.equal(r.status, 400, bad);
+      assert.equal(r.json().error.code, 'invalid-request', bad);
+    }
+    const get = await send(server, { path: `/api/%E0%A4%A?token=${server.token}` });
+    assert.equal(get.status, 401, 'the token rule comes first; still no 500');
+  } finally {
+    console.error = original;
+  }
+  assert.deepEqual(logged, [], 'nothing was logged as a server failure');
+});
+
+test('uploads: one limit (the file limit); bodies go to a temp file; a rejected upload leaves nothing behind', async () => {
+  const { MAX_UPLOAD_BYTES } = await import('../../main/api/library-handlers');
+  const { DEFAULT_MAX_FILE_BYTES } = await import('../../main/ingest/index');
+  assert.equal(MAX_UPLOAD_BYTES, DEFAULT_MAX_FILE_BYTES, 'no upload is received only to be refused by the reader');
+  // a declared body above the limit is refused at once, before any byte of it
+  const over = await rawExchange(
+    server.port,
+    `POST /api/library.upload HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nAuthorization: Bearer ${server.token}\r\nContent-Type: application/octet-stream\r\nX-Longread-Filename: big.pdf\r\nContent-Length: ${DEFAULT_MAX_FILE_BYTES + 1}\r\nConnection: close\r\n\r\n`,
+    3000,
+  );
+  assert.match(over.text, /^HTTP\/1\.1 413/, over.text.slice(0, 200));
+  assert.match(over.text, /"too-large"/);
+
+  const uploads = path.join(home.dir, 'home', 'uploads');
+  const filesUnder = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).filter((f) => statSync(path.join(dir, f)).isFile()) : []);
+  const before = filesUnder(uploads);
+  const rejected = await send(server, {
+    method: 'POST',
+    path: '/api/library.upload',
+    headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${server.token}`, 'x-longread-filename': 'photo.txt' },
+    body: Buffer.from([0, 1, 2, 3, 0, 0, 255, 254, 0, 7, 0, 0]),
+  });
+  assert.equal(rejected.status, 422, rejected.body.toString());
+  assert.equal(rejected.json().error.code, 'unsupported-type');
+  assert.deepEqual(filesUnder(uploads), before, 'the rejected upload was deleted');
+
+  const bytes = Buffer.from('CHAPTER 1. Kept\n\nAn uploaded book that is removed again, with enough words to be a document.\n');
+  const kept = await send(server, {
+    method: 'POST',
+    path: '/api/library.upload',
+    headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${server.token}`, 'x-longread-filename': 'kept.txt' },
+    body: bytes,
+  });
+  assert.equal(kept.status, 200, kept.body.toString());
+  const added = kept.json().value;
+  assert.deepEqual(readFileSync(added.path), bytes);
+  assert.ok(added.path.startsWith(uploads + path.sep));
+  if (process.platform !== 'win32') assert.equal(statSync(added.path).mode & 0o777, 0o600, 'uploads are the owner’s only');
+  assert.equal((await call(server, 'library.remove', { id: added.document.id })).status, 200);
+  assert.equal(existsSync(added.path), false, 'removing the document deletes its uploaded file');
+  assert.deepEqual(filesUnder(uploads), before);
+});
+
+test('timeouts: a stalled request is dropped; a slow answer and a quiet WebSocket are not', async () => {
+  let openDelay = 0;
+  const slowApi = AppApi.open({
+    home: path.join(home.dir, 'slow-home'),
+    mode: 'browser',
+    openAssistant: async () => {
+      await new Promise((r) => setTimeout(r, openDelay));
+      return new RecordingAssistant();
+    },
+  });
+  const quick = await startServer({ api: slowApi, rendererDir, timeouts: { requestMs: 400, headersMs: 300, checkEveryMs: 50 } });
+  try {
+    // headers never finished / a body that never comes: the connection is closed
+    const stalledHeaders = await rawExchange(quick.port, `POST /api/library.list HTTP/1.1\r\nHost: 127.0.0.1:${quick.port}\r\n`, 3000);
+    assert.equal(stalledHeaders.closed, true, 'a request whose headers never end is dropped');
+    const stalledBody = await rawExchange(
+      quick.port,
+      `POST /api/library.list HTTP/1.1\r\nHost: 127.0.0.1:${quick.port}\r\nAuthorization: Bearer ${quick.token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
+      3000,
+    );
+    assert.equal(stalledBody.closed, true, 'a body that never arrives is dropped');
+    assert.match(stalledBody.text, /^HTTP\/1\.1 408|^$/);
+
+    // a WebSocket that stays quiet longer than the request timeout still gets its events
+    const ws = new WebSocket(`ws://127.0.0.1:${quick.port}/api/events?token=${quick.token}`);
+    const events: ApiEvent[] = [];
+    ws.on('message', (data) => events.push(JSON.parse(String(data))));
+    await new Promise((resolve, reject) => {
+      ws.on('open', resolve);
+      ws.on('error', reject);
+    });
+    await new Promise((r) => setTimeout(r, 900));
+    assert.equal(ws.readyState, WebSocket.OPEN, 'the socket outlived the request timeout');
+
+    // an answer that takes longer than the request timeout (an engine starting) still arrives
+    openDelay = 900;
+    const slow = await call(quick, 'library.list', {});
+    assert.equal(slow.status, 200);
+    slowApi.emit({ type: 'library-changed' });
+    for (let i = 0; i < 100 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(events, [{ type: 'library-changed' }]);
+    ws.close();
+  } finally {
+    await quick.close();
+    await slowApi.close();
+  }
+});
+
+test('uploads being received are bounded: a third at once is refused as busy, and an interrupted one frees its slot and leaves no file', async () => {
+  const incoming = path.join(home.dir, 'home', 'uploads', '.incoming');
+  const head = (length: number) =>
+    `POST /api/library.upload HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nAuthorization: Bearer ${server.token}\r\nContent-Type: application/octet-stream\r\nX-Longread-Filename: slow.txt\r\nContent-Length: ${length}\r\n\r\n`;
+  const slow = [connect(server.port, '127.0.0.1'), connect(server.port, '127.0.0.1')];
+  for (const s of slow) {
+    s.on('error', () => {});
+    s.write(head(100_000) + 'CHAPTER 1. Slow\n\n');
+  }
+  for (let i = 0; i < 200 && (!existsSync(incoming) || readdirSync(incoming).length < 2); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(readdirSync(incoming).length, 2, 'both are being received into temp files');
+  const third = await send(server, {
+    method: 'POST',
+    path: '/api/library.upload',
+    headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${server.token}`, 'x-longread-filename': 'third.txt' },
+    body: 'CHAPTER 1. Third\n\nA third upload while two are still arriving.\n',
+  });
+  assert.equal(third.status, 503);
+  assert.equal(third.json().error.code, 'busy');
+  for (const s of slow) s.destroy();
+  for (let i = 0; i < 200 && readdirSync(incoming).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(readdirSync(incoming), [], 'interrupted uploads leave no temp file');
+  const after = await send(server, {
+    method: 'POST',
+    path: '/api/library.upload',
+    headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${server.token}`, 'x-longread-filename': 'after.txt' },
+    body: 'CHAPTER 1. After\n\nAn upload once the interrupted ones are gone, with a few words.\n',
+  });
+  assert.equal(after.status, 200, after.body.toString());
 });

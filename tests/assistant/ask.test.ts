@@ -15,7 +15,8 @@ const LIMIT = 32_768;
 let shared: Promise<{ o: Opened; docId: string }> | null = null;
 function setup() {
   shared ??= (async () => {
-    const o = await openTiny({ maxDocumentTokens: LIMIT });
+    // every answer shown, whatever its confidence: these tests are about how answers are made
+    const o = await openTiny({ maxDocumentTokens: LIMIT, confidentAt: 0 });
     const added = await o.library.add(book(BOOK)!);
     return { o, docId: added.document.id };
   })();
@@ -29,7 +30,7 @@ function assertCitationsConsistent(o: Opened, docId: string, r: AskOutcome) {
     assert.equal(c.documentId, docId);
     assert.ok(c.start >= 0 && c.start < c.end && c.end <= doc.text.length, `range ${c.start}–${c.end} inside the text`);
     assert.equal(c.quote, quoteOf(doc.text, c.start, c.end));
-    assert.ok(c.quote.length > 0 && c.quote.length <= 700);
+    assert.ok(c.quote.length > 0 && c.quote.length <= 1400);
     const inWindow = r.read.windows.some((w) => c.start < w.endChar + 400 && c.end > w.startChar - 400);
     assert.ok(inWindow, `citation ${c.start}–${c.end} lies in a window that was read`);
     const page = doc.pages.find((p) => p.number === c.page)!;
@@ -122,7 +123,7 @@ test('a different question on the same text reuses the local-layer states, bit-i
   assert.equal(q2.engine!.localCacheHit, true, 'the second question skips the local layers');
   assert.equal(o.library.engineState.totalBytes(), stored, 'nothing new was stored');
 
-  const fresh = await openTiny({ maxDocumentTokens: LIMIT });
+  const fresh = await openTiny({ maxDocumentTokens: LIMIT, confidentAt: 0 });
   const freshDoc = (await fresh.library.add(book(BOOK)!)).document.id;
   const f2 = await fresh.assistant.ask({ documentId: freshDoc, question: 'Where did Elizabeth Lavenza grow up?', sections }, () => {}).result;
   assert.equal(f2.engine!.localCacheHit, false);
@@ -206,4 +207,26 @@ test('a cancel the engine cannot honour at once ends the job at once; its worker
   const r = await o.assistant.ask({ documentId: docId, question: 'Who is Clerval?', sections: { from: 4, to: 4 } }, next.on).result;
   assert.equal(r.cached, false);
   assert.ok(next.events.some((e) => e.type === 'progress' && e.stage === 'loading-model'), 'a new worker loads the model');
+});
+
+test('an answer below the confidence threshold is not shown: no tokens, an empty answer, the best passages, kept so in the chat and the cache', needsBook(BOOK), async () => {
+  const o = await openTiny({ maxDocumentTokens: LIMIT, confidentAt: 1.01 });
+  const docId = (await o.library.add(book(BOOK)!)).document.id;
+  const rec = recorder();
+  const question = 'Who was Elizabeth Lavenza?';
+  const r = await o.assistant.ask({ documentId: docId, question, sections: { from: 5, to: 5 } }, rec.on).result;
+  assert.equal(r.confident, false);
+  assert.ok(r.confidence > 0 && r.confidence < 1, `confidence ${r.confidence}`);
+  assert.equal(r.answer, '');
+  assert.ok(r.engine!.generated.length > 0, 'the model did generate an answer; it is not shown');
+  assert.equal(rec.tokens(), '', 'nothing was streamed');
+  assertCitationsConsistent(o, docId, r);
+  const messages = o.library.chats.messages(Number(r.chatId));
+  assert.equal(messages[1]!.content, '');
+  assert.equal((messages[1]!.meta as { confident?: boolean }).confident, false);
+  const again = await o.assistant.ask({ documentId: docId, question, sections: { from: 5, to: 5 } }, () => {}).result;
+  assert.equal(again.cached, true);
+  assert.equal(again.confident, false);
+  assert.equal(again.confidence, r.confidence);
+  await o.close();
 });

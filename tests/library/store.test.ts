@@ -1,11 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { TokenCounter } from '../../common/document';
 import { LongreadError } from '../../common/errors';
 import { MIGRATIONS } from '../../main/library/migrations';
 import { Library } from '../../main/library/library';
+import { LIBRARY_APPLICATION_ID } from '../../main/library/database';
+import { SWEEP_MIN_AGE_MS } from '../../main/library/engine-state';
 import { dataHome } from '../../main/library/paths';
 import { corpus, needs, tempDir } from './helpers/corpus';
 
@@ -42,7 +47,7 @@ test('a damaged database is moved aside, never deleted, and the user is told', (
     const lib = Library.open({ home: dir });
     assert.ok(lib.recovered);
     assert.match(lib.recovered.message, /damaged .* moved to .*library\.db\.corrupt-/);
-    assert.deepEqual(readFileSync(lib.recovered.movedTo), junk, 'the old file is kept byte for byte');
+    assert.deepEqual(readFileSync(lib.recovered.movedTo!), junk, 'the old file is kept byte for byte');
     assert.equal(lib.list().length, 0);
     lib.close();
     assert.equal(readdirSync(dir).filter((f) => f.includes('.corrupt-')).length, 1);
@@ -65,7 +70,7 @@ test('a database whose pages are damaged fails the integrity check and is moved 
     writeFileSync(file, bytes);
     const reopened = Library.open({ home: dir, fullCheck: true });
     assert.ok(reopened.recovered, 'damage detected');
-    assert.ok(existsSync(reopened.recovered.movedTo));
+    assert.ok(existsSync(reopened.recovered.movedTo!));
     assert.equal(reopened.list().length, 0);
     reopened.close();
   } finally {
@@ -235,9 +240,17 @@ test('engine-state files: checksummed, LRU-evicted under the cap, missing or dam
     for (const f of readdirSync(es.dir)) writeFileSync(path.join(es.dir, f), '');
     lib.close();
     const reopened = Library.open({ home: dir, engineStateCapBytes: 3000 });
-    writeFileSync(path.join(reopened.engineState.dir, 'stray.tmp'), 'left by a crash');
+    const stray = path.join(reopened.engineState.dir, 'stray.tmp');
+    const inFlight = path.join(reopened.engineState.dir, '.tmp-0123456789abcdef');
+    writeFileSync(stray, 'left by a crash');
+    const longAgo = (Date.now() - SWEEP_MIN_AGE_MS - 60_000) / 1000;
+    utimesSync(stray, longAgo, longAgo);
+    writeFileSync(inFlight, 'another process is writing this one right now');
     reopened.engineState.sweep();
-    assert.ok(!existsSync(path.join(reopened.engineState.dir, 'stray.tmp')), 'unindexed files are swept');
+    assert.ok(!existsSync(stray), 'old unindexed files are swept');
+    assert.ok(existsSync(inFlight), 'a recent one may be another process’s write in flight: kept');
+    reopened.engineState.sweep(Date.now() + SWEEP_MIN_AGE_MS + 1000);
+    assert.ok(!existsSync(inFlight), 'once old, it goes too');
     assert.equal(reopened.engineState.get(key('a')), null, 'emptied file fails its checksum');
     reopened.close();
   } finally {
@@ -261,6 +274,175 @@ test('chats keep their messages in order with metadata', () => {
     assert.ok(lib.chats.remove(chat.id));
     assert.deepEqual(lib.chats.messages(chat.id), []);
     lib.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a question and its answer are stored in one transaction with their new chat: all of it or nothing', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lib = Library.open({ home: dir });
+    const first = lib.chats.addExchange(null, { docId: null, title: 'Who?' }, [
+      { role: 'user', content: 'Who tells the story?' },
+      { role: 'assistant', content: 'Ishmael.', meta: { citations: [] } },
+    ]);
+    assert.deepEqual(lib.chats.list().map((c) => c.title), ['Who?']);
+    assert.deepEqual(lib.chats.messages(first.chatId).map((m) => [m.role, m.content, m.meta]), [
+      ['user', 'Who tells the story?', null],
+      ['assistant', 'Ishmael.', { citations: [] }],
+    ]);
+    // the answer cannot be stored: neither the new chat nor the question is left behind
+    assert.throws(() => lib.chats.addExchange(null, { docId: null, title: 'Half' }, [{ role: 'user', content: 'Stored?' }, { role: 'robot' as 'assistant', content: 'x' }]), /CHECK constraint/);
+    assert.deepEqual(lib.chats.list().map((c) => c.title), ['Who?'], 'no chat without its messages');
+    // into an existing chat: the question does not stay without its answer
+    assert.throws(() => lib.chats.addExchange(first.chatId, { docId: null, title: 'unused' }, [{ role: 'user', content: 'Again?' }, { role: 'robot' as 'assistant', content: 'x' }]));
+    assert.equal(lib.chats.messages(first.chatId).length, 2);
+    lib.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('the data home is the owner’s only: folder 0700, database, WAL and shared memory 0600', { skip: process.platform === 'win32' ? 'POSIX modes' : false }, () => {
+  const { dir, cleanup } = tempDir();
+  const mode = (f: string) => statSync(f).mode & 0o777;
+  try {
+    const home = path.join(dir, 'new', 'longread');
+    const lib = Library.open({ home });
+    lib.chats.create(null, 'private'); // a write: the WAL and shared memory exist now
+    assert.equal(mode(home), 0o700);
+    for (const f of ['library.db', 'library.db-wal', 'library.db-shm']) assert.equal(mode(path.join(home, f)), 0o600, f);
+    assert.equal(mode(lib.engineState.dir), 0o700);
+    lib.engineState.put({ docId: null, modelId: 'm', kind: 'k' }, Buffer.alloc(10, 1));
+    for (const f of readdirSync(lib.engineState.dir)) assert.equal(mode(path.join(lib.engineState.dir, f)), 0o600, f);
+    lib.close();
+
+    // a library made before: its folder and files are tightened on open
+    const old = path.join(dir, 'old');
+    mkdirSync(old, { mode: 0o755 });
+    chmodSync(old, 0o755);
+    const before = Library.open({ home: old });
+    before.close();
+    chmodSync(old, 0o755);
+    chmodSync(path.join(old, 'library.db'), 0o644);
+    const reopened = Library.open({ home: old });
+    reopened.chats.create(null, 'x');
+    assert.equal(mode(old), 0o700);
+    for (const f of ['library.db', 'library.db-wal', 'library.db-shm']) assert.equal(mode(path.join(old, f)), 0o600, f);
+    reopened.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a SQLite database of another program at the library’s path is refused and left untouched', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = path.join(dir, 'library.db');
+    const foreign = new Database(file);
+    foreign.exec("CREATE TABLE contacts (name TEXT, phone TEXT); INSERT INTO contacts VALUES ('Ann', '555')");
+    foreign.close();
+    const bytes = readFileSync(file);
+    assert.throws(
+      () => Library.open({ home: dir }),
+      (e: unknown) => e instanceof LongreadError && e.code === 'library-foreign' && e.file === file && /not a Longread library/.test(e.message),
+    );
+    assert.deepEqual(readFileSync(file), bytes, 'not migrated into, not moved aside');
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('library.db')), ['library.db']);
+
+    // another program's id, even with a Longread-looking schema, is refused too
+    const other = path.join(dir, 'other');
+    const lib = Library.open({ home: other });
+    lib.db.pragma('application_id = 12345');
+    lib.close();
+    assert.throws(() => Library.open({ home: other }), (e: unknown) => e instanceof LongreadError && e.code === 'library-foreign');
+
+    // a library made before the id was written is recognized by its tables and gets the id
+    const early = path.join(dir, 'early');
+    const earlyLib = Library.open({ home: early });
+    earlyLib.chats.create(null, 'kept');
+    earlyLib.db.pragma('application_id = 0');
+    earlyLib.close();
+    const opened = Library.open({ home: early });
+    assert.equal(opened.db.pragma('application_id', { simple: true }), LIBRARY_APPLICATION_ID);
+    assert.deepEqual(opened.chats.list().map((c) => c.title), ['kept']);
+    assert.equal(opened.recovered, null);
+    opened.close();
+  } finally {
+    cleanup();
+  }
+});
+
+/** Overwrites bytes of one b-tree page of a closed, checkpointed database: the page of `name` (a table or index). */
+function damagePage(file: string, name: string, at: number, length: number): void {
+  const db = new Database(file, { readonly: true });
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const root = (db.prepare('SELECT rootpage FROM sqlite_schema WHERE name = ?').get(name) as { rootpage: number }).rootpage;
+  db.close();
+  const bytes = readFileSync(file);
+  bytes.fill(0x41, (root - 1) * pageSize + at, (root - 1) * pageSize + at + length);
+  writeFileSync(file, bytes);
+}
+
+test('a damaged index is repaired in place (indexes and full-text rebuilt from the tables), not moved aside', needs('books/pg84.txt'), async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lib = Library.open({ home: dir });
+    const { document } = await lib.add(corpus('books/pg84.txt'));
+    const hits = lib.documents.search('Frankenstein monster');
+    assert.ok(hits.length > 0);
+    lib.db.pragma('wal_checkpoint(TRUNCATE)');
+    lib.close();
+    const file = path.join(dir, 'library.db');
+    damagePage(file, 'document_files_doc', 8, 100);
+    const check = new Database(file);
+    assert.notEqual(check.pragma('quick_check', { simple: true }), 'ok', 'the damage is real');
+    check.close();
+
+    const reopened = Library.open({ home: dir });
+    assert.ok(reopened.recovered, 'the user is told');
+    assert.equal(reopened.recovered.movedTo, null, 'repaired, not moved');
+    assert.match(reopened.recovered.message, /rebuilt/);
+    assert.equal(reopened.db.pragma('quick_check', { simple: true }), 'ok');
+    assert.deepEqual(reopened.list().map((d) => d.id), [document.id], 'the library is all there');
+    assert.deepEqual(reopened.documents.search('Frankenstein monster'), hits, 'the rebuilt full-text index finds the same pages');
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.corrupt-')), []);
+    reopened.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a damaged library that another process still has open is not moved aside under it', needs('books/pg84.txt'), async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const lib = Library.open({ home: dir });
+    await lib.add(corpus('books/pg84.txt'));
+    lib.db.pragma('wal_checkpoint(TRUNCATE)');
+    lib.close();
+    const file = path.join(dir, 'library.db');
+    damagePage(file, 'pages_fts_data', 8, 200); // beyond the repair: the full-text tree itself
+    const holder = spawn(process.execPath, ['-e', `const D = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))}); const d = new D(${JSON.stringify(file)}); d.prepare('SELECT count(*) FROM documents').get(); process.stdout.write('open'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.once('data', () => resolve());
+        holder.once('exit', (code) => reject(new Error(`the holder exited (${code})`)));
+      });
+      assert.throws(
+        () => Library.open({ home: dir }),
+        (e: unknown) => e instanceof LongreadError && e.code === 'library-unavailable' && /still has it open/.test(e.message),
+      );
+      assert.ok(existsSync(file), 'still where it was');
+      assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.corrupt-')), []);
+    } finally {
+      holder.kill();
+      await new Promise((r) => holder.once('exit', r));
+    }
+    // once nobody holds it, it is moved aside as before
+    const reopened = Library.open({ home: dir });
+    assert.ok(reopened.recovered?.movedTo && existsSync(reopened.recovered.movedTo));
+    reopened.close();
   } finally {
     cleanup();
   }

@@ -19,6 +19,12 @@ export function answeredFromOf(meta: unknown): 'passages' | 'whole' | undefined 
   return v === 'passages' || v === 'whole' ? v : undefined;
 }
 
+/** Whether a stored answer was confident (`meta.confident`); messages stored before it was kept count as confident. */
+export function confidentOf(meta: unknown): boolean {
+  const v = typeof meta === 'object' && meta !== null ? (meta as { confident?: unknown }).confident : undefined;
+  return v !== false;
+}
+
 export function citationLabel(c: Citation): string {
   if (c.page !== undefined) return `p. ${c.page}`;
   if (c.section) return c.section.title;

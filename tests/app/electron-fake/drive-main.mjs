@@ -6,7 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { app, recorded } from 'electron';
 
 const [mainFile, document] = process.argv.slice(2);
-process.argv = ['/opt/Longread/longread', document];
+// argv from the OS also carries what is no path at all: the app must start regardless
+process.argv = ['/opt/Longread/longread', 'file://[bad/x.pdf', 'file:///tmp/%E0%A4%A.pdf', 'file://host/share/x.pdf', document];
 const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
 
 await import(pathToFileURL(mainFile).href);
@@ -49,10 +50,20 @@ report.ipcMalformed = await invoke({ senderFrame: { url: 'app://longread/index.h
 // the page finishes loading: files from the command line go to the library and are shown
 contents.emit('did-finish-load');
 for (let i = 0; i < 200 && !contents.sent.some((s) => s.payload.type === 'open-document'); i++) await tick(10);
-// a file dropped on the window (navigation to file://) is added instead of shown
-const dropped = path.join(path.dirname(document), 'dropped.txt');
-writeFileSync(dropped, 'CHAPTER 1. Dropped\n\nA dropped file with a little text in it, enough to be a document.\n');
-report.dropPrevented = navigation(pathToFileURL(dropped).href);
+// a navigation to a file is refused like any other (drops never navigate: navigateOnDragDrop is off)
+const notDropped = path.join(path.dirname(document), 'navigated.txt');
+writeFileSync(notDropped, 'CHAPTER 1. Navigated\n\nA file the window was asked to navigate to, with a little text in it.\n');
+report.fileNavigationPrevented = navigation(pathToFileURL(notDropped).href);
+// a second launch forwards its argv, bad arguments included: the good file is added and shown
+const second = path.join(path.dirname(document), 'second.txt');
+writeFileSync(second, 'CHAPTER 1. Second\n\nA file opened by a second launch of the app, with a little text in it.\n');
+let secondError = null;
+try {
+  app.emit('second-instance', {}, ['/opt/Longread/longread', 'file://[bad/y.pdf', 'file:///tmp/%E0%A4%A.pdf', second], path.dirname(document));
+} catch (e) {
+  secondError = String(e);
+}
+report.secondInstanceError = secondError;
 for (let i = 0; i < 200 && contents.sent.filter((s) => s.payload.type === 'open-document').length < 2; i++) await tick(10);
 report.sent = contents.sent.map((s) => ({ channel: s.channel, type: s.payload.type }));
 report.menuLabels = recorded.menu.template.map((m) => m.label ?? m.role);

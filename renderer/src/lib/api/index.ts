@@ -1,6 +1,7 @@
 import { ApiError, unwrap, type ApiEvent, type ApiMethod, type ApiRequests, type ApiResponses, type LongreadBridge } from '../../../../common/api';
 import { browserTransport } from './browser';
 import { electronTransport } from './electron';
+import { launchToken } from './launch-token';
 import type { Transport } from './transport';
 
 declare global {
@@ -9,10 +10,16 @@ declare global {
   }
 }
 
-/** The transport for where the page runs: the preload's bridge, or the token the local server put in the page. */
+/** The transport for where the page runs: the preload's bridge, or the token the local server put in the page (kept for reloads). */
 export function detectTransport(): Transport {
   if (window.longread) return electronTransport(window.longread);
-  const token = document.querySelector<HTMLMetaElement>('meta[name="longread-token"]')?.content;
+  let storage: Storage | null = null;
+  try {
+    storage = window.sessionStorage;
+  } catch {
+    // storage disabled for this site
+  }
+  const token = launchToken({ meta: document.querySelector<HTMLMetaElement>('meta[name="longread-token"]')?.content, storage, location, history });
   if (!token) throw new ApiError({ code: 'unauthorized', message: 'This page has no launch token: open the address `longread serve` printed.' });
   return browserTransport(token);
 }
