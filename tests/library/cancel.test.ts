@@ -37,7 +37,7 @@ test('cancel terminates the ingest worker mid-parse: the answer comes at once an
     controller.abort();
     const { error, at } = await reading;
     assert.ok(error instanceof LongreadError && error.code === 'cancelled', String(error));
-    assert.ok(at - abortedAt < 1000, `cancelled after ${(at - abortedAt).toFixed(0)} ms`);
+    assert.ok(at - abortedAt < 2000, `cancelled after ${(at - abortedAt).toFixed(0)} ms`);
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(progress, [], 'the stopped worker reported nothing');
   } finally {
@@ -56,7 +56,7 @@ test('a parse past the wall-clock limit is stopped with ingest-timeout naming th
     assert.equal(error.code, 'ingest-timeout');
     assert.equal(error.file, file);
     assert.match(error.message, /^long\.txt: reading it took longer than 1 second, so it was stopped/);
-    assert.ok(at - startedAt < 3000, `stopped after ${(at - startedAt).toFixed(0)} ms`);
+    assert.ok(at - startedAt < 5000, `stopped after ${(at - startedAt).toFixed(0)} ms`);
 
     // through the library, as the app adds files: refused, and nothing is stored
     const lib = Library.open({ home: path.join(dir, 'home') });
