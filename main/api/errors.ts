@@ -22,7 +22,14 @@ export function issuesOf(error: z.ZodError): NonNullable<ErrorBody['issues']> {
 export function toErrorBody(e: unknown): ErrorBody {
   if (e instanceof InvalidRequestError) return { code: e.code, message: e.message, issues: e.issues };
   if (e instanceof LongreadError) return e.file === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, file: e.file };
-  return { code: 'internal', message: `Something went wrong inside Longread: ${e instanceof Error ? e.message : String(e)}` };
+  return { code: 'internal', message: `Something went wrong inside Longread: ${publicDetail(e)}` };
+}
+
+/** What of an unexpected error may reach the page: its first line, without folder paths (a stack or source path never). */
+export function publicDetail(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  const firstLine = text.split('\n', 1)[0]!.slice(0, 300);
+  return firstLine.replace(/(?:file:\/\/)?(?:[A-Za-z]:)?[\\/](?:[^\s'"()\\/]+[\\/])+/g, '');
 }
 
 /** HTTP status for an error code (browser mode). */

@@ -21,12 +21,12 @@ try {
 } catch (e) {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode === 0 ? 0 : 2;
-  } else if (e instanceof LongreadError) {
-    const json = process.argv.includes('--json');
-    if (json) process.stdout.write(JSON.stringify({ error: e.toJSON() }) + '\n');
-    else process.stderr.write(`longread: ${e.message}\n`);
-    process.exitCode = e.code === 'cancelled' ? 130 : 1;
   } else {
-    throw e;
+    // anything unexpected is still reported in the typed form (--json callers parse stdout)
+    const error = e instanceof LongreadError ? e : new LongreadError('internal', `Something went wrong inside Longread: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    const json = process.argv.includes('--json');
+    if (json) process.stdout.write(JSON.stringify({ error: error.toJSON() }) + '\n');
+    else process.stderr.write(`longread: ${error.message}\n`);
+    process.exitCode = error.code === 'cancelled' ? 130 : 1;
   }
 }

@@ -1,8 +1,9 @@
 import path from 'node:path/posix';
-import { DomUtils, parseDocument } from 'htmlparser2';
+import { DomHandler, DomUtils, Parser, type parseDocument } from 'htmlparser2';
 import { throwIfAborted } from '../../common/errors';
 import { ingestError } from './errors';
-import { htmlToText } from './htmltext';
+import { checkTextLength, FileProblem } from './errors';
+import { htmlToText, MAX_NESTING_DEPTH, NestingTooDeep } from './htmltext';
 import type { SectionStart } from './pagination';
 import type { ReadOptions, ReadResult } from './types';
 import { ZipProblem, ZipReader, type ZipLimits } from './zip';
@@ -32,6 +33,8 @@ export async function readEpub(file: string, bytes: Uint8Array, options: ReadOpt
         ? ingestError('epub-unsafe', file, `this EPUB was rejected because ${e.message}.`, e)
         : ingestError('epub-corrupt', file, `this EPUB is damaged or incomplete (${e.message}).`, e);
     }
+    if (e instanceof NestingTooDeep) throw ingestError('epub-corrupt', file, `this EPUB is damaged: ${e.message}.`, e);
+    if (e instanceof FileProblem) throw ingestError(e.code, file, e.problem, e);
     throw e;
   } finally {
     zip?.close();
@@ -70,9 +73,15 @@ async function readPackage(file: string, zip: ZipReader, options: ReadOptions): 
   const anchors = new Map<string, number>();
   const headings: SectionStart[] = [];
   let pos = 0;
+  let repeated = 0;
   for (let i = 0; i < spine.length; i++) {
     throwIfAborted(options.signal, 'Reading the EPUB');
     const item = spine[i]!;
+    // each chapter file is read once, however often the reading order lists it
+    if (fileStart.has(item.href)) {
+      repeated++;
+      continue;
+    }
     if (!zip.has(item.href)) {
       warnings.push(`The chapter file ${item.href} listed in the book is missing; it was skipped.`);
       continue;
@@ -85,9 +94,11 @@ async function readPackage(file: string, zip: ZipReader, options: ReadOptions): 
     if (html.text) {
       parts.push(html.text);
       pos = offset + html.text.length;
+      checkTextLength(pos);
     }
     options.onProgress?.(i + 1, spine.length);
   }
+  if (repeated > 0) warnings.push(`The reading order lists chapter files more than once (${repeated} repeats); each was read once.`);
   const text = parts.join('\n\n').normalize('NFC');
 
   let toc: TocEntry[] = [];
@@ -102,7 +113,7 @@ async function readPackage(file: string, zip: ZipReader, options: ReadOptions): 
 
   const meta = (name: string) => {
     const el = byLocalName(opf, name)[0];
-    const value = el ? DomUtils.textContent(el).replace(/\s+/g, ' ').trim() : '';
+    const value = el ? textOf(el) : '';
     return value.length > 0 ? value : null;
   };
   return {
@@ -121,31 +132,58 @@ function navToc(doc: ReturnType<typeof parseDocument>, navPath: string): TocEntr
   const nav = navs.find((n) => /\btoc\b/.test(n.attribs['epub:type'] ?? n.attribs.role ?? '')) ?? navs[0];
   if (!nav) return [];
   const out: TocEntry[] = [];
-  const walk = (ol: Element, level: number) => {
-    for (const li of ol.children.filter(isElement).filter((c) => localName(c) === 'li')) {
-      const a = li.children.filter(isElement).find((c) => localName(c) === 'a' || localName(c) === 'span');
-      const href = a?.attribs.href;
-      if (a && href) out.push({ title: DomUtils.textContent(a).replace(/\s+/g, ' ').trim(), level, ...resolveHref(path.dirname(navPath), href) });
-      for (const sub of li.children.filter(isElement).filter((c) => localName(c) === 'ol')) walk(sub, level + 1);
+  // Depth first in document order with a stack of work (lists to open, entries to emit):
+  // a deeply nested <ol> must not overflow the call stack.
+  type Work = { list: Element; level: number } | { entry: Element; level: number };
+  const stack: Work[] = childElements(nav, 'ol').reverse().map((list) => ({ list, level: 1 }));
+  while (stack.length > 0) {
+    const work = stack.pop()!;
+    if ('entry' in work) {
+      out.push({ title: textOf(work.entry), level: work.level, ...resolveHref(path.dirname(navPath), work.entry.attribs.href!) });
+      continue;
     }
-  };
-  for (const ol of nav.children.filter(isElement).filter((c) => localName(c) === 'ol')) walk(ol, 1);
+    const items = childElements(work.list, 'li');
+    for (let k = items.length - 1; k >= 0; k--) {
+      const li = items[k]!;
+      const subLists = childElements(li, 'ol');
+      for (let m = subLists.length - 1; m >= 0; m--) stack.push({ list: subLists[m]!, level: work.level + 1 });
+      const a = li.children.filter(isElement).find((c) => localName(c) === 'a' || localName(c) === 'span');
+      if (a?.attribs.href) stack.push({ entry: a, level: work.level });
+    }
+  }
   return out;
 }
 
 function ncxToc(doc: ReturnType<typeof parseDocument>, ncxPath: string): TocEntry[] {
   const out: TocEntry[] = [];
-  const walk = (parent: Element, level: number) => {
-    for (const point of parent.children.filter(isElement).filter((c) => localName(c) === 'navPoint')) {
-      const label = byLocalName(point, 'text')[0];
-      const src = point.children.filter(isElement).find((c) => localName(c) === 'content')?.attribs.src;
-      if (label && src) out.push({ title: DomUtils.textContent(label).replace(/\s+/g, ' ').trim(), level, ...resolveHref(path.dirname(ncxPath), src) });
-      walk(point, level + 1);
-    }
-  };
   const navMap = byLocalName(doc, 'navMap')[0];
-  if (navMap) walk(navMap, 1);
+  if (!navMap) return out;
+  const stack: { point: Element; level: number }[] = childElements(navMap, 'navPoint').reverse().map((point) => ({ point, level: 1 }));
+  while (stack.length > 0) {
+    const { point, level } = stack.pop()!;
+    const label = childElements(point, 'navLabel').flatMap((l) => childElements(l, 'text'))[0];
+    const src = childElements(point, 'content')[0]?.attribs.src;
+    if (label && src) out.push({ title: textOf(label), level, ...resolveHref(path.dirname(ncxPath), src) });
+    const children = childElements(point, 'navPoint');
+    for (let k = children.length - 1; k >= 0; k--) stack.push({ point: children[k]!, level: level + 1 });
+  }
   return out;
+}
+
+function childElements(el: Element, name: string): Element[] {
+  return el.children.filter(isElement).filter((c) => localName(c) === name);
+}
+
+/** An element's text, whitespace collapsed (iteratively: DomUtils.textContent recurses). */
+function textOf(el: Element): string {
+  let text = '';
+  const stack: unknown[] = [el];
+  while (stack.length > 0) {
+    const node = stack.pop() as { type: string; data?: string; children?: unknown[] };
+    if (node.type === 'text') text += node.data ?? '';
+    else if (node.children && node.type !== 'comment') for (let k = node.children.length - 1; k >= 0; k--) stack.push(node.children[k]);
+  }
+  return text.replace(/\s+/g, ' ').trim();
 }
 
 /** EPUBs whose content documents are encrypted (DRM) cannot be read; font obfuscation is fine. */
@@ -178,8 +216,25 @@ function resolveHref(fromDir: string, href: string): { file: string; fragment: s
   return { file: joined, fragment: fragment ?? null };
 }
 
+/** An XML document of the package, refused (NestingTooDeep) past MAX_NESTING_DEPTH before the tree grows deeper. */
 function xml(buffer: Buffer): ReturnType<typeof parseDocument> {
-  return parseDocument(buffer.toString('utf8'), { xmlMode: true });
+  const handler = new DepthCappedHandler(undefined, { xmlMode: true });
+  new Parser(handler, { xmlMode: true }).end(buffer.toString('utf8'));
+  return handler.root;
+}
+
+class DepthCappedHandler extends DomHandler {
+  private depth = 0;
+
+  override onopentag(name: string, attribs: Record<string, string>): void {
+    if (++this.depth > MAX_NESTING_DEPTH) throw new NestingTooDeep();
+    super.onopentag(name, attribs);
+  }
+
+  override onclosetag(): void {
+    this.depth--;
+    super.onclosetag();
+  }
 }
 
 function localName(el: Element): string {

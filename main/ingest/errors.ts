@@ -13,7 +13,9 @@ export type IngestErrorCode =
   | 'pdf-corrupt'
   | 'pdf-scanned'
   | 'epub-corrupt'
-  | 'epub-unsafe';
+  | 'epub-unsafe'
+  | 'document-too-complex'
+  | 'ingest-timeout';
 
 export class IngestError extends LongreadError {
   declare readonly code: IngestErrorCode;
@@ -31,4 +33,27 @@ export function displayName(file: string): string {
 
 export function ingestError(code: IngestErrorCode, file: string, problem: string, cause?: unknown): IngestError {
   return new IngestError(code, `${displayName(file)}: ${problem}`, { file, cause });
+}
+
+/**
+ * A problem found by a reader that is not told the file's name (text, Markdown, HTML);
+ * ingestSource turns it into the IngestError that names the file.
+ */
+export class FileProblem extends Error {
+  constructor(
+    readonly code: IngestErrorCode,
+    readonly problem: string,
+  ) {
+    super(problem);
+  }
+}
+
+/** Most characters of text one document may have: 64 Mi, about 40 long novels and far beyond any model's context. */
+export const MAX_TEXT_CHARS = 64 * 1024 * 1024;
+
+/** Refuses text beyond MAX_TEXT_CHARS (`chars` may be an upper bound known before decoding). */
+export function checkTextLength(chars: number, max = MAX_TEXT_CHARS): void {
+  if (chars > max) {
+    throw new FileProblem('file-too-large', `its text is longer than ${max / 1024 / 1024} M characters, more than Longread reads from one document.`);
+  }
 }

@@ -1,19 +1,27 @@
 import { throwIfAborted } from '../../common/errors';
 import { decodeText } from './decode';
-import { htmlToText } from './htmltext';
+import { checkTextLength, FileProblem } from './errors';
+import { htmlToText, NestingTooDeep } from './htmltext';
 import type { ReadOptions, ReadResult } from './types';
 
 /** A standalone HTML page: text, <title>, <meta name="author">, headings as sections. */
 export async function readHtml(bytes: Uint8Array, options: ReadOptions = {}): Promise<ReadResult> {
   throwIfAborted(options.signal, 'Reading the file');
+  checkTextLength(Math.ceil(bytes.length / 4));
   const html = decodeHtml(bytes);
-  const parsed = htmlToText(html);
-  const author = /<meta\s+[^>]*name=["']?author["']?[^>]*content=["']([^"']+)["']/i.exec(html)?.[1]?.trim() ?? null;
+  checkTextLength(html.length);
+  let parsed;
+  try {
+    parsed = htmlToText(html);
+  } catch (e) {
+    if (e instanceof NestingTooDeep) throw new FileProblem('document-too-complex', `this page cannot be read: ${e.message}.`);
+    throw e;
+  }
   options.onProgress?.(1, 1);
   return {
     type: 'html',
     title: parsed.title ?? parsed.headings.find((h) => h.level === 1)?.title ?? null,
-    author,
+    author: parsed.author,
     text: parsed.text.normalize('NFC'),
     sectionStarts: parsed.headings,
     pageKind: 'virtual',

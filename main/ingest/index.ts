@@ -5,7 +5,7 @@ import type { CountingModel, DocumentType, IngestedDocument, TokenCounter } from
 import { throwIfAborted } from '../../common/errors';
 import { looksBinary } from './decode';
 import { readEpub } from './epub';
-import { displayName, ingestError } from './errors';
+import { checkTextLength, displayName, FileProblem, ingestError } from './errors';
 import { readHtml } from './html';
 import { readMarkdown } from './markdown';
 import { sectionRanges, virtualPages } from './pagination';
@@ -26,6 +26,8 @@ export interface IngestOptions extends ReadOptions {
   tokenCounter?: TokenCounter | null;
   /** The model to count tokens with, by folder (used when no tokenCounter is given; works in the worker too). */
   countWith?: CountingModel | null;
+  /** Wall-clock limit for reading on a worker (see worker.ts), in ms. */
+  timeoutMs?: number;
 }
 
 export interface SourceFile {
@@ -95,7 +97,14 @@ export async function ingestFile(file: string, options: IngestOptions = {}): Pro
 export async function ingestSource(source: SourceFile, options: IngestOptions = {}): Promise<IngestedDocument> {
   const file = source.path;
   const type = detectType(file, source.bytes);
-  const read = await readByType(type, file, source.bytes, options);
+  let read: ReadResult;
+  try {
+    read = await readByType(type, file, source.bytes, options);
+    checkTextLength(read.text.length);
+  } catch (e) {
+    if (e instanceof FileProblem) throw ingestError(e.code, file, e.problem, e);
+    throw e;
+  }
   throwIfAborted(options.signal, 'Reading the file');
   const counter = options.tokenCounter ?? (await tokenCounterOrNull(options.countWith));
   return finalize(file, source, read, counter);

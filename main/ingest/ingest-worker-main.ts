@@ -26,7 +26,8 @@ try {
     error:
       e instanceof LongreadError
         ? { code: e.code, message: e.message, file: e.file, name: e.name }
-        : { code: 'internal', message: e instanceof Error ? (e.stack ?? e.message) : String(e), name: 'Error' },
+        : // the message only: a stack names source paths and must not reach the page
+          { code: 'internal', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e), name: 'Error' },
   });
 }
 parentPort!.close();

@@ -32,15 +32,17 @@ function breakPoint(text: string, start: number, end: number, target: number): n
     if (best < 0 || Math.abs(at - end) < Math.abs(best - end)) best = at;
   }
   if (best >= 0) return best;
-  const space = text.lastIndexOf(' ', end);
-  return space > start ? space : end;
+  // searches stay inside the page's window: unbounded ones made text without spaces quadratic
+  for (let i = end; i > start; i--) if (text[i] === ' ') return i;
+  return end;
 }
 
 /** Position of `needle` in [lo, hi) closest to `around`, or -1. */
 function nearest(text: string, needle: string, lo: number, around: number, hi: number): number {
-  const before = text.lastIndexOf(needle, around);
-  const after = text.indexOf(needle, around);
-  const candidates = [before, after].filter((i) => i >= lo && i < hi);
+  const window = text.slice(lo, hi + needle.length - 1);
+  const before = window.lastIndexOf(needle, around - lo);
+  const after = window.indexOf(needle, around - lo);
+  const candidates = [before, after].filter((i) => i >= 0 && i + lo < hi).map((i) => i + lo);
   if (candidates.length === 0) return -1;
   return candidates.reduce((a, b) => (Math.abs(a - around) <= Math.abs(b - around) ? a : b));
 }
@@ -76,15 +78,23 @@ export function sectionRanges(starts: SectionStart[], text: string, pages: Docum
     .map((s, i) => ({ ...s, i }))
     .filter((s) => s.title.trim().length > 0 && s.start >= 0 && s.start <= textLength)
     .sort((a, b) => a.start - b.start || a.i - b.i);
+  // The end of each section is the start of the next one at its level or above: found with a
+  // stack of open sections (levels rising), so deep tables of contents stay linear.
+  const ends = new Array<number>(sorted.length).fill(textLength);
+  const open: number[] = [];
+  sorted.forEach((s, k) => {
+    while (open.length > 0 && sorted[open[open.length - 1]!]!.level >= s.level) ends[open.pop()!] = s.start;
+    open.push(k);
+  });
+  const trimmed = new Map<number, number>(); // trailing whitespace is dropped once per end
   return sorted.map((s, k) => {
-    let end = textLength;
-    for (let j = k + 1; j < sorted.length; j++) {
-      if (sorted[j]!.level <= s.level) {
-        end = sorted[j]!.start;
-        break;
-      }
+    const raw = ends[k]!;
+    let end = trimmed.get(raw);
+    if (end === undefined) {
+      end = raw;
+      while (end > 0 && /\s/.test(text[end - 1]!)) end--;
+      trimmed.set(raw, end);
     }
-    while (end > s.start && /\s/.test(text[end - 1]!)) end--;
-    return { title: s.title.trim(), level: s.level, start: s.start, end, page: pageAt(pages, s.start) };
+    return { title: s.title.trim(), level: s.level, start: s.start, end: Math.max(end, s.start), page: pageAt(pages, s.start) };
   });
 }

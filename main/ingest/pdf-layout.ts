@@ -191,7 +191,9 @@ export function layoutPage(lines: PdfLine[]): string {
   const typicalWidth = percentile(lines.map((l) => l.xEnd - l.x), 0.8) ?? 0;
 
   const paragraphs: string[] = [];
-  let para = lines[0]!.text;
+  // A paragraph is kept as pieces and joinLines sees only the end of what is there: testing the
+  // whole paragraph against an end-anchored regex at every line was quadratic in its length.
+  let para: string[] = [lines[0]!.text];
   for (let i = 1; i < lines.length; i++) {
     const prev = lines[i - 1]!;
     const line = lines[i]!;
@@ -202,13 +204,20 @@ export function layoutPage(lines: PdfLine[]): string {
       Math.abs(line.size - prev.size) > 1.5 || // heading ↔ body
       (/[.!?:]["')\]]?$/.test(prev.text) && prev.xEnd - prev.x < 0.7 * typicalWidth);
     if (breaks) {
-      paragraphs.push(para);
-      para = line.text;
-    } else para = joinLines(para, line.text);
+      paragraphs.push(para.join(''));
+      para = [line.text];
+    } else {
+      const tail = para.pop()!;
+      const joined = joinLines(tail.slice(-JOIN_CONTEXT), line.text);
+      para.push(tail.slice(0, -JOIN_CONTEXT), joined);
+    }
   }
-  paragraphs.push(para);
+  paragraphs.push(para.join(''));
   return paragraphs.join('\n\n');
 }
+
+/** joinLines looks at no more than this many characters at the end of the first part. */
+const JOIN_CONTEXT = 4;
 
 /** "exam-" + "ple" → "example", "IEEE-" + "754" → "IEEE-754"; other line breaks become a space. */
 export function joinLines(a: string, b: string): string {

@@ -4,6 +4,7 @@ import type * as PdfJs from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { DocumentPage } from '../../common/document';
 import { CancelledError, throwIfAborted } from '../../common/errors';
 import { ingestError } from './errors';
+import { MAX_NESTING_DEPTH } from './htmltext';
 import { numberedHeadings } from './headings';
 import { layoutPage, pdfLinesOf, readingOrder, removeRunningLines, type PdfLine } from './pdf-layout';
 import type { SectionStart } from './pagination';
@@ -13,7 +14,24 @@ type PdfDocument = Awaited<ReturnType<typeof PdfJs.getDocument>['promise']>;
 
 /** pdf.js is large; load it only when a PDF is read. */
 let pdfjsModule: Promise<typeof PdfJs> | null = null;
-const loadPdfjs = () => (pdfjsModule ??= import('pdfjs-dist/legacy/build/pdf.mjs'));
+const loadPdfjs = () => (pdfjsModule ??= (ignoreStrayPdfjsRejections(), import('pdfjs-dist/legacy/build/pdf.mjs')));
+
+/** Exceptions of pdf.js (its BaseException family), by name. */
+const PDFJS_EXCEPTIONS = new Set(['FormatError', 'XRefEntryException', 'XRefParseException', 'InvalidPDFException', 'UnknownErrorException', 'MissingDataException', 'ParserEOFException', 'PasswordException', 'ResponseException', 'AbortException']);
+
+/**
+ * On some damaged files pdf.js rejects a promise of its own that nobody can await (getPage
+ * fails for the caller, and again inside pdf.js, unhandled). Node would end the process (or
+ * the ingest worker) for it; those rejections are dropped here. Any other unhandled rejection
+ * keeps its default: it is rethrown unless someone else listens for them.
+ */
+function ignoreStrayPdfjsRejections(): void {
+  process.on('unhandledRejection', (reason: unknown) => {
+    const name = (reason as { name?: unknown } | null)?.name;
+    if (typeof name === 'string' && PDFJS_EXCEPTIONS.has(name) && /pdf(\.worker)?(\.min)?\.m?js/.test(String((reason as Error).stack))) return;
+    if (process.listenerCount('unhandledRejection') === 1) throw reason;
+  });
+}
 
 const pdfjsRoot = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
 
@@ -188,20 +206,24 @@ async function outlineSections(doc: PdfDocument, pages: DocumentPage[], text: st
   const outline = await doc.getOutline();
   if (!outline) return [];
   const out: SectionStart[] = [];
-  const walk = async (items: typeof outline, level: number) => {
-    for (const item of items) {
-      const pageIndex = await destinationPage(doc, item.dest).catch(() => null);
-      const title = item.title.replace(/\s+/g, ' ').trim();
-      // converters leave bookmarks named after their temporary files ("htmldoc797.html")
-      if (pageIndex !== null && pages[pageIndex] && title && !/^\S+\.(html?|pdf|docx?)$/i.test(title)) {
-        const page = pages[pageIndex]!;
-        const at = findTitle(text.slice(page.start, page.end), title);
-        out.push({ title, level, start: page.start + (at >= 0 ? at : 0) });
-      }
-      if (item.items?.length) await walk(item.items, level + 1);
+  // Each title search reads its page once; past this many characters in all (thousands of
+  // bookmarks on one huge page) the rest start at their page's top, so the whole stays linear.
+  let searchBudget = 16 * text.length + 1024 * 1024;
+  // depth first in document order, with a stack; bookmarks nested past the cap are left out
+  const stack: { item: (typeof outline)[number]; level: number }[] = [...outline].reverse().map((item) => ({ item, level: 1 }));
+  while (stack.length > 0) {
+    const { item, level } = stack.pop()!;
+    const pageIndex = await destinationPage(doc, item.dest).catch(() => null);
+    const title = item.title.replace(/\s+/g, ' ').trim();
+    // converters leave bookmarks named after their temporary files ("htmldoc797.html")
+    if (pageIndex !== null && pages[pageIndex] && title && !/^\S+\.(html?|pdf|docx?)$/i.test(title)) {
+      const page = pages[pageIndex]!;
+      searchBudget -= page.end - page.start;
+      const at = searchBudget >= 0 ? findTitle(text.slice(page.start, page.end), title) : -1;
+      out.push({ title, level, start: page.start + (at >= 0 ? at : 0) });
     }
-  };
-  await walk(outline, 1);
+    if (item.items?.length && level < MAX_NESTING_DEPTH) for (let k = item.items.length - 1; k >= 0; k--) stack.push({ item: item.items[k]!, level: level + 1 });
+  }
   return out;
 }
 
@@ -216,7 +238,11 @@ async function destinationPage(doc: PdfDocument, dest: unknown): Promise<number 
 
 /** Where a bookmark title appears in a page's text, ignoring case, spacing and numbering. */
 function findTitle(pageText: string, title: string): number {
-  const words = title.replace(/^[\d.\s]+/, '').split(/\s+/).filter(Boolean).map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  // the first words (up to a very long one, cut) place a title well enough and keep the search linear in the page
+  const all = title.replace(/^[\d.\s]+/, '').split(/\s+/).filter(Boolean).slice(0, 12);
+  const long = all.findIndex((w) => w.length > 40);
+  const kept = long >= 0 ? [...all.slice(0, long), all[long]!.slice(0, 40)] : all;
+  const words = kept.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   if (words.length === 0) return -1;
   const m = new RegExp(words.join('\\s*'), 'i').exec(pageText);
   if (!m) return -1;

@@ -5,7 +5,8 @@
 export function paragraphsOf(text: string, options: { keepVerse?: boolean } = {}): string[] {
   const out: string[] = [];
   for (const block of text.split(/\n[ \t]*\n/)) {
-    const lines = block.split('\n').map((l) => l.replace(/\s+$/, ''));
+    // trimEnd, not /\s+$/: that regex is quadratic in a long run of spaces inside a line
+    const lines = block.split('\n').map((l) => l.trimEnd());
     while (lines.length > 0 && lines[0]!.trim() === '') lines.shift();
     while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
     if (lines.length === 0) continue;

@@ -1,5 +1,6 @@
 import { throwIfAborted } from '../../common/errors';
 import { decodeText, normalizeNewlines } from './decode';
+import { checkTextLength } from './errors';
 import { splitGutenberg } from './gutenberg';
 import { findHeadings } from './headings';
 import { joinParagraphs, paragraphsOf } from './prose';
@@ -8,7 +9,9 @@ import type { ReadOptions, ReadResult } from './types';
 /** Plain text of any encoding; Project Gutenberg header and licence are kept out. */
 export async function readText(bytes: Uint8Array, options: ReadOptions = {}): Promise<ReadResult> {
   throwIfAborted(options.signal, 'Reading the file');
+  checkTextLength(Math.ceil(bytes.length / 4));
   const { text: raw } = decodeText(bytes);
+  checkTextLength(raw.length);
   const normalized = normalizeNewlines(raw).normalize('NFC');
   const gutenberg = splitGutenberg(normalized);
   const paragraphs = paragraphsOf(gutenberg ? gutenberg.body : normalized);

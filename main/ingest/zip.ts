@@ -7,9 +7,12 @@ export interface ZipLimits {
   maxEntryBytes: number;
   /** Largest total of uncompressed bytes read from the archive. */
   maxTotalBytes: number;
-  /** Largest uncompressed/compressed ratio for an entry bigger than 1 MiB. */
+  /** Largest uncompressed/compressed ratio for an entry bigger than 1 MiB, and of all entries to the archive's size. */
   maxRatio: number;
 }
+
+/** Below this many bytes unpacked, no ratio is too high (tiny files compress very well). */
+const MIN_RATIO_CHECKED = 1024 * 1024;
 
 export const DEFAULT_ZIP_LIMITS: ZipLimits = {
   maxEntries: 20_000,
@@ -36,6 +39,8 @@ export class ZipReader {
     private readonly zip: yauzl.ZipFile,
     readonly entries: Map<string, yauzl.Entry>,
     private readonly limits: ZipLimits,
+    /** The most bytes all reads together may unpack: the ratio limit applied to the whole archive. */
+    private readonly maxUnpacked: number,
   ) {}
 
   static async open(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMITS): Promise<ZipReader> {
@@ -58,7 +63,9 @@ export class ZipReader {
       zip.on('error', (err: Error) => reject(classify(err)));
       zip.readEntry();
     });
-    return new ZipReader(zip, entries, limits);
+    // Many entries each under the per-entry check (or one entry read many times) add up to a bomb too.
+    const maxUnpacked = Math.max(MIN_RATIO_CHECKED, limits.maxRatio * bytes.byteLength);
+    return new ZipReader(zip, entries, limits, maxUnpacked);
   }
 
   has(name: string): boolean {
@@ -72,11 +79,14 @@ export class ZipReader {
     if (entry.uncompressedSize > maxEntryBytes) {
       throw new ZipProblem('unsafe', `the entry "${name}" would unpack to ${entry.uncompressedSize} bytes (the limit is ${maxEntryBytes})`);
     }
-    if (entry.uncompressedSize > 1024 * 1024 && entry.uncompressedSize > maxRatio * Math.max(1, entry.compressedSize)) {
+    if (entry.uncompressedSize > MIN_RATIO_CHECKED && entry.uncompressedSize > maxRatio * Math.max(1, entry.compressedSize)) {
       throw new ZipProblem('unsafe', `the entry "${name}" is compressed ${Math.round(entry.uncompressedSize / Math.max(1, entry.compressedSize))}:1, which looks like a zip bomb`);
     }
     if (this.totalRead + entry.uncompressedSize > maxTotalBytes) {
       throw new ZipProblem('unsafe', `it would unpack to more than ${maxTotalBytes} bytes`);
+    }
+    if (this.totalRead + entry.uncompressedSize > this.maxUnpacked) {
+      throw new ZipProblem('unsafe', `reading it would unpack more than ${maxRatio} times the archive's size, which looks like a zip bomb`);
     }
     const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
       this.zip.openReadStream(entry, (err, s) => (err ? reject(classify(err)) : resolve(s!))),
@@ -87,7 +97,7 @@ export class ZipReader {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         size += chunk.length;
         // yauzl already stops at the declared size; this guards the total even so.
-        if (size > maxEntryBytes || this.totalRead + size > maxTotalBytes) {
+        if (size > maxEntryBytes || this.totalRead + size > Math.min(maxTotalBytes, this.maxUnpacked)) {
           (stream as unknown as { destroy(): void }).destroy();
           throw new ZipProblem('unsafe', `the entry "${name}" unpacks to more than it declares`);
         }

@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { LongreadError } from '../../common/errors';
+import { loadSource } from '../../main/ingest/index';
+import { ingestSourceInWorker } from '../../main/ingest/worker';
+import { Library } from '../../main/library/library';
+import { corpus, needs, tempDir } from './helpers/corpus';
+
+/** A long plain text (Moby-Dick over and over, ~40 MB): its parse is one synchronous stretch of many seconds. */
+function bigText(dir: string): string {
+  const book = readFileSync(corpus('books/pg2701.txt'));
+  const file = path.join(dir, 'long.txt');
+  writeFileSync(file, Buffer.concat(Array.from({ length: Math.ceil((40 * 1024 * 1024) / book.length) }, () => book)));
+  return file;
+}
+
+async function settleTime(p: Promise<unknown>): Promise<{ error: unknown; at: number }> {
+  try {
+    await p;
+    return { error: null, at: performance.now() };
+  } catch (error) {
+    return { error, at: performance.now() };
+  }
+}
+
+test('cancel terminates the ingest worker mid-parse: the answer comes at once and nothing more is reported', needs('books/pg2701.txt'), async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const source = await loadSource(bigText(dir));
+    const controller = new AbortController();
+    const progress: number[] = [];
+    const reading = settleTime(ingestSourceInWorker(source, { signal: controller.signal, onProgress: (done) => progress.push(done) }));
+    await new Promise((r) => setTimeout(r, 1500)); // the worker is started and parsing
+    const abortedAt = performance.now();
+    controller.abort();
+    const { error, at } = await reading;
+    assert.ok(error instanceof LongreadError && error.code === 'cancelled', String(error));
+    assert.ok(at - abortedAt < 2000, `cancelled after ${(at - abortedAt).toFixed(0)} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(progress, [], 'the stopped worker reported nothing');
+  } finally {
+    cleanup();
+  }
+});
+
+test('a parse past the wall-clock limit is stopped with ingest-timeout naming the file', needs('books/pg2701.txt'), async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = bigText(dir);
+    const source = await loadSource(file);
+    const startedAt = performance.now();
+    const { error, at } = await settleTime(ingestSourceInWorker(source, { timeoutMs: 1000 }));
+    assert.ok(error instanceof LongreadError, String(error));
+    assert.equal(error.code, 'ingest-timeout');
+    assert.equal(error.file, file);
+    assert.match(error.message, /^long\.txt: reading it took longer than 1 second, so it was stopped/);
+    assert.ok(at - startedAt < 5000, `stopped after ${(at - startedAt).toFixed(0)} ms`);
+
+    // through the library, as the app adds files: refused, and nothing is stored
+    const lib = Library.open({ home: path.join(dir, 'home') });
+    try {
+      await assert.rejects(lib.add(file, { inWorker: true, timeoutMs: 500 }), (e: unknown) => e instanceof LongreadError && e.code === 'ingest-timeout');
+      assert.deepEqual(lib.list(), []);
+    } finally {
+      lib.close();
+    }
+  } finally {
+    cleanup();
+  }
+});
