@@ -13,7 +13,7 @@ interface JsonFlag {
 }
 
 export function registerLibrary(program: Command): void {
-  const library = program.command('library').description('Manage the library of books and documents (PDF, EPUB, text, Markdown, HTML).');
+  const library = program.command('library').description('Manage the library of books and documents (PDF, EPUB, Word .docx, text, Markdown, HTML).');
 
   library
     .command('add')
