@@ -150,4 +150,21 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE documents;
   ALTER TABLE documents_new RENAME TO documents;
   `,
+
+  // 3: collections of documents (a document may be in several).
+  `
+  CREATE TABLE collections (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE collection_documents (
+    collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+    doc_hash    TEXT NOT NULL REFERENCES documents(hash) ON DELETE CASCADE,
+    added_at    INTEGER NOT NULL,
+    PRIMARY KEY (collection_id, doc_hash)
+  ) STRICT;
+  CREATE INDEX collection_documents_doc ON collection_documents(doc_hash);
+  `,
 ];
