@@ -2,9 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import type { ApiEvent, ApiResult } from '../../common/api';
 import { LongreadError } from '../../common/errors';
+import { AppApi } from '../../main/api/api';
 import { Library } from '../../main/library/library';
-import { writeBook } from '../app/helpers';
+import { RecordingAssistant, writeBook } from '../app/helpers';
 import { repoRoot, tempDir } from './helpers/corpus';
 
 function throwsCode(fn: () => unknown, code: string, message?: RegExp) {
@@ -101,6 +103,53 @@ test('longread library collection create|add|remove|rename|delete|list, typed er
     assert.equal(cli('delete', 'Desk', '--json').json().deleted.name, 'Desk');
     assert.deepEqual(cli('list', '--json').json().collections.map((c: { name: string }) => c.name), ['Voyages']);
   } finally {
+    cleanup();
+  }
+});
+
+test('the API: collections.* validated (zod) and typed errors; changes tell the renderer', async () => {
+  const { dir, cleanup } = tempDir();
+  const api = AppApi.open({ home: dir, mode: 'browser', openAssistant: async () => new RecordingAssistant() });
+  const events: ApiEvent[] = [];
+  api.onEvent((e) => events.push(e));
+  const value = (r: ApiResult) => {
+    assert.equal(r.ok, true, JSON.stringify(r));
+    return (r as Extract<ApiResult, { ok: true }>).value as any;
+  };
+  const failed = (r: ApiResult) => {
+    assert.equal(r.ok, false, JSON.stringify(r));
+    return (r as Extract<ApiResult, { ok: false }>).error;
+  };
+  try {
+    const [a, b] = value(await api.call('library.add', { paths: [writeBook(dir, 'a.txt', 'Alpha.'), writeBook(dir, 'b.txt', 'Beta.')] })).added.map((x: any) => x.document.id);
+    const before = events.filter((e) => e.type === 'library-changed').length;
+    const c = value(await api.call('collections.create', { name: ' Reading list ' }));
+    assert.equal(c.name, 'Reading list');
+    assert.match(c.id, /^[1-9][0-9]*$/);
+    assert.ok(events.filter((e) => e.type === 'library-changed').length > before);
+    const other = value(await api.call('collections.create', { name: 'Work' }));
+    assert.deepEqual(value(await api.call('collections.addDocuments', { collectionId: c.id, documentIds: [a, b] })).documentIds, [a, b]);
+    value(await api.call('collections.addDocuments', { collectionId: other.id, documentIds: [b] }));
+    assert.deepEqual(value(await api.call('collections.list', { documentId: b })).collections.map((x: any) => x.name), ['Reading list', 'Work']);
+    assert.deepEqual(value(await api.call('collections.list', { documentId: a })).collections.map((x: any) => x.name), ['Reading list']);
+    assert.deepEqual(value(await api.call('collections.removeDocuments', { collectionId: c.id, documentIds: [a] })).documentIds, [b]);
+    assert.equal(value(await api.call('collections.rename', { collectionId: other.id, name: 'Office' })).name, 'Office');
+
+    assert.equal(failed(await api.call('collections.create', { name: 'reading LIST' })).code, 'collection-exists');
+    assert.equal(failed(await api.call('collections.create', { name: '   ' })).code, 'invalid-request');
+    assert.equal(failed(await api.call('collections.create', { name: 'x'.repeat(201) })).code, 'invalid-request');
+    assert.equal(failed(await api.call('collections.create', { name: 'ok', extra: 1 } as any)).code, 'invalid-request');
+    assert.equal(failed(await api.call('collections.rename', { collectionId: '0', name: 'x' })).code, 'invalid-request');
+    assert.equal(failed(await api.call('collections.addDocuments', { collectionId: c.id, documentIds: ['not-an-id'] })).code, 'invalid-request');
+    assert.equal(failed(await api.call('collections.addDocuments', { collectionId: c.id, documentIds: ['e'.repeat(64)] })).code, 'document-not-found');
+    assert.equal(failed(await api.call('collections.addDocuments', { collectionId: c.id, documentIds: [] })).code, 'invalid-request');
+    assert.equal(failed(await api.call('collections.remove', { collectionId: '9999' })).code, 'collection-not-found');
+
+    assert.deepEqual(value(await api.call('collections.remove', { collectionId: c.id })).removed.documentIds, [b]);
+    assert.deepEqual(value(await api.call('collections.list', {})).collections.map((x: any) => [x.name, x.documentIds]), [['Office', [b]]]);
+    assert.equal(value(await api.call('library.list', {})).documents.length, 2, 'documents stay in the library');
+  } finally {
+    await api.close();
     cleanup();
   }
 });
