@@ -21,6 +21,8 @@ import type { DocumentPage, DocumentSection, DocumentType, PageKind, TokenCount 
 export const documentIdSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a document id is 64 lowercase hex digits');
 /** A chat id, as a decimal string ("12"). */
 export const chatIdSchema = z.string().regex(/^[1-9][0-9]{0,15}$/, 'a chat id is a positive whole number written as a string');
+export const collectionIdSchema = z.string().regex(/^[1-9][0-9]{0,15}$/, 'a collection id is a positive whole number written as a string');
+const collectionNameSchema = z.string().trim().min(1, 'a collection needs a name').max(200);
 export const jobIdSchema = z.string().min(1).max(100);
 export const modelIdSchema = z.string().min(1).max(200);
 /** An absolute path on the machine running the main side. */
@@ -231,6 +233,16 @@ export interface ChatInfo {
   updatedAt: number;
 }
 
+/** A named set of documents; a document may be in several. */
+export interface CollectionInfo {
+  id: string;
+  name: string;
+  /** Its documents' ids, in the order they were put in. */
+  documentIds: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface ChatMessage {
   id: number;
   chatId: string;
@@ -316,6 +328,14 @@ export const requestSchemas = {
   'chats.messages': z.strictObject({ chatId: chatIdSchema }),
   'chats.remove': z.strictObject({ chatId: chatIdSchema }),
 
+  'collections.list': z.strictObject({ documentId: documentIdSchema.optional() }),
+  'collections.create': z.strictObject({ name: collectionNameSchema }),
+  'collections.rename': z.strictObject({ collectionId: collectionIdSchema, name: collectionNameSchema }),
+  /** Deletes the collection; its documents stay in the library. */
+  'collections.remove': z.strictObject({ collectionId: collectionIdSchema }),
+  'collections.addDocuments': z.strictObject({ collectionId: collectionIdSchema, documentIds: z.array(documentIdSchema).min(1).max(10_000) }),
+  'collections.removeDocuments': z.strictObject({ collectionId: collectionIdSchema, documentIds: z.array(documentIdSchema).min(1).max(10_000) }),
+
   /** Starts a job and answers with its id at once; its progress, text and result come as events. */
   'assistant.ask': z.strictObject({
     documentId: documentIdSchema,
@@ -377,6 +397,13 @@ export interface ApiResponses {
   'chats.create': ChatInfo;
   'chats.messages': { chat: ChatInfo; messages: ChatMessage[] };
   'chats.remove': { removed: boolean };
+  /** All collections, or those holding `documentId`. */
+  'collections.list': { collections: CollectionInfo[] };
+  'collections.create': CollectionInfo;
+  'collections.rename': CollectionInfo;
+  'collections.remove': { removed: CollectionInfo };
+  'collections.addDocuments': CollectionInfo;
+  'collections.removeDocuments': CollectionInfo;
   'assistant.ask': { jobId: string };
   'assistant.summarize': { jobId: string };
   'assistant.cancel': { cancelled: boolean };

@@ -7,7 +7,7 @@
  * `start` inclusive and `end` exclusive, so `text.slice(start, end)` is the range's text.
  */
 
-export type DocumentType = 'pdf' | 'epub' | 'text' | 'markdown' | 'html';
+export type DocumentType = 'pdf' | 'epub' | 'docx' | 'text' | 'markdown' | 'html';
 
 /**
  * `physical`: pages of the source file (PDF). `virtual`: the text cut into book-page-sized

@@ -6,6 +6,7 @@ import { dataHome } from '../library/paths';
 import { assistantHandlers } from './assistant-handlers';
 import { AssistantHost, type OpenAssistant } from './assistant-host';
 import { chatHandlers } from './chat-handlers';
+import { collectionHandlers } from './collection-handlers';
 import { InvalidRequestError, issuesOf, toErrorBody } from './errors';
 import { addPaths, addReceivedUpload, addUpload, incomingFile, libraryHandlers } from './library-handlers';
 import { DEFAULT_LIMITS, Gate, type Limits } from './limits';
@@ -58,6 +59,7 @@ export class AppApi {
       'app.info': () => this.info(),
       ...libraryHandlers(this.context),
       ...chatHandlers(this.context),
+      ...collectionHandlers(this.context),
       ...assistantHandlers(this.context),
     };
   }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { LongreadError } from '../../common/errors';
 
 /** Extensions of the documents Longread reads (the open dialog's filter, files from the OS, paths given to the API). */
-export const DOCUMENT_EXTENSIONS = ['.pdf', '.epub', '.txt', '.text', '.md', '.markdown', '.mdown', '.mkd', '.html', '.htm', '.xhtml'];
+export const DOCUMENT_EXTENSIONS = ['.pdf', '.epub', '.docx', '.txt', '.text', '.md', '.markdown', '.mdown', '.mkd', '.html', '.htm', '.xhtml'];
 
 /**
  * A path that reaches `library.add` through the API (a page, or whoever holds the server's

@@ -17,6 +17,7 @@ export const MAX_UPLOAD_BYTES = DEFAULT_MAX_FILE_BYTES;
 const MIME: Record<DocumentType, string> = {
   pdf: 'application/pdf',
   epub: 'application/epub+zip',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
   text: 'text/plain; charset=utf-8',
   markdown: 'text/markdown; charset=utf-8',
   html: 'text/html; charset=utf-8',

@@ -5,11 +5,13 @@ import { LongreadError } from '../../common/errors';
 import type { AssistantLike } from '../api/assistant-host';
 import { noAssistant } from '../api/assistant-host';
 import type { Library } from '../library/library';
+import { normalizeQuestion } from '../library/cache-keys';
 import { LIBRARY_FILE } from '../library/paths';
 import { EngineWorker } from './engine-worker';
 import { JobQueue, type JobContext } from './job-queue';
 import { bundledModelDir, ModelRegistry, type ModelEntry } from './models';
-import { answer, answerCacheContext, CONFIDENT_AT, type QaEnv } from './qa';
+import type { PreviousTurn } from '../../engine/qa-format';
+import { answer, answerCacheContext, cachedQuestion, CONFIDENT_AT, type QaEnv } from './qa';
 import type { ReadableDocument } from './reading';
 import { ModelRuntime } from './runtime';
 import { summarize, summaryCacheContext, summaryScope, type SummaryEnv } from './summarize';
@@ -66,8 +68,10 @@ export class Assistant implements AssistantLike {
       const env: QaEnv = { library: this.library, runtime, compression: this.compression, limit: this.limit, maxAnswerTokens: this.options.maxAnswerTokens ?? 64, confidentAt: this.options.confidentAt ?? CONFIDENT_AT };
       const doc = this.document(req.documentId);
       const chat = this.chatFor(req);
+      const previous = chat === null ? null : this.previousTurn(chat, req.documentId, req.question);
       const cacheCtx = answerCacheContext(env, req);
-      const hit = this.library.answers.get<Omit<AskOutcome, 'chatId'>>(cacheCtx, req.question);
+      const cacheQuestion = cachedQuestion(req, previous);
+      const hit = this.library.answers.get<Omit<AskOutcome, 'chatId'>>(cacheCtx, cacheQuestion);
       if (hit) {
         // answers cached before evidence was kept have none
         const result: AskOutcome = { ...hit, evidence: hit.evidence ?? [], cached: true, chatId: '' };
@@ -83,10 +87,10 @@ export class Assistant implements AssistantLike {
       return {
         cached: false,
         run: async (ctx) => {
-          const fresh = await answer(ctx, env, req, doc);
+          const fresh = await answer(ctx, env, req, doc, previous);
           ctx.signal.throwIfAborted();
           const { engine, ...stored } = fresh;
-          this.library.answers.put(cacheCtx, req.question, stored);
+          this.library.answers.put(cacheCtx, cacheQuestion, stored);
           return this.record(chat, req, { ...fresh, chatId: '' });
         },
       };
@@ -241,6 +245,26 @@ export class Assistant implements AssistantLike {
     const chat = this.library.chats.list().find((c) => c.id === Number(req.chatId));
     if (!chat) throw new LongreadError('chat-not-found', `There is no chat ${req.chatId}.`);
     return chat.id;
+  }
+
+  /**
+   * The chat's last question and the answer shown to it ('' when none was confident), or null in
+   * a new chat. The same question asked again is no follow-up of itself: it follows what the first
+   * asking followed (and so is answered, and cached, alike).
+   */
+  private previousTurn(chatId: number, docId: string, question: string): PreviousTurn | null {
+    // a question about another book follows nothing said about this one
+    if (!this.library.chats.list(docId).some((c) => c.id === chatId)) return null;
+    const messages = this.library.chats.messages(chatId);
+    const same = normalizeQuestion(question);
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const m = messages[i]!;
+      if (m.role !== 'user') continue;
+      if (normalizeQuestion(m.content) === same) continue;
+      const reply = messages[i + 1];
+      return { question: m.content, answer: reply?.role === 'assistant' ? reply.content : '' };
+    }
+    return null;
   }
 
   private record(chat: number | null, req: AskRequest, result: AskOutcome): AskOutcome {

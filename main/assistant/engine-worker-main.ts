@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { LongreadError } from '../../common/errors';
 import { loadCheckpoint } from '../../engine/checkpoint/load';
 import { Engine } from '../../engine/engine';
-import { qaQueryIds } from '../../engine/qa-format';
+import { qaFollowUpQuery } from '../../engine/qa-format';
 import type { T5Tokenizer } from '../../engine/tokenizer';
 import { loadTokenizer } from '../../engine/tokenizer';
 import type { LocalStateCache } from '../../engine/vcc/encoder';
@@ -69,7 +69,8 @@ function engineLoop(init: WorkerInit, link: ParentLink): (m: ToWorker) => void {
   async function run(id: number, task: EngineTask, signal: AbortSignal): Promise<EngineTaskResult> {
     await open();
     const tok = tokenizer!;
-    const queryIds = task.query.kind === 'qa' ? qaQueryIds(tok, task.query.question) : tok.encode(task.query.text, { addEos: false });
+    const query = task.query.kind === 'qa' ? qaFollowUpQuery(tok, task.query.question, task.query.previous, task.vcc.vipTokens) : { text: task.query.text, ids: tok.encode(task.query.text, { addEos: false }) };
+    const queryIds = query.ids;
     const documentIds = Array.from(task.documentIds);
     const vcc = { ...task.vcc };
     const dense = task.attention === 'dense';
@@ -141,6 +142,7 @@ function engineLoop(init: WorkerInit, link: ParentLink): (m: ToWorker) => void {
       compressedLengths: encoded.compressedLengths,
       encoderHash,
       queryTokens: queryIds.length,
+      queryText: query.text,
       timingsMs: { encode: encodeMs, generate: performance.now() - t1 },
     };
   }

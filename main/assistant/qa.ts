@@ -1,4 +1,6 @@
 import type { CompressionPreset } from '../../common/api';
+import { qaQueryText, type PreviousTurn } from '../../engine/qa-format';
+import { normalizeQuestion } from '../library/cache-keys';
 import type { CacheContext } from '../library/caches';
 import type { Library } from '../library/library';
 import { citation, evidenceRanges } from './citations';
@@ -35,14 +37,29 @@ export function answerCacheContext(env: QaEnv, req: AskRequest): CacheContext {
 }
 
 /**
+ * What the answer cache keys an answer on: the question, and for a follow-up the turn before it
+ * (the same words after another question are another query).
+ */
+export function cachedQuestion(req: AskRequest, previous: PreviousTurn | null): string {
+  // each question normalized as a lone one is (the cache normalizes the whole string too)
+  return previous ? qaQueryText(normalizeQuestion(req.question), { question: normalizeQuestion(previous.question), answer: previous.answer }) : req.question;
+}
+
+/**
  * Answers a question about a document: the question as VIP tokens, the document (or the chosen
  * sections, or the windows full-text search picks when it is over the limit) as context, VCC in
  * the cached layout so the local layers are reused across questions; citations from the evidence.
  * A model that answers from passages (the bundled one) then reads the few passages VCC ranked
  * highest again, densely, and answers from them; otherwise the answer is generated from the whole
  * compressed document. Either way the answer is a span of the text read (quoting).
+ * A follow-up in a chat (`previous` is the turn before it) is read with that turn: the VIP query
+ * holds the previous question and answer (within the VIP budget, see qaFollowUpQuery), and the
+ * full-text search that picks windows and the passage ranking also use their words, so "and who
+ * is his wife?" after "Who is the captain?" finds the captain's wife.
  */
-export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: ReadableDocument): Promise<Omit<AskOutcome, 'chatId'>> {
+export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: ReadableDocument, previous: PreviousTurn | null = null): Promise<Omit<AskOutcome, 'chatId'>> {
+  // the words that choose what is read and which passages rank: the question's, and a follow-up's previous turn's
+  const searchText = previous ? `${previous.question} ${previous.answer} ${req.question}` : req.question;
   const facts = await env.runtime.open(ctx);
   const t0 = performance.now();
   const tokens = await env.runtime.tokens(ctx, doc.id, doc.text);
@@ -52,10 +69,10 @@ export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: 
   const plan = planRead(doc, tokens, {
     limit: env.limit,
     sections: req.sections,
-    question: req.question,
+    question: searchText,
     search: (term) => env.library.documents.search(term, { docId: doc.id, limit: 1000 }).map((h) => h.page),
   });
-  const query = { kind: 'qa', question: req.question } as const;
+  const query = previous ? ({ kind: 'qa', question: req.question, previous } as const) : ({ kind: 'qa', question: req.question } as const);
   // Answers are quotes of the text read: faithful by construction, and a small model's copy cannot drift.
   const generate = { maxNewTokens: env.maxAnswerTokens, numBeams: 1, quote: true };
   const vcc = vccSettingsFor(env.compression, facts.numLayers);
@@ -75,7 +92,7 @@ export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: 
   const r = await env.runtime.run(silent, task);
   let answered = r;
   let answeredFrom: AskOutcome['answeredFrom'] = 'whole';
-  const ranked = questionPassages(req.question, r.evidence, plan.windows, tokens, doc.text);
+  const ranked = questionPassages(searchText, r.evidence, plan.windows, tokens, doc.text);
   const passages = fromPassages ? passageWindows(ranked, tokens) : [];
   if (passages.length > 0) {
     ctx.progress('generating', { fraction: 0, detail: 'reading the best passages again' });
@@ -107,6 +124,7 @@ export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: 
       compressedLengths: r.compressedLengths,
       ...(r.encoderHash ? { encoderHash: r.encoderHash } : {}),
       queryTokens: r.queryTokens,
+      query: r.queryText,
       generated: (answered.text ?? '').trim(),
       timingsMs: { tokenize: tokenizeMs, encode: r.timingsMs.encode + (answered === r ? 0 : answered.timingsMs.encode), generate: answered.timingsMs.generate },
     },

@@ -4,6 +4,7 @@
  * common/api.ts; what is here adds to them without changing them.
  */
 import type { AskResult, JobKind, JobStage, SummaryResult } from '../../common/api';
+import type { PreviousTurn } from '../../engine/qa-format';
 import type { LayerEvidence } from '../../engine/vcc/encoder';
 import type { VccSettings } from '../../engine/vcc/settings';
 import type { AskRequestLike, AssistantOpenOptions, SummarizeRequestLike } from '../api/assistant-host';
@@ -48,6 +49,8 @@ export interface EngineFacts {
   compressedLengths: number[];
   encoderHash?: string;
   queryTokens: number;
+  /** The query the VIP tokens were made from (a follow-up's includes the chat's previous turn). */
+  query: string;
   timingsMs: { tokenize: number; encode: number; generate: number };
   /** The answer the model generated, shown or not (benchmarks calibrate the confidence threshold on it). */
   generated: string;
@@ -86,7 +89,8 @@ export interface WorkerInit {
   reportEncoderHash: boolean;
 }
 
-export type EngineQuery = { kind: 'qa'; question: string } | { kind: 'text'; text: string };
+/** A question (with the chat's previous turn when it is a follow-up), or raw text (summaries). */
+export type EngineQuery = { kind: 'qa'; question: string; previous?: PreviousTurn } | { kind: 'text'; text: string };
 
 export interface EngineTask {
   query: EngineQuery;
@@ -113,6 +117,8 @@ export interface EngineTaskResult {
   compressedLengths: number[];
   encoderHash?: string;
   queryTokens: number;
+  /** The query text the VIP tokens were made from. */
+  queryText: string;
   timingsMs: { encode: number; generate: number };
 }
 

@@ -136,7 +136,7 @@ export function registerAssistant(program: Command): void {
     program
       .command('ask')
       .description('Answer a question about a document (added to the library first if needed), with citations.')
-      .argument('<file>', 'the document (PDF, EPUB, text, Markdown, HTML)')
+      .argument('<file>', 'the document (PDF, EPUB, Word .docx, text, Markdown, HTML)')
       .argument('<question>', 'the question')
       .option('--chapter <n>', 'only read section N, or sections N-M (1 = the first section of the document)', rangeOption),
   ).action(async (file: string, question: string, flags: EngineFlags & { chapter?: { from: number; to: number } }) => {

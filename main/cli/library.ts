@@ -4,6 +4,7 @@ import type { IngestProgress } from '../../common/document';
 import { DEFAULT_MAX_FILE_BYTES } from '../ingest/index';
 import type { DocumentSummary } from '../library/documents';
 import { bundledModelDir, ModelRegistry } from '../assistant/models';
+import type { Collection } from '../library/collections';
 import { Library, type AddResult } from '../library/library';
 
 const NO_MODEL_NOTE = 'No model is installed, so the token count is unknown.';
@@ -13,7 +14,7 @@ interface JsonFlag {
 }
 
 export function registerLibrary(program: Command): void {
-  const library = program.command('library').description('Manage the library of books and documents (PDF, EPUB, text, Markdown, HTML).');
+  const library = program.command('library').description('Manage the library of books and documents (PDF, EPUB, Word .docx, text, Markdown, HTML).');
 
   library
     .command('add')
@@ -106,6 +107,110 @@ export function registerLibrary(program: Command): void {
         lib.close();
       }
     });
+
+  registerCollections(library);
+}
+
+/** `longread library collection …`: named sets of documents; a document may be in several. */
+function registerCollections(library: Command): void {
+  const collection = library.command('collection').description('Collections: named sets of documents (a document may be in several).');
+  const withLibrary = <T>(flags: JsonFlag, fn: (lib: Library) => T): T => {
+    const lib = openLibrary(flags);
+    try {
+      return fn(lib);
+    } finally {
+      lib.close();
+    }
+  };
+  const show = (flags: JsonFlag, key: string, c: Collection, human: string) => {
+    if (flags.json) print({ [key]: collectionJson(c) });
+    else console.log(human);
+  };
+
+  collection
+    .command('create')
+    .description('Make an empty collection.')
+    .argument('<name>', 'its name (unique, any case)')
+    .option('--json', 'print JSON')
+    .action((name: string, flags: JsonFlag) =>
+      withLibrary(flags, (lib) => {
+        const c = lib.collections.create(name);
+        show(flags, 'collection', c, `Created the collection "${c.name}" (${c.id}).`);
+      }),
+    );
+
+  collection
+    .command('rename')
+    .description('Give a collection another name.')
+    .argument('<collection>', 'its name or number')
+    .argument('<name>', 'the new name')
+    .option('--json', 'print JSON')
+    .action((which: string, name: string, flags: JsonFlag) =>
+      withLibrary(flags, (lib) => {
+        const c = lib.collections.rename(lib.collections.resolve(which).id, name);
+        show(flags, 'collection', c, `Renamed the collection to "${c.name}".`);
+      }),
+    );
+
+  collection
+    .command('delete')
+    .description('Delete a collection; its documents stay in the library.')
+    .argument('<collection>', 'its name or number')
+    .option('--json', 'print JSON')
+    .action((which: string, flags: JsonFlag) =>
+      withLibrary(flags, (lib) => {
+        const c = lib.collections.remove(lib.collections.resolve(which).id);
+        show(flags, 'deleted', c, `Deleted the collection "${c.name}" (its ${c.documentIds.length} documents stay in the library).`);
+      }),
+    );
+
+  collection
+    .command('add')
+    .description('Put documents in a collection.')
+    .argument('<collection>', 'its name or number')
+    .argument('<ids...>', 'document ids or prefixes of at least 6 characters')
+    .option('--json', 'print JSON')
+    .action((which: string, ids: string[], flags: JsonFlag) =>
+      withLibrary(flags, (lib) => {
+        const target = lib.collections.resolve(which);
+        const c = lib.collections.addDocuments(target.id, ids.map((id) => lib.documents.resolveId(id)));
+        show(flags, 'collection', c, `"${c.name}" has ${c.documentIds.length} document${c.documentIds.length === 1 ? '' : 's'}.`);
+      }),
+    );
+
+  collection
+    .command('remove')
+    .description('Take documents out of a collection (they stay in the library).')
+    .argument('<collection>', 'its name or number')
+    .argument('<ids...>', 'document ids or prefixes of at least 6 characters')
+    .option('--json', 'print JSON')
+    .action((which: string, ids: string[], flags: JsonFlag) =>
+      withLibrary(flags, (lib) => {
+        const target = lib.collections.resolve(which);
+        const c = lib.collections.removeDocuments(target.id, ids.map((id) => lib.documents.resolveId(id)));
+        show(flags, 'collection', c, `"${c.name}" has ${c.documentIds.length} document${c.documentIds.length === 1 ? '' : 's'}.`);
+      }),
+    );
+
+  collection
+    .command('list')
+    .description('List the collections and their documents.')
+    .option('--json', 'print JSON')
+    .action((flags: JsonFlag) =>
+      withLibrary(flags, (lib) => {
+        const all = lib.collections.list();
+        if (flags.json) return print({ collections: all.map(collectionJson) });
+        if (all.length === 0) return console.log('There are no collections (`longread library collection create NAME` makes one).');
+        for (const c of all) {
+          console.log(`${c.id}  ${c.name} (${c.documentIds.length} document${c.documentIds.length === 1 ? '' : 's'})`);
+          for (const id of c.documentIds) console.log(`    ${id.slice(0, 12)}  ${lib.documents.get(id)?.title ?? ''}`);
+        }
+      }),
+    );
+}
+
+function collectionJson(c: Collection) {
+  return { id: c.id, name: c.name, documents: c.documentIds, createdAt: new Date(c.createdAt).toISOString(), updatedAt: new Date(c.updatedAt).toISOString() };
 }
 
 function openLibrary(flags: JsonFlag): Library {

@@ -7,6 +7,8 @@ export type IngestErrorCode =
   | 'file-unreadable'
   | 'file-too-large'
   | 'unsupported-type'
+  | 'docx-corrupt'
+  | 'docx-encrypted'
   | 'document-empty'
   | 'pdf-password-required'
   | 'pdf-wrong-password'

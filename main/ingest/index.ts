@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { CountingModel, DocumentType, IngestedDocument, TokenCounter } from '../../common/document';
 import { throwIfAborted } from '../../common/errors';
 import { looksBinary } from './decode';
+import { isOleFile, readDocx } from './docx';
 import { readEpub } from './epub';
 import { checkTextLength, displayName, FileProblem, ingestError } from './errors';
 import { readHtml } from './html';
@@ -74,17 +75,22 @@ export function detectType(file: string, bytes: Uint8Array): DocumentType {
   if (head.startsWith('%PDF-') || (head.includes('%PDF-') && (ext === '.pdf' || looksBinary(bytes)))) return 'pdf';
   if (head.startsWith('PK\u0003\u0004')) {
     if (ext === '.epub' || head.includes('application/epub+zip')) return 'epub';
-    throw ingestError('unsupported-type', file, `this ${ext || 'ZIP'} file is not a document Longread can read (PDF, EPUB, text, Markdown or HTML).`);
+    if (ext === '.docx' || head.includes('word/')) return 'docx';
+    throw ingestError('unsupported-type', file, `this ${ext || 'ZIP'} file is not a document Longread can read (PDF, EPUB, Word .docx, text, Markdown or HTML).`);
   }
   if (ext === '.pdf') return 'pdf'; // no signature: the PDF reader reports it as damaged
   if (ext === '.epub') return 'epub';
+  if (ext === '.docx') return 'docx'; // not a ZIP: the Word reader says encrypted or damaged
+  if (isOleFile(bytes) && ext === '.doc') {
+    throw ingestError('unsupported-type', file, 'this is an older Word (.doc) file; open it in Word or LibreOffice and save it as .docx.');
+  }
   if (looksBinary(bytes)) {
-    throw ingestError('unsupported-type', file, `this ${ext ? ext + ' ' : ''}file is not a document Longread can read (PDF, EPUB, text, Markdown or HTML).`);
+    throw ingestError('unsupported-type', file, `this ${ext ? ext + ' ' : ''}file is not a document Longread can read (PDF, EPUB, Word .docx, text, Markdown or HTML).`);
   }
   if (['.md', '.markdown', '.mdown', '.mkd'].includes(ext)) return 'markdown';
   if (['.html', '.htm', '.xhtml'].includes(ext) || /^\s*(<!doctype html|<html)/i.test(head)) return 'html';
   if (['', '.txt', '.text', '.asc'].includes(ext)) return 'text';
-  throw ingestError('unsupported-type', file, `${ext} files are not supported; Longread reads PDF, EPUB, text, Markdown and HTML.`);
+  throw ingestError('unsupported-type', file, `${ext} files are not supported; Longread reads PDF, EPUB, Word (.docx), text, Markdown and HTML.`);
 }
 
 /** Reads a file into the normalized document model. */
@@ -116,6 +122,8 @@ function readByType(type: DocumentType, file: string, bytes: Uint8Array, options
       return readPdf(file, bytes, options);
     case 'epub':
       return readEpub(file, bytes, options);
+    case 'docx':
+      return readDocx(file, bytes, options);
     case 'markdown':
       return readMarkdown(bytes, options);
     case 'html':

@@ -211,11 +211,20 @@ export function migrate(db: Db, file: string): void {
       { file },
     );
   }
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    }).immediate();
+  if (current === MIGRATIONS.length) return;
+  // Off while tables are rebuilt (a DROP would otherwise cascade); checked before each commit.
+  db.pragma('foreign_keys = OFF');
+  try {
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      db.transaction(() => {
+        db.exec(MIGRATIONS[v]!);
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length > 0) throw new LongreadError('library-unavailable', `The library at ${file} could not be updated to schema ${v + 1}: ${broken.length} rows would refer to nothing.`, { file });
+        db.pragma(`user_version = ${v + 1}`);
+      }).immediate();
+    }
+  } finally {
+    db.pragma('foreign_keys = ON');
   }
 }
 

@@ -7,6 +7,7 @@ import { tokenCounterOrNull } from '../ingest/token-counter';
 import { ingestSourceInWorker } from '../ingest/worker';
 import { AnswerCache, SummaryCache } from './caches';
 import { ChatStore } from './chats';
+import { CollectionStore } from './collections';
 import { openDatabase, type Db, type RecoveryNotice } from './database';
 import { DocumentStore, type DocumentSummary } from './documents';
 import { DEFAULT_ENGINE_STATE_CAP, EngineStateStore, SWEEP_MIN_AGE_MS } from './engine-state';
@@ -39,6 +40,7 @@ export interface AddResult {
 export class Library {
   readonly documents: DocumentStore;
   readonly chats: ChatStore;
+  readonly collections: CollectionStore;
   readonly answers: AnswerCache;
   readonly summaries: SummaryCache;
   readonly engineState: EngineStateStore;
@@ -52,6 +54,7 @@ export class Library {
   ) {
     this.documents = new DocumentStore(db);
     this.chats = new ChatStore(db);
+    this.collections = new CollectionStore(db);
     this.answers = new AnswerCache(db);
     this.summaries = new SummaryCache(db);
     this.engineState = new EngineStateStore(db, path.join(home, ENGINE_STATE_DIR), engineStateCap);

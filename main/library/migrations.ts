@@ -129,4 +129,42 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX engine_state_lru ON engine_state_files(used_at);
   `,
+
+  // 2: Word documents ('docx'). SQLite cannot change a CHECK in place: the table is rebuilt
+  //    (foreign keys are off while migrations run, so nothing referring to it is touched).
+  `
+  CREATE TABLE documents_new (
+    hash        TEXT PRIMARY KEY,
+    type        TEXT NOT NULL CHECK (type IN ('pdf','epub','docx','text','markdown','html')),
+    title       TEXT NOT NULL,
+    author      TEXT,
+    text        TEXT NOT NULL,
+    char_count  INTEGER NOT NULL,
+    page_kind   TEXT NOT NULL CHECK (page_kind IN ('physical','virtual')),
+    page_count  INTEGER NOT NULL,
+    byte_size   INTEGER NOT NULL,
+    warnings    TEXT NOT NULL DEFAULT '[]',
+    added_at    INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO documents_new SELECT hash, type, title, author, text, char_count, page_kind, page_count, byte_size, warnings, added_at FROM documents;
+  DROP TABLE documents;
+  ALTER TABLE documents_new RENAME TO documents;
+  `,
+
+  // 3: collections of documents (a document may be in several).
+  `
+  CREATE TABLE collections (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE collection_documents (
+    collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+    doc_hash    TEXT NOT NULL REFERENCES documents(hash) ON DELETE CASCADE,
+    added_at    INTEGER NOT NULL,
+    PRIMARY KEY (collection_id, doc_hash)
+  ) STRICT;
+  CREATE INDEX collection_documents_doc ON collection_documents(doc_hash);
+  `,
 ];

@@ -92,9 +92,10 @@ test('no remote content, no permissions, dropped files are recognized', () => {
 });
 
 test('documents on the command line (OS "open with", second launch) are picked out of argv', () => {
-  assert.deepEqual(documentArgs(['/opt/Longread/longread', '--no-sandbox', 'book.pdf', '/abs/Moby Dick.EPUB', 'notes.docx', '-psn_0_1234'], '/home/me', false), [
+  assert.deepEqual(documentArgs(['/opt/Longread/longread', '--no-sandbox', 'book.pdf', '/abs/Moby Dick.EPUB', 'notes.docx', 'sheet.xlsx', '-psn_0_1234'], '/home/me', false), [
     '/home/me/book.pdf',
     '/abs/Moby Dick.EPUB',
+    '/home/me/notes.docx',
   ]);
   // unpackaged: argv[1] is the app folder
   assert.deepEqual(documentArgs(['/x/electron', '/repo', 'chapter.md'], '/repo', true), ['/repo/chapter.md']);

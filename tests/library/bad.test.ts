@@ -85,9 +85,12 @@ test('the other bad PDFs are damaged in ways pdf.js repairs: they open with thei
 test('files that are not documents, too large, missing or empty get their own errors', async () => {
   const { dir, cleanup } = tempDir();
   try {
+    const xlsx = path.join(dir, 'report.xlsx');
+    writeFileSync(xlsx, Buffer.concat([Buffer.from('PK\u0003\u0004'), Buffer.alloc(200, 1)]));
+    await expectRefused(xlsx, 'unsupported-type', /not a document Longread can read/);
     const docx = path.join(dir, 'report.docx');
     writeFileSync(docx, Buffer.concat([Buffer.from('PK\u0003\u0004'), Buffer.alloc(200, 1)]));
-    await expectRefused(docx, 'unsupported-type', /not a document Longread can read/);
+    await expectRefused(docx, 'docx-corrupt', /report\.docx: this Word document is damaged or incomplete/);
     const binary = path.join(dir, 'photo.jpg');
     writeFileSync(binary, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0]));
     await expectRefused(binary, 'unsupported-type', /not a document Longread can read/);

@@ -1,6 +1,6 @@
 import type { DocumentInfo } from '../../../common/api';
 
-export const TYPE_LABELS: Record<DocumentInfo['type'], string> = { pdf: 'PDF', epub: 'EPUB', text: 'Text', markdown: 'Markdown', html: 'HTML' };
+export const TYPE_LABELS: Record<DocumentInfo['type'], string> = { pdf: 'PDF', epub: 'EPUB', docx: 'Word', text: 'Text', markdown: 'Markdown', html: 'HTML' };
 
 export function compactNumber(n: number): string {
   if (n < 1000) return String(n);
