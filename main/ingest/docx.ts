@@ -2,7 +2,7 @@ import mammoth from 'mammoth';
 import { DomUtils, parseDocument } from 'htmlparser2';
 import { throwIfAborted } from '../../common/errors';
 import { ingestError } from './errors';
-import { htmlToText } from './htmltext';
+import { htmlToText, NestingTooDeep } from './htmltext';
 import type { ReadOptions, ReadResult } from './types';
 import { ZipProblem, ZipReader, type ZipLimits } from './zip';
 
@@ -75,7 +75,13 @@ export async function readDocx(file: string, bytes: Uint8Array, options: ReadOpt
     throw corrupt(e instanceof Error ? e.message : String(e), e);
   }
   throwIfAborted(options.signal, 'Reading the file');
-  const parsed = htmlToText(markListsAndTables(html));
+  let parsed: ReturnType<typeof htmlToText>;
+  try {
+    parsed = htmlToText(markListsAndTables(html));
+  } catch (e) {
+    if (e instanceof NestingTooDeep) throw ingestError('document-too-complex', file, `this Word document cannot be read: ${e.message}.`, e);
+    throw e;
+  }
   const meta = core ? coreProperties(core) : { title: null, author: null };
   const titleParagraph = /<p class="title">(.*?)<\/p>/s.exec(html)?.[1];
   const styledTitle = titleParagraph ? htmlToText(`<p>${titleParagraph}</p>`).text || null : null;

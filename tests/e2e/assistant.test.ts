@@ -220,7 +220,8 @@ describe('the assistant in the browser', { skip: skip ?? (hasAssistant ? false :
     const done = events.filter((e) => e.type === 'done' && e.result?.answer !== undefined).at(-1)!;
     const cited = done.result!.citations![0] as { start: number; end: number; quote: string };
     const marked = (await mark.allInnerTexts()).join('');
-    assert.equal(marked.replace(/\s+/g, ' ').trim(), cited.quote.replace(/\s+/g, ' ').trim(), 'exactly the cited range is marked');
+    // a cited passage may run from a chapter heading into its text: the reader's blocks join them without a space
+    assert.equal(marked.replace(/\s+/g, ''), cited.quote.replace(/\s+/g, ''), 'exactly the cited range is marked');
     await s.screenshot('15-epub-citation');
   });
 
