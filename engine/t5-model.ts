@@ -53,12 +53,12 @@ export class T5Model {
     return this.actualProvider;
   }
 
-  private session(name: string, build: () => GraphBuilder): Promise<LoadedSession> {
+  private session(name: string, build: () => GraphBuilder, arena = false): Promise<LoadedSession> {
     let s = this.sessions.get(name);
     if (!s) {
       s = (async () => {
         const file = cachedGraph(this.cacheDir, name, build);
-        const loaded = await openSession(file, this.options);
+        const loaded = await openSession(file, { ...this.options, arena });
         this.actualProvider = loaded.provider;
         return loaded;
       })();
@@ -83,12 +83,12 @@ export class T5Model {
 
   /** One key tile of attention with the position bias gathered per (query, key); shared by all layers. */
   encoderNearTile(): Promise<LoadedSession> {
-    return this.session('encoder_attn_near', () => encoderNearTileGraph(this.checkpoint));
+    return this.session('encoder_attn_near', () => encoderNearTileGraph(this.checkpoint), true);
   }
 
   /** One key tile of attention whose position bias is one constant per head; shared by all layers. */
   encoderFarTile(): Promise<LoadedSession> {
-    return this.session('encoder_attn_far', () => encoderFarTileGraph(this.checkpoint));
+    return this.session('encoder_attn_far', () => encoderFarTileGraph(this.checkpoint), true);
   }
 
   encoderOutput(layer: number): Promise<LoadedSession> {

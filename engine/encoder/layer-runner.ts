@@ -82,6 +82,8 @@ export async function computeKeysValues(
 export interface LayerRunStats {
   nearTiles: number;
   farTiles: number;
+  /** Wall-clock milliseconds in each stage: keys/values, queries, attention tiles, output projection + FFN. */
+  ms: { kv: number; query: number; attention: number; output: number };
 }
 
 /** Rows (over the whole batch) per query chunk: enough for the projections and FFN to run near MatMul speed. */
@@ -102,6 +104,8 @@ interface KeyTile {
   minPos: number;
   maxPos: number;
 }
+
+type Side = 'left' | 'right' | 'near';
 
 function positionRange(pos: BigInt64Array, batch: number, n: number, r0: number, r1: number): [number, number] {
   let lo = Infinity;
@@ -157,7 +161,13 @@ export async function runEncoderLayer(
   inp: EncoderBatch,
   opts: LayerRunOptions = {},
 ): Promise<LayerRunStats> {
-  const stats: LayerRunStats = { nearTiles: 0, farTiles: 0 };
+  const stats: LayerRunStats = { nearTiles: 0, farTiles: 0, ms: { kv: 0, query: 0, attention: 0, output: 0 } };
+  let t0 = performance.now();
+  const lap = (stage: keyof LayerRunStats['ms']) => {
+    const t = performance.now();
+    stats.ms[stage] += t - t0;
+    t0 = t;
+  };
   const queryRows = Math.max(1, opts.queryRows ?? QUERY_ROWS);
   const { dModel: d, numHeads: H, dKv: dk } = model.config;
   const budget = opts.scoreBudget ?? DEFAULT_SCORE_BUDGET;
@@ -169,7 +179,7 @@ export async function runEncoderLayer(
     model.encoderFarTile(),
   ]);
   const { table, maxDistance: L } = model.positionBias();
-  const headBias = (row: number) => f32(table.slice(row * H, (row + 1) * H), [1, H, 1, 1]);
+  const headBias = (row: number) => table.slice(row * H, (row + 1) * H);
   const leftBias = headBias(0); // every key at least L before every query
   const rightBias = headBias(2 * L); // every key at least L after every query
   const groupSize = Math.max(1, Math.min(inp.batch, queryRows));
@@ -179,12 +189,14 @@ export async function runEncoderLayer(
     const x = inp.x.subarray(b0 * n * d, (b0 + B) * n * d);
     const pos = inp.positions.subarray(b0 * n, (b0 + B) * n);
     const kbias = inp.keyBias.subarray(b0 * n, (b0 + B) * n);
+    t0 = performance.now();
     const kv = await computeKeysValues(model, layer, x, B, n, opts.signal);
     const chunk = Math.max(1, Math.min(n, Math.ceil(queryRows / B)));
     const tileKeys = Math.max(1, Math.min(n, Math.floor(budget / (B * H * chunk))));
     const shape = { batch: B, n, H, dk, pos, kbias };
     const tiles: KeyTile[] = [];
     for (let k0 = 0; k0 < n; k0 += tileKeys) tiles.push(keyTile(kv, shape, k0, Math.min(n, k0 + tileKeys)));
+    lap('kv');
     for (let r0 = 0; r0 < n; r0 += chunk) {
       throwIfAborted(opts.signal);
       const r1 = Math.min(n, r0 + chunk);
@@ -193,36 +205,56 @@ export async function runEncoderLayer(
       const qposRows = sliceRows(pos, B, n, 1, r0, r1) as BigInt64Array;
       const [qLo, qHi] = positionRange(pos, B, n, r0, r1);
       const q = f32(floatData((await run(querySession, { x: f32(xRows, [B, c, d]) })).q, 'q'), [B, H, c, dk]);
+      lap('query');
       let max = f32(new Float32Array(B * H * c).fill(-Infinity), [B, H, c, 1]);
       let acc = f32(new Float32Array(B * H * c * (dk + 1)), [B, H, c, dk + 1]);
-      const step = async (t: KeyTile) => {
+      // Which side of every query of the chunk a key range lies on, beyond max distance; else near.
+      const side = (lo: number, hi: number): Side => (lo - qHi >= L ? 'right' : hi - qLo <= -L ? 'left' : 'near');
+      const step = async (t: KeyTile, where: Side) => {
         const m = t.k1 - t.k0;
-        const feeds = {
-          q,
-          kT: f32(t.kT, [B, H, dk, m]),
-          v1: f32(t.v1, [B, H, m, dk + 1]),
-          kbias: f32(t.kbias, [B, m]),
-          max,
-          acc,
-        };
-        const far = t.minPos - qHi >= L ? rightBias : t.maxPos - qLo <= -L ? leftBias : undefined;
-        const out = far
-          ? await run(farSession, { ...feeds, head_bias: far })
-          : await run(nearSession, { ...feeds, qpos: i64(qposRows, [B, c]), kpos: i64(t.kpos, [B, m]) });
-        stats[far ? 'farTiles' : 'nearTiles']++;
+        const feeds = { q, kT: f32(t.kT, [B, H, dk, m]), v1: f32(t.v1, [B, H, m, dk + 1]), max, acc };
+        let out;
+        if (where === 'near') {
+          out = await run(nearSession, { ...feeds, qpos: i64(qposRows, [B, c]), kpos: i64(t.kpos, [B, m]), kbias: f32(t.kbias, [B, m]) });
+          stats.nearTiles++;
+        } else {
+          const hb = where === 'left' ? leftBias : rightBias;
+          const bias = new Float32Array(B * H * m);
+          for (let b = 0; b < B; b++) {
+            for (let h = 0; h < H; h++) {
+              const at = (b * H + h) * m;
+              for (let j = 0; j < m; j++) bias[at + j] = t.kbias[b * m + j] + hb[h];
+            }
+          }
+          out = await run(farSession, { ...feeds, bias: f32(bias, [B, H, 1, m]) });
+          stats.farTiles++;
+        }
         max = out.max_out!;
         acc = out.acc_out!;
       };
       for (const t of tiles) {
-        const far = t.minPos - qHi >= L || t.maxPos - qLo <= -L;
-        if (far || t.k1 - t.k0 <= NEAR_SUBTILE) {
-          await step(t);
+        const where = side(t.minPos, t.maxPos);
+        if (where !== 'near' || t.k1 - t.k0 <= NEAR_SUBTILE) {
+          await step(t, where);
           continue;
         }
-        for (let s0 = t.k0; s0 < t.k1; s0 += NEAR_SUBTILE) await step(keyTile(kv, shape, s0, Math.min(t.k1, s0 + NEAR_SUBTILE)));
+        // Split a near tile into runs of sub-tiles on the same side (with sorted positions: far
+        // left, near, far right), each run one call.
+        let runStart = t.k0;
+        let runSide = side(...positionRange(pos, B, n, t.k0, Math.min(t.k1, t.k0 + NEAR_SUBTILE)));
+        for (let s0 = t.k0 + NEAR_SUBTILE; s0 < t.k1; s0 += NEAR_SUBTILE) {
+          const here = side(...positionRange(pos, B, n, s0, Math.min(t.k1, s0 + NEAR_SUBTILE)));
+          if (here === runSide) continue;
+          await step(keyTile(kv, shape, runStart, s0), runSide);
+          runStart = s0;
+          runSide = here;
+        }
+        await step(keyTile(kv, shape, runStart, t.k1), runSide);
       }
+      lap('attention');
       const out = await run(outputSession, { x: f32(xRows, [B, c, d]), acc });
       writeRows(x, floatData(out.y, 'y'), B, n, d, r0, r1);
+      lap('output');
       opts.onFraction?.((b0 * n + B * r1) / (inp.batch * n));
     }
   }

@@ -13,8 +13,8 @@ import { feedForward, getWeight, linear, mergeHeads, rmsNorm, splitHeads, splitH
  *   output: x rows, accumulator               → the layer's output for those rows (B,c,d)
  * The caller runs `query`, then near/far over key tiles, then `output`, for each query chunk.
  * `near` gathers the relative position bias per (query, key); `far` is for tiles where every key
- * is at least max_distance away on the same side of every query, so the bias is one constant
- * per head (an input) and no gather is needed. Positions are explicit inputs because VCC runs the
+ * is at least max_distance away on the same side of every query, so the position bias is one
+ * constant per head: the caller adds it to the key bias, (B,H,1,m), and no gather is needed. Positions are explicit inputs because VCC runs the
  * same graphs on compressed sequences whose tokens are not contiguous; the key bias carries
  * padding masks and VCC's log(count) scale correction. `select` scores keys for VCC.
  */
@@ -89,10 +89,9 @@ function onlineSoftmaxTile(g: GraphBuilder, cfg: Checkpoint['config'], bias: (g:
   const q = g.input('q', 'float', ['B', H, 'c', cfg.dKv]);
   const kT = g.input('kT', 'float', ['B', H, cfg.dKv, 'm']);
   const v1 = g.input('v1', 'float', ['B', H, 'm', cfg.dKv + 1]);
-  const kbias = g.input('kbias', 'float', ['B', 'm']);
   const max = g.input('max', 'float', ['B', H, 'c', 1]);
   const acc = g.input('acc', 'float', ['B', H, 'c', cfg.dKv + 1]);
-  const scores = g.add(g.add(g.matmul(q, kT), g.unsqueeze(kbias, [1, 2])), bias(g));
+  const scores = g.add(g.matmul(q, kT), bias(g));
   const max2 = g.op('Max', [max, g.op('ReduceMax', [scores], { axes: [-1], keepdims: 1 })]);
   const p = g.op('Exp', [g.sub(scores, max2)]);
   const rescale = g.op('Exp', [g.sub(max, max2)]);
@@ -105,6 +104,7 @@ export function encoderNearTileGraph(ckpt: Checkpoint): GraphBuilder {
   const g = new GraphBuilder('encoder_attn_near');
   const qpos = g.input('qpos', 'int64', ['B', 'c']);
   const kpos = g.input('kpos', 'int64', ['B', 'm']);
+  const kbias = g.input('kbias', 'float', ['B', 'm']);
   onlineSoftmaxTile(g, cfg, () => {
     const { table, maxDistance: L } = encoderPositionBias(ckpt);
     // Table stored (H, 2L+1) so the gather yields (H, B, c, m) directly.
@@ -114,7 +114,7 @@ export function encoderNearTileGraph(ckpt: Checkpoint): GraphBuilder {
     const t = g.weight('encoder.position_bias_table_by_head', tableT, [H, 2 * L + 1]);
     const rel = g.sub(g.unsqueeze(kpos, [1]), g.unsqueeze(qpos, [2]));
     const idx = g.add(g.op('Clip', [rel, g.scalarInt(-L), g.scalarInt(L)]), g.scalarInt(L));
-    return g.transpose(g.op('Gather', [t, idx], { axis: 1 }), [1, 0, 2, 3]);
+    return g.add(g.transpose(g.op('Gather', [t, idx], { axis: 1 }), [1, 0, 2, 3]), g.unsqueeze(kbias, [1, 2]));
   });
   return g;
 }
@@ -122,8 +122,9 @@ export function encoderNearTileGraph(ckpt: Checkpoint): GraphBuilder {
 export function encoderFarTileGraph(ckpt: Checkpoint): GraphBuilder {
   const cfg = ckpt.config;
   const g = new GraphBuilder('encoder_attn_far');
-  const headBias = g.input('head_bias', 'float', [1, cfg.numHeads, 1, 1]);
-  onlineSoftmaxTile(g, cfg, () => headBias);
+  // The head's constant position bias plus each key's bias, (B,H,1,m), added by the caller.
+  const bias = g.input('bias', 'float', ['B', cfg.numHeads, 1, 'm']);
+  onlineSoftmaxTile(g, cfg, () => bias);
   return g;
 }
 

@@ -15,6 +15,14 @@ export interface RuntimeOptions {
   onWarning?: (message: string) => void;
 }
 
+export interface SessionOptions extends RuntimeOptions {
+  /**
+   * Keep ONNX Runtime's memory arena: for graphs run many times on tensors of one bounded size
+   * (attention tiles), reusing memory beats allocating (and page-faulting) every intermediate.
+   */
+  arena?: boolean;
+}
+
 export interface LoadedSession {
   session: ort.InferenceSession;
   provider: ExecutionProvider;
@@ -24,14 +32,14 @@ export function defaultThreads(): number {
   return Math.max(1, os.availableParallelism());
 }
 
-function sessionOptions(provider: ExecutionProvider, threads: number): ort.InferenceSession.SessionOptions {
+function sessionOptions(provider: ExecutionProvider, threads: number, arena: boolean): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     // Shapes change every call (query chunks, growing caches); a memory arena keeps peaks from piling up.
-    enableCpuMemArena: false,
+    enableCpuMemArena: arena,
     enableMemPattern: false,
   };
 }
@@ -43,14 +51,14 @@ const unavailableProviders = new Set<ExecutionProvider>();
  * Opens an ONNX model file. If the requested execution provider cannot be used on this
  * machine, says so through `onWarning` and falls back to the CPU; a CPU failure is an error.
  */
-export async function openSession(modelPath: string, opts: RuntimeOptions = {}): Promise<LoadedSession> {
+export async function openSession(modelPath: string, opts: SessionOptions = {}): Promise<LoadedSession> {
   const threads = opts.threads ?? defaultThreads();
   const provider = opts.provider ?? 'cpu';
   if (provider !== 'cpu' && unavailableProviders.has(provider)) {
     opts.onWarning?.(`The ${provider.toUpperCase()} execution provider is not available here; using the CPU.`);
   } else if (provider !== 'cpu') {
     try {
-      return { session: await ort.InferenceSession.create(modelPath, sessionOptions(provider, threads)), provider };
+      return { session: await ort.InferenceSession.create(modelPath, sessionOptions(provider, threads, opts.arena ?? false)), provider };
     } catch (e) {
       unavailableProviders.add(provider);
       opts.onWarning?.(
@@ -59,7 +67,7 @@ export async function openSession(modelPath: string, opts: RuntimeOptions = {}):
     }
   }
   try {
-    return { session: await ort.InferenceSession.create(modelPath, sessionOptions('cpu', threads)), provider: 'cpu' };
+    return { session: await ort.InferenceSession.create(modelPath, sessionOptions('cpu', threads, opts.arena ?? false)), provider: 'cpu' };
   } catch (e) {
     throw new LongreadError('model-graph-invalid', `ONNX Runtime could not load ${modelPath}: ${(e as Error).message}`, {
       file: modelPath,
