@@ -1,6 +1,6 @@
-import os from 'node:os';
 import ort from 'onnxruntime-node';
 import { LongreadError } from '../../common/errors';
+import { physicalCores } from './cpu-cores';
 import { disableOrtTelemetry } from './telemetry';
 
 disableOrtTelemetry();
@@ -8,7 +8,7 @@ disableOrtTelemetry();
 export type ExecutionProvider = 'cpu' | 'cuda' | 'dml';
 
 export interface RuntimeOptions {
-  /** Threads for one operator (intra-op); defaults to the machine's available parallelism. */
+  /** Threads for one operator (intra-op); defaults to the machine's physical cores (`defaultThreads`). */
   threads?: number;
   provider?: ExecutionProvider;
   /** Told once when the requested provider is unavailable and the CPU is used instead. */
@@ -28,9 +28,12 @@ export interface LoadedSession {
   provider: ExecutionProvider;
 }
 
-export function defaultThreads(): number {
-  return Math.max(1, os.availableParallelism());
+/** One engine thread per physical core (hardware threads of one core share its vector units). */
+export function defaultThreads(cores = physicalCores()): number {
+  return Math.max(1, cores);
 }
+
+
 
 function sessionOptions(provider: ExecutionProvider, threads: number, arena: boolean): ort.InferenceSession.SessionOptions {
   return {
