@@ -133,6 +133,15 @@ export interface ModelInfo {
   parameters: number;
 }
 
+/** A T5 model found in the user's Hugging Face cache (offline; `models.import` with its path imports it). */
+export interface CachedModel {
+  repoId: string;
+  /** The snapshot folder. */
+  path: string;
+  /** What an import copies. */
+  sizeBytes: number;
+}
+
 export interface ErrorBody {
   /** Stable code to switch on: `invalid-request`, `unknown-method`, `forbidden`, `unsupported`, `no-model`, `document-not-found`, … */
   code: string;
@@ -330,6 +339,8 @@ export const requestSchemas = {
   'settings.set': settingsSchema.partial().strict(),
 
   'models.list': empty,
+  /** The T5 models in the Hugging Face cache (HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub). */
+  'models.cached': empty,
   /** Imports a Hugging Face T5 folder (absolute path) into the data home. */
   'models.import': z.strictObject({ dir: absolutePathSchema }),
   /** Desktop only: shows a folder dialog, then imports the chosen folder (null when cancelled). */
@@ -373,6 +384,7 @@ export interface ApiResponses {
   'settings.get': Settings;
   'settings.set': Settings;
   'models.list': { models: ModelInfo[] };
+  'models.cached': { models: CachedModel[] };
   'models.import': { model: ModelInfo };
   'models.pick': { model: ModelInfo | null };
   'models.use': { models: ModelInfo[] };

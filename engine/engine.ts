@@ -42,11 +42,13 @@ export class Engine {
   private constructor(
     readonly dir: string,
     readonly model: T5Model,
+    /** generation_config.json's max_new_tokens / num_beams: what generate uses when a call does not say. */
+    readonly generationDefaults: { maxNewTokens?: number; numBeams?: number } = {},
   ) {}
 
   static async open(dir: string, opts: ModelOptions = {}): Promise<Engine> {
     const checkpoint = await loadCheckpoint(dir);
-    return new Engine(dir, new T5Model(checkpoint, opts));
+    return new Engine(dir, new T5Model(checkpoint, opts), checkpoint.generation);
   }
 
   get config() {
@@ -96,7 +98,8 @@ export class Engine {
   async generate(encoded: Encoded, opts: GenerateOptions = {}): Promise<GenerateResult> {
     const cross = await computeCross(this.model, encoded.hidden, encoded.n, opts.signal);
     const continuesWord = opts.quoteFrom && !opts.continuesWord ? await this.wordContinuations() : opts.continuesWord;
-    return generate(this.model, cross, { ...opts, continuesWord });
+    const { maxNewTokens = this.generationDefaults.maxNewTokens, numBeams = this.generationDefaults.numBeams } = opts;
+    return generate(this.model, cross, { ...opts, maxNewTokens, numBeams, continuesWord });
   }
 
   /** Which ids continue the word before them (see pieceContinuesWord), from the tokenizer's pieces. */

@@ -4,53 +4,70 @@ import path from 'node:path';
 import { LongreadError } from '../../common/errors';
 import { readT5Config } from './config';
 import { readSafetensors, type SafetensorsDtype } from './safetensors';
+import { readTorchBin } from './torch-pickle';
 import { expectedWeightShapes } from './weights';
 import type { Checkpoint, F32Tensor } from './types';
 
-const SINGLE_FILE = 'model.safetensors';
-const INDEX_FILE = 'model.safetensors.index.json';
+const SAFETENSORS = { single: 'model.safetensors', index: 'model.safetensors.index.json' };
+const TORCH = { single: 'pytorch_model.bin', index: 'pytorch_model.bin.index.json' };
 
-/** The weight files of a model folder, in hashing order, and the tensor → file map when sharded. */
-export function listWeightFiles(dir: string): { files: string[]; weightMap?: Map<string, string>; indexFile?: string } {
-  const single = path.join(dir, SINGLE_FILE);
-  const indexFile = path.join(dir, INDEX_FILE);
-  if (existsSync(indexFile)) {
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(indexFile, 'utf8'));
-    } catch (e) {
-      throw new LongreadError('safetensors-corrupt', `${indexFile} is not valid JSON: ${(e as Error).message}`, { file: indexFile, cause: e });
-    }
-    const map = (json as { weight_map?: unknown } | null)?.weight_map;
-    if (map === null || typeof map !== 'object' || Array.isArray(map)) {
-      throw new LongreadError('safetensors-corrupt', `${indexFile} has no "weight_map" object`, { file: indexFile });
-    }
-    const weightMap = new Map<string, string>();
-    for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
-      if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\') || shard.startsWith('.')) {
-        throw new LongreadError('safetensors-corrupt', `${indexFile}: tensor "${name}" maps to an invalid shard name ${JSON.stringify(shard)}`, { file: indexFile });
-      }
-      weightMap.set(name, shard);
-    }
-    const files = [...new Set(weightMap.values())].sort().map((f) => path.join(dir, f));
-    for (const f of files) {
-      if (!existsSync(f)) throw new LongreadError('model-file-missing', `weights shard ${f} listed in ${indexFile} is missing`, { file: f });
-    }
-    return { files, weightMap, indexFile };
-  }
-  if (existsSync(single)) return { files: [single] };
-  const hasBin = existsSync(path.join(dir, 'pytorch_model.bin')) || existsSync(path.join(dir, 'pytorch_model.bin.index.json'));
-  throw new LongreadError(
-    'model-file-missing',
-    hasBin
-      ? `${single} is missing: this folder only has PyTorch .bin weights; Longread needs safetensors (convert with Hugging Face's tools)`
-      : `${single} is missing (and no ${INDEX_FILE} for sharded weights)`,
-    { file: single },
-  );
+export type WeightFormat = 'safetensors' | 'torch';
+
+export interface WeightFiles {
+  format: WeightFormat;
+  /** In hashing order. */
+  files: string[];
+  /** Tensor → shard file name, when sharded. */
+  weightMap?: Map<string, string>;
+  indexFile?: string;
 }
 
 /**
- * Loads a Hugging Face T5 / Flan-T5 folder: config.json plus safetensors weights (single or sharded),
+ * The weight files of a model folder and the tensor → file map when sharded. safetensors wins
+ * over PyTorch's pytorch_model.bin when a folder has both, as in transformers.
+ */
+export function listWeightFiles(dir: string): WeightFiles {
+  for (const [format, names] of [['safetensors', SAFETENSORS], ['torch', TORCH]] as const) {
+    const indexFile = path.join(dir, names.index);
+    if (existsSync(indexFile)) return { format, ...readIndex(dir, indexFile, format) };
+    const single = path.join(dir, names.single);
+    if (existsSync(single)) return { format, files: [single] };
+  }
+  throw new LongreadError(
+    'model-file-missing',
+    `${path.join(dir, SAFETENSORS.single)} is missing (and there is no ${SAFETENSORS.index}, ${TORCH.single} or ${TORCH.index} either)`,
+    { file: path.join(dir, SAFETENSORS.single) },
+  );
+}
+
+function readIndex(dir: string, indexFile: string, format: WeightFormat): { files: string[]; weightMap: Map<string, string>; indexFile: string } {
+  const code = format === 'safetensors' ? 'safetensors-corrupt' : 'torch-bin-corrupt';
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(indexFile, 'utf8'));
+  } catch (e) {
+    throw new LongreadError(code, `${indexFile} is not valid JSON: ${(e as Error).message}`, { file: indexFile, cause: e });
+  }
+  const map = (json as { weight_map?: unknown } | null)?.weight_map;
+  if (map === null || typeof map !== 'object' || Array.isArray(map)) {
+    throw new LongreadError(code, `${indexFile} has no "weight_map" object`, { file: indexFile });
+  }
+  const weightMap = new Map<string, string>();
+  for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
+    if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\') || shard.startsWith('.')) {
+      throw new LongreadError(code, `${indexFile}: tensor "${name}" maps to an invalid shard name ${JSON.stringify(shard)}`, { file: indexFile });
+    }
+    weightMap.set(name, shard);
+  }
+  const files = [...new Set(weightMap.values())].sort().map((f) => path.join(dir, f));
+  for (const f of files) {
+    if (!existsSync(f)) throw new LongreadError('model-file-missing', `weights shard ${f} listed in ${indexFile} is missing`, { file: f });
+  }
+  return { files, weightMap, indexFile };
+}
+
+/**
+ * Loads a Hugging Face T5 / Flan-T5 folder: config.json plus safetensors or PyTorch weights (single or sharded),
  * converted to float32 and checked against the architecture.
  *
  * Tied embeddings are normalized: `shared.weight` is always present (taken from
@@ -67,11 +84,12 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   }
   if (!isDir) throw new LongreadError('model-not-found', `model folder ${abs} does not exist or is not a folder`, { file: abs });
 
-  const { config, bytes: configBytes, encoderOnly, file: configFile } = readT5Config(abs);
+  const { config, bytes: configBytes, encoderOnly, file: configFile, generation } = readT5Config(abs);
   if (encoderOnly) {
     throw new LongreadError('model-unsupported', `${configFile}: T5EncoderModel checkpoints have no decoder and cannot generate text`, { file: configFile });
   }
-  const { files, weightMap, indexFile } = listWeightFiles(abs);
+  const { format, files, weightMap, indexFile } = listWeightFiles(abs);
+  const corruptCode = format === 'safetensors' ? 'safetensors-corrupt' : 'torch-bin-corrupt';
 
   const hash = createHash('sha256');
   hash.update(configBytes);
@@ -79,14 +97,15 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const dtypeCounts = new Map<SafetensorsDtype, number>();
   const sourceOf = new Map<string, string>();
   for (const file of files) {
-    const { tensors, dtypes } = readSafetensors(file, { onBytes: (b) => hash.update(b) });
+    const onBytes = (b: Uint8Array) => hash.update(b);
+    const { tensors, dtypes } = format === 'safetensors' ? readSafetensors(file, { onBytes }) : await readTorchBin(file, { onBytes });
     for (const [name, t] of tensors) {
       const earlier = sourceOf.get(name);
       if (earlier !== undefined) {
-        throw new LongreadError('safetensors-corrupt', `tensor "${name}" appears in both ${earlier} and ${file}`, { file });
+        throw new LongreadError(corruptCode, `tensor "${name}" appears in both ${earlier} and ${file}`, { file });
       }
       if (weightMap && weightMap.get(name) !== path.basename(file)) {
-        throw new LongreadError('safetensors-corrupt', `${file} holds tensor "${name}", which ${indexFile} does not assign to it`, { file });
+        throw new LongreadError(corruptCode, `${file} holds tensor "${name}", which ${indexFile} does not assign to it`, { file });
       }
       sourceOf.set(name, file);
       weights.set(name, t);
@@ -128,7 +147,8 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   let storedDtype: SafetensorsDtype = 'F32';
   let most = -1;
   for (const [dt, n] of dtypeCounts) if (n > most) [storedDtype, most] = [dt, n];
-  return { dir: abs, config, weights, hash: hash.digest('hex'), storedDtype };
+  const defaults = { ...(generation.maxNewTokens !== undefined ? { maxNewTokens: generation.maxNewTokens } : {}), ...(generation.numBeams !== undefined ? { numBeams: generation.numBeams } : {}) };
+  return { dir: abs, config, weights, hash: hash.digest('hex'), storedDtype, generation: defaults };
 }
 
 function normalizeEmbeddings(weights: Map<string, F32Tensor>, tied: boolean, file: string): void {

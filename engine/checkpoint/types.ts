@@ -40,4 +40,6 @@ export interface Checkpoint {
   hash: string;
   /** Dtype the weights were stored in on disk (all converted to float32 here). */
   storedDtype: 'F32' | 'F16' | 'BF16';
+  /** generation_config.json's defaults (its token ids are already in `config`); absent fields: none given. */
+  generation?: { maxNewTokens?: number; numBeams?: number };
 }

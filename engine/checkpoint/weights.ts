@@ -43,3 +43,17 @@ export function expectedWeightShapes(config: T5Config): Map<string, number[]> {
   if (!config.tieWordEmbeddings) out.set('lm_head.weight', [vocabSize, d]);
   return out;
 }
+
+/**
+ * The number of weights `expectedWeightShapes(config)` describes, by arithmetic (nothing is built,
+ * so it costs the same for any config).
+ */
+export function parameterCount(config: T5Config): number {
+  const { dModel: d, dKv, numHeads, dFf, vocabSize, relativeAttentionNumBuckets: buckets } = config;
+  const attention = 4 * numHeads * dKv * d;
+  const ffn = (config.isGatedAct ? 3 : 2) * dFf * d + d;
+  const bias = buckets * numHeads;
+  const encoder = config.numLayers * (attention + d + ffn) + bias + d;
+  const decoder = config.numDecoderLayers * (2 * attention + 2 * d + ffn) + bias + d;
+  return vocabSize * d * (config.tieWordEmbeddings ? 1 : 2) + encoder + decoder;
+}

@@ -4,7 +4,7 @@
  * `longread generate --input-ids` with 5,000 ids) overflows the thread's stack: SIGSEGV at any input
  * length our graphs could handle. Turning telemetry off skips that scan. ONNX Runtime reads the real
  * process environment, which only the main thread can change (a worker thread's `process.env` is a
- * copy), so this runs on import of the runtime and again before a worker thread is spawned.
+ * copy), so this runs on import of the runtime; the engine process gets it in its environment too.
  */
 export function disableOrtTelemetry(): void {
   process.env.ORT_DISABLE_TELEMETRY = '1';

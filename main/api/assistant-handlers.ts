@@ -1,11 +1,12 @@
 import type { ModelInfo } from '../../common/api';
 import { LongreadError } from '../../common/errors';
+import { listCachedModels } from '../assistant/hf-cache';
 import { jobInfoOf, type AssistantLike } from './assistant-host';
 import { requireDocument } from './library-handlers';
 import type { ApiContext, Handlers } from './types';
 
 export function assistantHandlers(ctx: ApiContext): Handlers<
-  'assistant.ask' | 'assistant.summarize' | 'assistant.cancel' | 'assistant.jobs' | 'settings.get' | 'settings.set' | 'models.list' | 'models.import' | 'models.pick' | 'models.use' | 'models.remove'
+  'assistant.ask' | 'assistant.summarize' | 'assistant.cancel' | 'assistant.jobs' | 'settings.get' | 'settings.set' | 'models.list' | 'models.cached' | 'models.import' | 'models.pick' | 'models.use' | 'models.remove'
 > {
   const emitJob = ctx.emit;
   // a job's result promise is consumed through its events; keep a rejected one from going unhandled
@@ -64,6 +65,8 @@ export function assistantHandlers(ctx: ApiContext): Handlers<
     },
 
     'models.list': async () => ({ models: await models() }),
+
+    'models.cached': async () => ({ models: await listCachedModels() }),
 
     'models.import': async ({ dir }) => {
       const model = await importModel(ctx, dir);

@@ -35,7 +35,7 @@ export const GRAPH_CACHE_DIR = 'graph-cache';
 
 /**
  * Question answering and summaries over the library's documents. Engine work runs as jobs on
- * one worker thread per model (one job at a time per model, the rest queued); results are
+ * one engine process per model (one job at a time per model, the rest queued); results are
  * cached in the library.
  */
 export class Assistant implements AssistantLike {
@@ -212,7 +212,7 @@ export class Assistant implements AssistantLike {
     );
   }
 
-  /** Loads the checkpoint and tokenizer on a short-lived worker: what an import must pass first. */
+  /** Loads the checkpoint and tokenizer in a short-lived engine process: what an import must pass first. */
   private async validate(dir: string) {
     const w = this.worker(dir, '.validate'); // validation builds no graphs
     try {

@@ -1,9 +1,8 @@
-// Runs inside the assistant's engine worker thread (see engine-worker.ts): one model, one request
-// at a time. Tokenizes, encodes (VCC, local-layer states kept in the library's engine-state
-// store), generates, and streams progress and text back. An 'abort' message stops the request
-// at the next layer or token.
+// The assistant's engine as a message loop (run by the engine process, engine-process-main.ts,
+// whatever carries its messages): one model, one request at a time. Tokenizes, encodes (VCC,
+// local-layer states kept in the library's engine-state store), generates, and streams progress
+// and text back. An 'abort' message stops the request at the next layer or token.
 import { createHash } from 'node:crypto';
-import { parentPort, workerData } from 'node:worker_threads';
 import { LongreadError } from '../../common/errors';
 import { loadCheckpoint } from '../../engine/checkpoint/load';
 import { Engine } from '../../engine/engine';
@@ -16,16 +15,180 @@ import { EngineStateStore } from '../library/engine-state';
 import { fineBlocksWithEvidence } from './presets';
 import type { EngineTask, EngineTaskResult, FromWorker, ModelFacts, ToWorker, WorkerInit } from './types';
 
-const init = workerData as WorkerInit;
-const port = parentPort!;
-const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+/** The engine's side of its link to the app: messages in, messages out, and the end. */
+export interface ParentLink {
+  onMessage(fn: (m: ToWorker) => void): void;
+  post(m: FromWorker): void;
+  /** Called once everything is released, after 'closed' was posted: the engine's work is over. */
+  end(): void;
+}
 
-let engine: Engine | null = null;
-let tokenizer: T5Tokenizer | null = null;
-let store: EngineStateStore | null = null;
-let storeDb: Db | null = null;
-const aborts = new Map<number, AbortController>();
-const inflight = new Set<Promise<void>>();
+/** Serves one model's engine over `link`; the first message must be 'init'. */
+export function serveEngine(link: ParentLink): void {
+  let init: WorkerInit | null = null;
+  let loop: ((m: ToWorker) => void) | null = null;
+  link.onMessage((m) => {
+    if (m.type === 'init') {
+      if (!init) {
+        init = m.init;
+        loop = engineLoop(init, link);
+      }
+      return;
+    }
+    loop?.(m);
+  });
+  link.post({ type: 'ready' });
+}
+
+function engineLoop(init: WorkerInit, link: ParentLink): (m: ToWorker) => void {
+  const post = (m: FromWorker) => link.post(m);
+
+  let engine: Engine | null = null;
+  let tokenizer: T5Tokenizer | null = null;
+  let store: EngineStateStore | null = null;
+  let storeDb: Db | null = null;
+  const aborts = new Map<number, AbortController>();
+  const inflight = new Set<Promise<void>>();
+
+  async function open(): Promise<ModelFacts> {
+    engine ??= await Engine.open(init.modelDir, { threads: init.threads, provider: init.provider, cacheRoot: init.graphCacheRoot });
+    tokenizer ??= await engine.tokenizer();
+    const c = engine.model.checkpoint;
+    return { hash: c.hash, parameters: parameters(c.weights), numLayers: c.config.numLayers, vocabSize: c.config.vocabSize };
+  }
+
+  function engineState(): EngineStateStore | null {
+    if (!init.engineState) return null;
+    if (!store) {
+      storeDb = openDatabase(init.engineState.databaseFile).db;
+      store = new EngineStateStore(storeDb, init.engineState.dir, init.engineState.capBytes);
+    }
+    return store;
+  }
+
+  async function run(id: number, task: EngineTask, signal: AbortSignal): Promise<EngineTaskResult> {
+    await open();
+    const tok = tokenizer!;
+    const queryIds = task.query.kind === 'qa' ? qaQueryIds(tok, task.query.question) : tok.encode(task.query.text, { addEos: false });
+    const documentIds = Array.from(task.documentIds);
+    const vcc = { ...task.vcc };
+    const dense = task.attention === 'dense';
+    if (task.ensureEvidence && !dense) vcc.fineBlocks = fineBlocksWithEvidence(vcc, queryIds.length + documentIds.length - Math.min(vcc.vipTokens, queryIds.length + documentIds.length));
+    const states = task.localState && !dense ? engineState() : null;
+    const local = states && task.localState ? localCache(states, task.localState.docId, task.localState.modelId) : null;
+    let lastReport = 0;
+    const t0 = performance.now();
+    const encoded = await engine!.encode({
+      queryIds,
+      documentIds,
+      attention: dense ? 'dense' : 'vcc',
+      vcc,
+      signal,
+      localCache: local?.cache,
+      onProgress: (p) => {
+        const now = performance.now();
+        if (now - lastReport < 100 && p.layer < p.layers) return;
+        lastReport = now;
+        post({ type: 'progress', id, stage: 'encoding', fraction: p.layer / p.layers });
+      },
+    });
+    if (signal.aborted) throw new LongreadError('cancelled', 'Encoding was cancelled.');
+    local?.commit();
+    const encodeMs = performance.now() - t0;
+    const encoderHash = init.reportEncoderHash ? createHash('sha256').update(new Uint8Array(encoded.hidden.buffer, encoded.hidden.byteOffset, encoded.hidden.byteLength)).digest('hex') : undefined;
+
+    let text: string | null = null;
+    let outputIds: number[] = [];
+    let logProb = 0;
+    const t1 = performance.now();
+    if (task.generate) {
+      post({ type: 'progress', id, stage: 'generating', fraction: 0 });
+      const streamed: number[] = [];
+      let printed = '';
+      const result = await engine!.generate(encoded, {
+        maxNewTokens: task.generate.maxNewTokens,
+        numBeams: task.generate.numBeams,
+        quoteFrom: task.generate.quote ? documentIds : undefined,
+        signal,
+        onToken: (tokenId) => {
+          streamed.push(tokenId);
+          const now = tok.decode(streamed, { skipSpecial: true });
+          if (now.startsWith(printed) && now.length > printed.length) {
+            post({ type: 'token', id, text: now.slice(printed.length) });
+            printed = now;
+          }
+          const seconds = (performance.now() - t1) / 1000;
+          post({ type: 'progress', id, stage: 'generating', fraction: streamed.length / task.generate!.maxNewTokens, tokensPerSecond: seconds > 0 ? streamed.length / seconds : undefined });
+        },
+      });
+      outputIds = result.outputIds;
+      logProb = result.score;
+      const final = tok.decode(outputIds, { skipSpecial: true });
+      // The answer is what was streamed; the final decode only adds what is still missing.
+      if (final.startsWith(printed) && final.length > printed.length) {
+        post({ type: 'token', id, text: final.slice(printed.length) });
+        printed = final;
+      }
+      text = printed;
+    }
+    return {
+      text,
+      outputIds,
+      logProb,
+      evidence: encoded.evidence,
+      localCacheHit: encoded.localCacheHit,
+      settings: encoded.settings ?? vcc,
+      compressedLengths: encoded.compressedLengths,
+      encoderHash,
+      queryTokens: queryIds.length,
+      timingsMs: { encode: encodeMs, generate: performance.now() - t1 },
+    };
+  }
+
+  return (m: ToWorker) => {
+    if (m.type === 'init') return;
+    if (m.type === 'abort') {
+      aborts.get(m.id)?.abort();
+      return;
+    }
+    if (m.type === 'close') {
+      void (async () => {
+        // sessions are released only once no native call is running on them
+        for (const c of aborts.values()) c.abort();
+        await Promise.allSettled([...inflight]);
+        await engine?.close().catch(() => {});
+        storeDb?.close();
+        post({ type: 'closed' });
+        link.end();
+      })();
+      return;
+    }
+    const controller = new AbortController();
+    aborts.set(m.id, controller);
+    const work = async (): Promise<void> => {
+      if (m.type === 'open') post({ type: 'opened', id: m.id, facts: await open() });
+      else if (m.type === 'validate') post({ type: 'validated', id: m.id, facts: await validate(m.dir) });
+      else if (m.type === 'tokenize') {
+        await open();
+        const r = tokenizer!.encodeWithOffsets(m.text, { addEos: true });
+        const ids = Int32Array.from(r.ids);
+        const offsets = new Int32Array(r.offsets.length * 2);
+        r.offsets.forEach(([s, e], i) => {
+          offsets[2 * i] = s;
+          offsets[2 * i + 1] = e;
+        });
+        post({ type: 'tokenized', id: m.id, ids, offsets });
+      } else if (m.type === 'run') post({ type: 'result', id: m.id, result: await run(m.id, m.task, controller.signal) });
+    };
+    const settled: Promise<void> = work()
+      .catch((e) => post({ type: 'error', id: m.id, error: controller.signal.aborted ? { code: 'cancelled', message: 'The job was cancelled.', name: 'CancelledError' } : wireError(e) }))
+      .finally(() => {
+        aborts.delete(m.id);
+        inflight.delete(settled);
+      });
+    inflight.add(settled);
+  };
+}
 
 function parameters(weights: Map<string, { data: Float32Array }>): number {
   let n = 0;
@@ -33,12 +196,6 @@ function parameters(weights: Map<string, { data: Float32Array }>): number {
   return n;
 }
 
-async function open(): Promise<ModelFacts> {
-  engine ??= await Engine.open(init.modelDir, { threads: init.threads, provider: init.provider, cacheRoot: init.graphCacheRoot });
-  tokenizer ??= await engine.tokenizer();
-  const c = engine.model.checkpoint;
-  return { hash: c.hash, parameters: parameters(c.weights), numLayers: c.config.numLayers, vocabSize: c.config.vocabSize };
-}
 
 /** What an import checks: the checkpoint loads and matches its config, and the tokenizer loads and fits. */
 async function validate(dir: string): Promise<ModelFacts> {
@@ -52,22 +209,12 @@ async function validate(dir: string): Promise<ModelFacts> {
   return { hash: c.hash, parameters: parameters(c.weights), numLayers: c.config.numLayers, vocabSize: c.config.vocabSize };
 }
 
-function engineState(): EngineStateStore | null {
-  if (!init.engineState) return null;
-  if (!store) {
-    storeDb = openDatabase(init.engineState.databaseFile).db;
-    store = new EngineStateStore(storeDb, init.engineState.dir, init.engineState.capBytes);
-  }
-  return store;
-}
 
 /**
  * Local-layer states from the engine-state store. A new state is only held during the encode and
  * written once the encode has finished, so a cancelled encode writes nothing.
  */
-function localCache(docId: string, modelId: string) {
-  const s = engineState();
-  if (!s) return null;
+function localCache(s: EngineStateStore, docId: string, modelId: string) {
   const keyOf = (key: string) => ({ docId, modelId, kind: 'vcc-local-state', settings: { key } });
   let pending: { key: string; states: Float32Array } | null = null;
   const cache: LocalStateCache = {
@@ -97,128 +244,8 @@ function localCache(docId: string, modelId: string) {
   return { cache, commit };
 }
 
-async function run(id: number, task: EngineTask, signal: AbortSignal): Promise<EngineTaskResult> {
-  await open();
-  const tok = tokenizer!;
-  const queryIds = task.query.kind === 'qa' ? qaQueryIds(tok, task.query.question) : tok.encode(task.query.text, { addEos: false });
-  const documentIds = Array.from(task.documentIds);
-  const vcc = { ...task.vcc };
-  const dense = task.attention === 'dense';
-  if (task.ensureEvidence && !dense) vcc.fineBlocks = fineBlocksWithEvidence(vcc, queryIds.length + documentIds.length - Math.min(vcc.vipTokens, queryIds.length + documentIds.length));
-  const local = task.localState && !dense ? localCache(task.localState.docId, task.localState.modelId) : null;
-  let lastReport = 0;
-  const t0 = performance.now();
-  const encoded = await engine!.encode({
-    queryIds,
-    documentIds,
-    attention: dense ? 'dense' : 'vcc',
-    vcc,
-    signal,
-    localCache: local?.cache,
-    onProgress: (p) => {
-      const now = performance.now();
-      if (now - lastReport < 100 && p.layer < p.layers) return;
-      lastReport = now;
-      post({ type: 'progress', id, stage: 'encoding', fraction: p.layer / p.layers });
-    },
-  });
-  if (signal.aborted) throw new LongreadError('cancelled', 'Encoding was cancelled.');
-  local?.commit();
-  const encodeMs = performance.now() - t0;
-  const encoderHash = init.reportEncoderHash ? createHash('sha256').update(new Uint8Array(encoded.hidden.buffer, encoded.hidden.byteOffset, encoded.hidden.byteLength)).digest('hex') : undefined;
-
-  let text: string | null = null;
-  let outputIds: number[] = [];
-  let logProb = 0;
-  const t1 = performance.now();
-  if (task.generate) {
-    post({ type: 'progress', id, stage: 'generating', fraction: 0 });
-    const streamed: number[] = [];
-    let printed = '';
-    const result = await engine!.generate(encoded, {
-      maxNewTokens: task.generate.maxNewTokens,
-      numBeams: task.generate.numBeams,
-      quoteFrom: task.generate.quote ? documentIds : undefined,
-      signal,
-      onToken: (tokenId) => {
-        streamed.push(tokenId);
-        const now = tok.decode(streamed, { skipSpecial: true });
-        if (now.startsWith(printed) && now.length > printed.length) {
-          post({ type: 'token', id, text: now.slice(printed.length) });
-          printed = now;
-        }
-        const seconds = (performance.now() - t1) / 1000;
-        post({ type: 'progress', id, stage: 'generating', fraction: streamed.length / task.generate!.maxNewTokens, tokensPerSecond: seconds > 0 ? streamed.length / seconds : undefined });
-      },
-    });
-    outputIds = result.outputIds;
-    logProb = result.score;
-    const final = tok.decode(outputIds, { skipSpecial: true });
-    // The answer is what was streamed; the final decode only adds what is still missing.
-    if (final.startsWith(printed) && final.length > printed.length) {
-      post({ type: 'token', id, text: final.slice(printed.length) });
-      printed = final;
-    }
-    text = printed;
-  }
-  return {
-    text,
-    outputIds,
-    logProb,
-    evidence: encoded.evidence,
-    localCacheHit: encoded.localCacheHit,
-    settings: encoded.settings ?? vcc,
-    compressedLengths: encoded.compressedLengths,
-    encoderHash,
-    queryTokens: queryIds.length,
-    timingsMs: { encode: encodeMs, generate: performance.now() - t1 },
-  };
-}
 
 function wireError(e: unknown) {
   if (e instanceof LongreadError) return { code: e.code, message: e.message, file: e.file, name: e.name };
   return { code: 'internal', message: e instanceof Error ? (e.stack ?? e.message) : String(e), name: 'Error' };
 }
-
-port.on('message', (m: ToWorker) => {
-  if (m.type === 'abort') {
-    aborts.get(m.id)?.abort();
-    return;
-  }
-  if (m.type === 'close') {
-    void (async () => {
-      // sessions are released only once no native call is running on them
-      for (const c of aborts.values()) c.abort();
-      await Promise.allSettled([...inflight]);
-      await engine?.close().catch(() => {});
-      storeDb?.close();
-      post({ type: 'closed' });
-      port.close();
-    })();
-    return;
-  }
-  const controller = new AbortController();
-  aborts.set(m.id, controller);
-  const work = async (): Promise<void> => {
-    if (m.type === 'open') post({ type: 'opened', id: m.id, facts: await open() });
-    else if (m.type === 'validate') post({ type: 'validated', id: m.id, facts: await validate(m.dir) });
-    else if (m.type === 'tokenize') {
-      await open();
-      const r = tokenizer!.encodeWithOffsets(m.text, { addEos: true });
-      const ids = Int32Array.from(r.ids);
-      const offsets = new Int32Array(r.offsets.length * 2);
-      r.offsets.forEach(([s, e], i) => {
-        offsets[2 * i] = s;
-        offsets[2 * i + 1] = e;
-      });
-      post({ type: 'tokenized', id: m.id, ids, offsets }, [ids.buffer, offsets.buffer]);
-    } else if (m.type === 'run') post({ type: 'result', id: m.id, result: await run(m.id, m.task, controller.signal) });
-  };
-  const settled: Promise<void> = work()
-    .catch((e) => post({ type: 'error', id: m.id, error: controller.signal.aborted ? { code: 'cancelled', message: 'The job was cancelled.', name: 'CancelledError' } : wireError(e) }))
-    .finally(() => {
-      aborts.delete(m.id);
-      inflight.delete(settled);
-    });
-  inflight.add(settled);
-});

@@ -1,7 +1,6 @@
-import { Worker } from 'node:worker_threads';
 import type { JobStage } from '../../common/api';
 import { CancelledError, LongreadError } from '../../common/errors';
-import { disableOrtTelemetry } from '../../engine/runtime/telemetry';
+import { describeExit, startEngineProcess, type EngineProcess } from './engine-process';
 import type { EngineTask, EngineTaskResult, FromWorker, ModelFacts, TokenizedText, ToWorker, WireError, WorkerInit } from './types';
 
 export interface RequestHooks {
@@ -14,33 +13,46 @@ interface Pending {
   resolve: (m: FromWorker) => void;
   reject: (e: Error) => void;
   hooks: RequestHooks;
+  /** The process the request went to. */
+  child: EngineProcess;
 }
 
+/** How long a closing engine may take to release its model before it is killed (ms). */
+const CLOSE_GRACE_MS = 5000;
+
 /**
- * One model's engine on a worker thread (engine-worker-main.ts), so the caller's event loop stays
- * free. Requests are answered in order; a cancelled request that does not stop within the grace
- * period ends the worker (its memory goes with it) and the next request starts a new one.
+ * One model's engine in a process of its own (engine-process.ts), so the caller's event loop stays
+ * free and a native crash or an out-of-memory kill in the engine costs only the job it was running:
+ * that job fails with 'engine-crashed', and the next request starts a new process. Requests are
+ * answered in order. A cancelled request that does not stop within the grace period kills the
+ * process (its memory goes with it); a new process starts only once the killed one has exited, so
+ * at most one live and one dying engine process exist per model.
  */
 export class EngineWorker {
-  private worker: Worker | null = null;
+  private child: EngineProcess | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private facts: ModelFacts | null = null;
-  /** Workers told to close that have not exited yet (each leaves after its current native call). */
-  private readonly retiring = new Set<Worker>();
+  /** Processes killed or told to close that have not exited yet. */
+  private readonly dying = new Set<EngineProcess>();
 
   constructor(
     private readonly init: WorkerInit,
     private readonly cancelGraceMs = 2000,
   ) {}
 
-  /** Whether a worker thread is alive. */
+  /** Whether an engine process is alive. */
   get running(): boolean {
-    return this.worker !== null;
+    return this.child !== null;
+  }
+
+  /** The live engine process's id (once it has started), for diagnostics and tests. */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   async open(hooks: RequestHooks = {}): Promise<ModelFacts> {
-    if (this.facts && this.worker) return this.facts;
+    if (this.facts && this.child) return this.facts;
     const m = await this.request({ type: 'open', id: 0 }, hooks);
     this.facts = (m as Extract<FromWorker, { type: 'opened' }>).facts;
     return this.facts;
@@ -57,69 +69,83 @@ export class EngineWorker {
   }
 
   async run(task: EngineTask, hooks: RequestHooks = {}): Promise<EngineTaskResult> {
-    const m = await this.request({ type: 'run', id: 0, task: { ...task, documentIds: task.documentIds } }, hooks);
+    const m = await this.request({ type: 'run', id: 0, task }, hooks);
     return (m as Extract<FromWorker, { type: 'result' }>).result;
   }
 
-  /** Asks the worker to release the model and stop, and waits until it and every retired worker have exited. */
+  /** Asks the engine to release the model and stop, and waits until it and every dying process have exited. */
   async close(): Promise<void> {
-    const w = this.worker;
-    if (w) {
-      this.worker = null;
-      this.facts = null;
-      this.retire(w);
-      this.failAll(new LongreadError('assistant-closed', 'The assistant was closed.'));
-    }
-    await Promise.all([...this.retiring].map(exitOf));
+    const c = this.child;
+    if (c) this.end(c, 'close');
+    this.failAll(null, new LongreadError('assistant-closed', 'The assistant was closed.'));
+    await Promise.all([...this.dying].map((d) => d.exited));
   }
 
   /**
-   * A worker whose job did not stop within the grace period: the next job gets a new worker, and
-   * this one releases the model and exits as soon as its current native call returns. (Ending a
-   * thread in the middle of an ONNX Runtime call can abort the whole process.)
+   * Ends a process that is no longer this model's engine: 'kill' at once (a job that would not
+   * stop), 'close' after it has released the model (or killed, past CLOSE_GRACE_MS).
    */
-  private retire(worker: Worker): void {
-    this.retiring.add(worker);
-    worker.once('exit', () => this.retiring.delete(worker));
-    worker.postMessage({ type: 'close' } satisfies ToWorker);
+  private end(child: EngineProcess, how: 'kill' | 'close'): void {
+    if (this.child === child) {
+      this.child = null;
+      this.facts = null;
+    }
+    if (how === 'kill') child.kill();
+    if (this.dying.has(child)) return;
+    this.dying.add(child);
+    if (how === 'close') {
+      child.send({ type: 'close' });
+      const timer = setTimeout(() => child.kill(), CLOSE_GRACE_MS);
+      timer.unref();
+      void child.exited.then(() => clearTimeout(timer));
+    }
   }
 
-  private spawn(): Worker {
-    disableOrtTelemetry();
-    const w = new Worker(new URL('./engine-worker.mjs', import.meta.url), { workerData: this.init });
-    w.on('message', (m: FromWorker) => this.onMessage(m));
-    w.on('error', (e) => {
-      if (this.worker === w) this.worker = null;
-      this.facts = null;
-      this.failAll(e instanceof Error ? e : new Error(String(e)));
+  private spawn(): EngineProcess {
+    const child = startEngineProcess((m) => this.onMessage(m));
+    child.send({ type: 'init', init: this.init });
+    void child.exited.then((exit) => {
+      this.dying.delete(child);
+      if (this.child === child) {
+        // it ended without being asked to: a crash (SIGSEGV, SIGABRT, the OOM killer's SIGKILL…)
+        this.child = null;
+        this.facts = null;
+        this.failAll(
+          child,
+          new LongreadError(
+            'engine-crashed',
+            `The engine for the model in ${this.init.modelDir} crashed (${describeExit(exit)}); the job it was running was stopped. The next job starts a new engine.`,
+            { file: this.init.modelDir },
+          ),
+        );
+      } else {
+        this.failAll(child, new LongreadError('engine-stopped', `The engine for the model in ${this.init.modelDir} was stopped before it answered.`));
+      }
     });
-    w.on('exit', (code) => {
-      if (this.worker !== w) return;
-      this.worker = null;
-      this.facts = null;
-      this.failAll(new LongreadError('engine-stopped', `The engine worker for ${this.init.modelDir} stopped unexpectedly (exit code ${code}).`));
-    });
-    this.worker = w;
-    return w;
+    this.child = child;
+    return child;
   }
 
-  private request(message: ToWorker & { id: number }, hooks: RequestHooks): Promise<FromWorker> {
-    if (hooks.signal?.aborted) return Promise.reject(new CancelledError());
-    const worker = this.worker ?? this.spawn();
+  /** The live process, started if need be once every dying one has exited (so killed engines never stack up). */
+  private async live(): Promise<EngineProcess> {
+    while (!this.child && this.dying.size > 0) await Promise.race([...this.dying].map((d) => d.exited));
+    return this.child ?? this.spawn();
+  }
+
+  private async request(message: Extract<ToWorker, { type: 'open' | 'validate' | 'tokenize' | 'run' }>, hooks: RequestHooks): Promise<FromWorker> {
+    if (hooks.signal?.aborted) throw new CancelledError();
+    const child = this.child ?? (await this.live());
+    if (hooks.signal?.aborted) throw new CancelledError();
     const id = this.nextId++;
     return new Promise<FromWorker>((resolve, reject) => {
       const onAbort = () => {
-        worker.postMessage({ type: 'abort', id } satisfies ToWorker);
-        // A layer can run for a while; past the grace period the worker is ended with everything it holds.
+        child.send({ type: 'abort', id });
+        // A layer can run for a while; past the grace period the process is killed with everything it holds.
         const timer = setTimeout(() => {
           if (!this.pending.has(id)) return;
           this.pending.delete(id);
           reject(new CancelledError());
-          if (this.worker === worker) {
-            this.worker = null;
-            this.facts = null;
-          }
-          this.retire(worker);
+          this.end(child, 'kill');
         }, this.cancelGraceMs);
         timer.unref();
       };
@@ -128,14 +154,13 @@ export class EngineWorker {
         hooks.signal?.removeEventListener('abort', onAbort);
         fn(v);
       };
-      this.pending.set(id, { resolve: done(resolve), reject: done(reject), hooks });
-      const transfer = message.type === 'run' ? [copyBuffer(message.task)] : [];
-      worker.postMessage({ ...message, id }, transfer);
+      this.pending.set(id, { resolve: done(resolve), reject: done(reject), hooks, child });
+      child.send({ ...message, id });
     });
   }
 
   private onMessage(m: FromWorker): void {
-    if (m.type === 'closed') return;
+    if (m.type === 'closed' || m.type === 'ready') return;
     const p = this.pending.get(m.id);
     if (!p) return;
     if (m.type === 'progress') p.hooks.onProgress?.({ stage: m.stage, fraction: m.fraction, tokensPerSecond: m.tokensPerSecond });
@@ -147,26 +172,18 @@ export class EngineWorker {
     }
   }
 
-  private failAll(e: Error): void {
+  /** Rejects the requests that went to `child` (every request when null). */
+  private failAll(child: EngineProcess | null, e: Error): void {
     for (const [id, p] of this.pending) {
+      if (child && p.child !== child) continue;
       this.pending.delete(id);
       p.reject(e);
     }
   }
 }
 
-/** The task's ids move to the worker: give it its own copy so the caller's array stays usable. */
-function copyBuffer(task: EngineTask): ArrayBuffer {
-  task.documentIds = task.documentIds.slice();
-  return task.documentIds.buffer as ArrayBuffer;
-}
-
 function revive(e: WireError): Error {
   if (e.code === 'cancelled') return new CancelledError();
-  if (e.code === 'internal') return new Error(`engine worker: ${e.message}`);
+  if (e.code === 'internal') return new Error(`engine: ${e.message}`);
   return new LongreadError(e.code, e.message, { file: e.file });
-}
-
-function exitOf(w: Worker): Promise<void> {
-  return new Promise((resolve) => w.once('exit', () => resolve()));
 }

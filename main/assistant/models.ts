@@ -7,7 +7,8 @@ import type { ModelInfo } from '../../common/api';
 import type { CountingModel } from '../../common/document';
 import { LongreadError } from '../../common/errors';
 import { readT5Config } from '../../engine/checkpoint/config';
-import { expectedWeightShapes } from '../../engine/checkpoint/weights';
+import { listWeightFiles } from '../../engine/checkpoint/load';
+import { parameterCount } from '../../engine/checkpoint/weights';
 import type { ModelFacts } from './types';
 
 export const BUNDLED_ID = 'default';
@@ -35,11 +36,35 @@ export interface ModelEntry {
   answers: 'passages' | 'whole';
 }
 
-/** Files of a Hugging Face folder an import copies: config, safetensors weights, tokenizer files. */
-function isModelFile(name: string): boolean {
-  if (name.startsWith('.')) return false;
-  if (/\.(bin|h5|msgpack|ot|onnx|onnx\.data|pt|ckpt)$/i.test(name)) return false;
-  return /\.(json|safetensors|model|txt)$/i.test(name);
+/**
+ * The files of a Hugging Face folder an import copies: config, tokenizer and other small JSON /
+ * text files, and the weight files the loader would read (safetensors, else pytorch_model.bin,
+ * single or sharded). Symbolic links are followed (a Hugging Face cache snapshot is all links into
+ * its blobs folder). Weights in other formats are left behind.
+ */
+export async function modelFilesOf(dir: string): Promise<Array<{ name: string; size: number }>> {
+  const weights = listWeightFiles(dir);
+  const weightNames = new Set([...weights.files, ...(weights.indexFile ? [weights.indexFile] : [])].map((f) => path.basename(f)));
+  const out: Array<{ name: string; size: number }> = [];
+  for (const name of (await readdir(dir)).sort()) {
+    if (name.startsWith('.') || name === META_FILE) continue;
+    const isWeight = weightNames.has(name);
+    if (!isWeight && (!/\.(json|model|txt)$/i.test(name) || name.endsWith('.index.json'))) continue;
+    let s;
+    try {
+      s = await stat(path.join(dir, name));
+    } catch (e) {
+      throw new LongreadError('model-file-missing', `${path.join(dir, name)} cannot be read: ${(e as Error).message}`, { file: path.join(dir, name), cause: e });
+    }
+    if (s.isFile()) out.push({ name, size: s.size });
+  }
+  return out;
+}
+
+/** A Hugging Face cache snapshot folder (…/models--ORG--NAME/snapshots/HASH) is named after its repo. */
+export function displayNameOf(dir: string): string {
+  const m = /(?:^|[\\/])models--([^\\/]+?)--([^\\/]+)[\\/]snapshots[\\/][^\\/]+[\\/]?$/.exec(dir);
+  return m ? `${m[1]}/${m[2]}` : path.basename(dir);
 }
 
 /**
@@ -119,12 +144,36 @@ export class ModelRegistry {
 
   list(): ModelInfo[] {
     const active = this.active()?.id;
-    return this.entries().map((m) => ({ ...m, active: m.id === active, parameters: parameterCount(m.dir) }));
+    return this.entries().map((m) => ({ ...m, active: m.id === active, parameters: this.parameters(m.dir) }));
+  }
+
+  /** Parameters by arithmetic on config.json, cached until the file changes; 0 when it cannot be read. */
+  private readonly parameterCache = new Map<string, { stamp: string; count: number }>();
+  private parameters(dir: string): number {
+    let stamp: string;
+    try {
+      const s = statSync(path.join(dir, 'config.json'));
+      stamp = `${s.size}:${s.mtimeMs}:${s.ino}`;
+    } catch {
+      return 0;
+    }
+    const hit = this.parameterCache.get(dir);
+    if (hit && hit.stamp === stamp) return hit.count;
+    let count = 0;
+    try {
+      count = parameterCount(readT5Config(dir).config);
+    } catch {
+      count = 0;
+    }
+    this.parameterCache.set(dir, { stamp, count });
+    return count;
   }
 
   /**
-   * Copies a validated folder into `<home>/models/<id>/` (under a temporary name, renamed into
-   * place when complete) and makes it active.
+   * Copies a Hugging Face folder into `<home>/models/<id>/` and makes it active. The source's
+   * config and file list are checked first (cheap, so a wrong folder is refused before gigabytes are
+   * copied); `validate` then runs on the copy under a temporary name, so what is checked is what is
+   * kept, and the copy is renamed into place only when it passed.
    */
   async import(dir: string, validate: (dir: string) => Promise<ModelFacts>, onProgress?: (p: { done: number; total: number }) => void): Promise<ModelEntry> {
     const source = path.resolve(dir);
@@ -135,27 +184,36 @@ export class ModelRegistry {
       isDir = false;
     }
     if (!isDir) throw new LongreadError('model-not-found', `${source} does not exist or is not a folder`, { file: source });
-    await validate(source);
-    const files = (await readdir(source, { withFileTypes: true })).filter((f) => f.isFile() && isModelFile(f.name)).map((f) => f.name);
-    const sizes = await Promise.all(files.map(async (f) => (await stat(path.join(source, f))).size));
-    const total = sizes.reduce((a, b) => a + b, 0);
+    readT5Config(source);
+    const files = await modelFilesOf(source);
+    const total = files.reduce((a, f) => a + f.size, 0);
     await mkdir(this.root, { recursive: true });
-    const id = this.freeId(slug(path.basename(source)));
+    const name = displayNameOf(source);
+    const id = this.freeId(slug(name.split('/').pop()!));
     const temp = path.join(this.root, `.import-${randomBytes(6).toString('hex')}`);
     await mkdir(temp);
     try {
-      let done = 0;
-      onProgress?.({ done, total });
-      for (let i = 0; i < files.length; i++) {
-        await copyFile(path.join(source, files[i]!), path.join(temp, files[i]!));
-        done += sizes[i]!;
+      try {
+        let done = 0;
         onProgress?.({ done, total });
+        for (const f of files) {
+          await copyFile(path.join(source, f.name), path.join(temp, f.name));
+          done += f.size;
+          onProgress?.({ done, total });
+        }
+      } catch (e) {
+        throw new LongreadError('model-import-failed', `Copying ${source} into ${this.root} failed: ${(e as Error).message}`, { file: source, cause: e });
       }
-      writeFileSync(path.join(temp, META_FILE), JSON.stringify({ id, name: path.basename(source), source, importedAt: new Date().toISOString() }));
+      try {
+        await validate(temp);
+      } catch (e) {
+        throw nameSource(e, temp, source);
+      }
+      writeFileSync(path.join(temp, META_FILE), JSON.stringify({ id, name, source, importedAt: new Date().toISOString() }));
       await rename(temp, path.join(this.root, id));
     } catch (e) {
       await rm(temp, { recursive: true, force: true });
-      throw new LongreadError('model-import-failed', `Copying ${source} into ${this.root} failed: ${(e as Error).message}`, { file: source, cause: e });
+      throw e;
     }
     this.setActive(id);
     return this.get(id);
@@ -178,7 +236,9 @@ export class ModelRegistry {
     const h = createHash('sha256');
     try {
       h.update(readFileSync(path.join(e.dir, 'config.json')));
-      for (const f of readdirSync(e.dir).filter((n) => n.endsWith('.safetensors') || n === 'tokenizer.json').sort()) {
+      // its token ids change what generation starts and stops with
+      if (existsSync(path.join(e.dir, 'generation_config.json'))) h.update(readFileSync(path.join(e.dir, 'generation_config.json')));
+      for (const f of readdirSync(e.dir).filter((n) => n.endsWith('.safetensors') || n.endsWith('.bin') || n === 'tokenizer.json').sort()) {
         const s = statSync(path.join(e.dir, f));
         h.update(`${f}:${s.size}:${s.mtimeMs}|`);
       }
@@ -208,13 +268,10 @@ function slug(name: string): string {
   return s && s !== BUNDLED_ID ? s : 'model';
 }
 
-/** Parameters from config.json's shapes (no weights are read); 0 when the config cannot be read. */
-function parameterCount(dir: string): number {
-  try {
-    let n = 0;
-    for (const shape of expectedWeightShapes(readT5Config(dir).config).values()) n += shape.reduce((a, b) => a * b, 1);
-    return n;
-  } catch {
-    return 0;
-  }
+/** An error about the temporary copy, told about the user's folder (the same files). */
+function nameSource(e: unknown, temp: string, source: string): unknown {
+  if (!(e instanceof LongreadError)) return e;
+  const swap = (t: string) => t.split(temp).join(source);
+  const out = new LongreadError(e.code, swap(e.message), { file: e.file === undefined ? undefined : swap(e.file), cause: e });
+  return out;
 }

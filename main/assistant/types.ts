@@ -73,7 +73,7 @@ export interface CallOptions {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Engine worker protocol (engine-worker.ts ↔ engine-worker-main.ts)
+// Engine protocol (engine-worker.ts in the app ↔ engine-worker-main.ts in the engine process)
 
 export interface WorkerInit {
   modelDir: string;
@@ -81,7 +81,7 @@ export interface WorkerInit {
   provider?: 'cpu' | 'cuda' | 'dml';
   /** Where compiled graphs are cached (never inside a read-only bundled model folder). */
   graphCacheRoot: string;
-  /** The library's engine-state store, opened again on the worker's own connection. */
+  /** The library's engine-state store, opened again on the engine process's own connection. */
   engineState: { databaseFile: string; dir: string; capBytes: number } | null;
   reportEncoderHash: boolean;
 }
@@ -130,6 +130,8 @@ export interface ModelFacts {
 }
 
 export type ToWorker =
+  /** The first message: which model, and how. */
+  | { type: 'init'; init: WorkerInit }
   | { type: 'open'; id: number }
   | { type: 'validate'; id: number; dir: string }
   | { type: 'tokenize'; id: number; text: string }
@@ -145,6 +147,8 @@ export interface WireError {
 }
 
 export type FromWorker =
+  /** The engine process listens (messages sent before this would be lost). */
+  | { type: 'ready' }
   | { type: 'opened'; id: number; facts: ModelFacts }
   | { type: 'validated'; id: number; facts: ModelFacts }
   | { type: 'tokenized'; id: number; ids: Int32Array; offsets: Int32Array }

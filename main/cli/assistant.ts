@@ -4,6 +4,7 @@ import { COMPRESSION_PRESETS, NO_CONFIDENT_ANSWER, type Citation, type Compressi
 import { LongreadError } from '../../common/errors';
 import { SettingsStore } from '../api/settings';
 import { Assistant } from '../assistant/assistant';
+import { hubCacheDir, listCachedModels, resolveModelSource } from '../assistant/hf-cache';
 import type { AskOutcome, SummaryOutcome } from '../assistant/types';
 import { Library } from '../library/library';
 import { choiceOption, intOption, rangeOption } from './options';
@@ -244,10 +245,13 @@ export function registerAssistant(program: Command): void {
     });
   models
     .command('import')
-    .description('Import a Hugging Face T5 / Flan-T5 folder (config.json, safetensors weights, tokenizer.json) and make it active.')
-    .argument('<dir>', 'the model folder')
+    .description(
+      'Import a Hugging Face T5 / Flan-T5 model and make it active: a folder (config.json, safetensors or pytorch_model.bin weights, tokenizer.json), a Hugging Face cache snapshot, or a repo id already in the cache (e.g. google/flan-t5-base; nothing is downloaded).',
+    )
+    .argument('<dir-or-repo-id>', 'the model folder, or a repo id in the Hugging Face cache')
     .option('--json', 'print JSON')
-    .action(async (dir: string, flags: EngineFlags) => {
+    .action(async (arg: string, flags: EngineFlags) => {
+      const dir = resolveModelSource(arg);
       await withAssistant(flags, async ({ library, assistant, progress }) => {
         const m = await assistant.models.import(dir, (p) => {
           const { done, total } = p as { done: number; total: number };
@@ -258,6 +262,19 @@ export function registerAssistant(program: Command): void {
         if (flags.json) process.stdout.write(JSON.stringify({ model: m }) + '\n');
         else console.log(`Imported ${m.name} as "${m.id}" (${(m.parameters / 1e6).toFixed(1)}M parameters); it is now the active model.`);
       });
+    });
+  models
+    .command('cached')
+    .description('List the T5 models in the Hugging Face cache that `longread models import REPO_ID` can import (offline).')
+    .option('--json', 'print JSON')
+    .action(async (flags: EngineFlags) => {
+      const list = await listCachedModels();
+      if (flags.json) {
+        process.stdout.write(JSON.stringify({ cache: hubCacheDir(), models: list }) + '\n');
+        return;
+      }
+      if (list.length === 0) console.log(`No T5 model in the Hugging Face cache at ${hubCacheDir()}.`);
+      for (const m of list) console.log(`  ${m.repoId.padEnd(40)} ${(m.sizeBytes / 1e6).toFixed(1).padStart(9)} MB  ${m.path}`);
     });
   models
     .command('use')

@@ -11,8 +11,8 @@ interface GenerateFlags {
   model: string;
   input?: string;
   inputIds?: number[];
-  maxNewTokens: number;
-  numBeams: number;
+  maxNewTokens?: number;
+  numBeams?: number;
   threads?: number;
   provider: ExecutionProvider;
   json?: boolean;
@@ -33,8 +33,8 @@ export function registerGenerate(program: Command): void {
     .requiredOption('--model <dir>', 'Hugging Face T5 / Flan-T5 model folder')
     .option('--input <text>', 'input text (tokenized with the model tokenizer, </s> appended)')
     .option('--input-ids <ids>', 'input token ids, comma-separated (used as given)', idListOption)
-    .option('--max-new-tokens <n>', 'tokens to generate at most', intOption(1), 32)
-    .option('--num-beams <n>', 'beam width (1 = greedy)', intOption(1), 1)
+    .option('--max-new-tokens <n>', "tokens to generate at most (default: generation_config.json's max_new_tokens, else 32)", intOption(1))
+    .option('--num-beams <n>', "beam width, 1 = greedy (default: generation_config.json's num_beams, else 1)", intOption(1))
     .option('--threads <n>', 'intra-op threads (default: one per physical core)', intOption(1))
     .option('--provider <name>', 'execution provider: cpu, cuda or dml (falls back to cpu)', choiceOption(['cpu', 'cuda', 'dml'] as const), 'cpu')
     .option('--attention <mode>', 'dense or vcc', choiceOption(['dense', 'vcc'] as const), 'dense')
@@ -95,8 +95,8 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
     let printed = '';
     const streamed: number[] = [];
     const result = await engine.generate(encoded, {
-      maxNewTokens: flags.maxNewTokens,
-      numBeams: flags.numBeams,
+      maxNewTokens: flags.maxNewTokens ?? engine.generationDefaults.maxNewTokens ?? 32,
+      numBeams: flags.numBeams ?? engine.generationDefaults.numBeams ?? 1,
       signal: controller.signal,
       onToken: (id) => {
         streamed.push(id);

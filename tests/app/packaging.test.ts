@@ -1,6 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, fork, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import yaml from 'js-yaml';
 import { minimatch } from 'minimatch';
+import { tinyModelDir } from '../helpers/tiny-model';
 import { tempHome, writeBook } from './helpers';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -81,7 +82,7 @@ test('every path the package lists exists after the build', () => {
   assert.ok(files.some((f) => f.startsWith('renderer/dist')));
   assert.ok(files.some((f) => f.startsWith('dist-app')));
   assert.ok(config.files.includes('!dist-app/**/*.map') && config.files.includes('!dist-app/native/**'));
-  for (const f of ['main.mjs', 'preload.cjs', 'ingest-worker.mjs']) assert.ok(existsSync(path.join(dist, f)), f);
+  for (const f of ['main.mjs', 'preload.cjs', 'ingest-worker.mjs', 'engine-process.mjs']) assert.ok(existsSync(path.join(dist, f)), f);
   assert.equal(pkg.scripts.start, 'node main/app/start.mjs');
   assert.match(pkg.scripts.web, /build:renderer.*serve/);
 });
@@ -125,6 +126,51 @@ test('the bundled ingest worker reads a document without the TypeScript loader',
     });
     assert.equal(doc.title, 'The Test Voyage');
     assert.equal(doc.sections.length, 3);
+  } finally {
+    cleanup();
+  }
+});
+
+test('the bundled engine process serves a model without the TypeScript loader (as a forked child; typed arrays arrive typed)', async () => {
+  const { dir, cleanup } = tempHome();
+  try {
+    const modelDir = await tinyModelDir({ layers: 2, dModel: 16 }, 'bundled-engine');
+    const child = fork(path.join(dist, 'engine-process.mjs'), [], {
+      execArgv: [], // no tsx
+      env: { ...process.env, NODE_OPTIONS: '' },
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const replies: any[] = [];
+    const next = (type: string) =>
+      new Promise<any>((resolve, reject) => {
+        const check = () => {
+          const i = replies.findIndex((m) => m.type === type || m.type === 'error');
+          if (i < 0) return false;
+          const [m] = replies.splice(i, 1);
+          if (m.type === 'error') reject(new Error(m.error.message));
+          else resolve(m);
+          return true;
+        };
+        if (check()) return;
+        const onMessage = () => check() && child.off('message', onMessage);
+        child.on('message', onMessage);
+        void exited.then((code) => reject(new Error(`the engine process exited (${code})`)));
+      });
+    child.on('message', (m) => replies.push(m));
+    await next('ready');
+    child.send({ type: 'init', init: { modelDir, graphCacheRoot: path.join(dir, 'graphs'), engineState: null, reportEncoderHash: false, threads: 1 } });
+    child.send({ type: 'open', id: 1 });
+    const opened = await next('opened');
+    assert.equal(opened.facts.numLayers, 2);
+    child.send({ type: 'tokenize', id: 2, text: 'hello world' });
+    const tokenized = await next('tokenized');
+    assert.ok(tokenized.ids instanceof Int32Array && tokenized.ids.length > 0);
+    assert.equal(tokenized.offsets.length, tokenized.ids.length * 2);
+    child.send({ type: 'close' });
+    await next('closed');
+    assert.equal(await exited, 0, 'it leaves on its own once closed');
   } finally {
     cleanup();
   }

@@ -194,7 +194,7 @@ test('typed errors: unknown document, unknown section, unknown chat, unknown mod
   }
 });
 
-test('a cancel the engine cannot honour at once ends the job at once; its worker leaves after its current call (and takes its memory); the next job starts a new one', needsBook(BOOK), async () => {
+test('a cancel the engine cannot honour at once ends the job at once; its engine process is killed (and takes its memory); the next job starts a new one', needsBook(BOOK), async () => {
   const { docId } = await setup();
   const o = await openTiny({ maxDocumentTokens: LIMIT, cancelGraceMs: 1 });
   await o.library.add(book(BOOK)!);
@@ -206,7 +206,7 @@ test('a cancel the engine cannot honour at once ends the job at once; its worker
   const next = recorder();
   const r = await o.assistant.ask({ documentId: docId, question: 'Who is Clerval?', sections: { from: 4, to: 4 } }, next.on).result;
   assert.equal(r.cached, false);
-  assert.ok(next.events.some((e) => e.type === 'progress' && e.stage === 'loading-model'), 'a new worker loads the model');
+  assert.ok(next.events.some((e) => e.type === 'progress' && e.stage === 'loading-model'), 'a new engine process loads the model');
 });
 
 test('an answer below the confidence threshold is not shown: no tokens, an empty answer, the best passages, kept so in the chat and the cache', needsBook(BOOK), async () => {

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import type { Citation } from '../../common/api';
 import { loadTokenizer } from '../../engine/tokenizer';
 import { Assistant } from '../../main/assistant/assistant';
-import { bm25, passagesOf } from '../../main/assistant/passage-ranking';
+import { attentionScores, bm25, passagesOf } from '../../main/assistant/passage-ranking';
 import { CONFIDENT_AT } from '../../main/assistant/qa';
 import { snapQuote } from '../../main/assistant/sentences';
 import { Library } from '../../main/library/library';
@@ -72,6 +72,8 @@ interface Row {
   inFirst4k: boolean;
   seconds: number;
   citations: string[];
+  /** Every passage either signal found: its scores and whether it holds an answer alias (to study other fusions offline). */
+  passages: Array<{ lexical: number; attention: number; alias: boolean }>;
 }
 
 const home = mkdtempSync(path.join(os.tmpdir(), 'longread-real-questions-'));
@@ -95,6 +97,7 @@ try {
       const lexical = bm25(text, passages, q.question);
       const bm25Top = [...lexical.keys()].filter((i) => lexical[i]! > 0).sort((a, b) => lexical[b]! - lexical[a]!).slice(0, 5).map((i) => text.slice(passages[i]!.start, passages[i]!.end));
       const vccTop = vccSentences(text, r.evidence, 5);
+      const attention = attentionScores(passages, r.evidence.flatMap((l) => l.blocks));
       const evidenceAt = flat(text).indexOf(flat(q.evidence));
       const row: Row = {
         id: q.id,
@@ -111,6 +114,7 @@ try {
         inFirst4k: evidenceAt >= 0 && evidenceAt < trunc4k,
         seconds,
         citations: r.citations.map((c) => c.quote.slice(0, 120)),
+        passages: passages.flatMap((p, i) => (lexical[i]! > 0 || attention[i]! > 0 ? [{ lexical: lexical[i]!, attention: attention[i]!, alias: holdsAlias(q, text.slice(p.start, p.end)) }] : [])),
       };
       rows.push(row);
       process.stderr.write(

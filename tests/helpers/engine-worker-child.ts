@@ -1,4 +1,4 @@
-// Runs one engine task on an EngineWorker thread and prints its result as JSON. Started by tests as a
+// Runs one engine task on an EngineWorker (its engine process) and prints its result as JSON. Started by tests as a
 // separate process so that the process's command line can be made long (see engine/runtime/telemetry.ts).
 import { EngineWorker } from '../../main/assistant/engine-worker';
 import { presetFor } from '../../engine/vcc/settings';
