@@ -182,7 +182,9 @@ export async function runEncoderLayer(
   const headBias = (row: number) => table.slice(row * H, (row + 1) * H);
   const leftBias = headBias(0); // every key at least L before every query
   const rightBias = headBias(2 * L); // every key at least L after every query
-  const groupSize = Math.max(1, Math.min(inp.batch, queryRows));
+  // Whole sequences batched only while a chunk still holds them whole: a long sequence goes alone
+  // with `queryRows` queries per chunk (a batch of 32 segments with 8 queries each would starve the MatMuls).
+  const groupSize = Math.max(1, Math.min(inp.batch, Math.floor(queryRows / n)));
   for (let b0 = 0; b0 < inp.batch; b0 += groupSize) {
     throwIfAborted(opts.signal);
     const B = Math.min(groupSize, inp.batch - b0);
@@ -249,7 +251,7 @@ export async function runEncoderLayer(
           runStart = s0;
           runSide = here;
         }
-        await step(keyTile(kv, shape, runStart, t.k1), runSide);
+        await step(runStart === t.k0 ? t : keyTile(kv, shape, runStart, t.k1), runSide);
       }
       lap('attention');
       const out = await run(outputSession, { x: f32(xRows, [B, c, d]), acc });
