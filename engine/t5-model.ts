@@ -2,7 +2,15 @@ import { statSync } from 'node:fs';
 import type { Checkpoint, T5Config } from './checkpoint/types';
 import type { GraphBuilder } from './graph/builder';
 import { decoderStepGraph } from './graph/decoder-graphs';
-import { encoderAttendGraph, encoderKvGraph, encoderSelectGraph } from './graph/encoder-graphs';
+import {
+  encoderFarTileGraph,
+  encoderKvGraph,
+  encoderNearTileGraph,
+  encoderOutputGraph,
+  encoderQueryGraph,
+  encoderPositionBias,
+  encoderSelectGraph,
+} from './graph/encoder-graphs';
 import { checkpointBytes, estimateMemory, systemMemoryLimits, type MemoryEstimate, type MemoryLimits, type MemoryRequest } from './memory';
 import { cachedGraph, graphCacheDir, pruneGraphCache } from './runtime/graph-cache';
 import { openSession, type ExecutionProvider, type LoadedSession, type RuntimeOptions } from './runtime/onnx';
@@ -26,6 +34,7 @@ export class T5Model {
   private readonly options: ModelOptions;
   private readonly weightBytes: number;
   private sessionBytes = 0;
+  private bias: ReturnType<typeof encoderPositionBias> | undefined;
 
   constructor(
     readonly checkpoint: Checkpoint,
@@ -51,12 +60,12 @@ export class T5Model {
     return this.actualProvider;
   }
 
-  private session(name: string, build: () => GraphBuilder): Promise<LoadedSession> {
+  private session(name: string, build: () => GraphBuilder, arena = false): Promise<LoadedSession> {
     let s = this.sessions.get(name);
     if (!s) {
       s = (async () => {
         const file = cachedGraph(this.cacheDir, name, build);
-        const loaded = await openSession(file, this.options);
+        const loaded = await openSession(file, { ...this.options, arena });
         this.actualProvider = loaded.provider;
         this.sessionBytes += graphWeightBytes(file);
         return loaded;
@@ -85,8 +94,27 @@ export class T5Model {
     return this.session(`encoder_${layer}_kv`, () => encoderKvGraph(this.checkpoint, layer));
   }
 
-  encoderAttend(layer: number): Promise<LoadedSession> {
-    return this.session(`encoder_${layer}_attend`, () => encoderAttendGraph(this.checkpoint, layer));
+  /** The encoder's relative position bias table (2L+1, H) over key − query position ∈ [−L, L]. */
+  positionBias(): { table: Float32Array; maxDistance: number } {
+    return (this.bias ??= encoderPositionBias(this.checkpoint));
+  }
+
+  encoderQuery(layer: number): Promise<LoadedSession> {
+    return this.session(`encoder_${layer}_query`, () => encoderQueryGraph(this.checkpoint, layer));
+  }
+
+  /** One key tile of attention with the position bias gathered per (query, key); shared by all layers. */
+  encoderNearTile(): Promise<LoadedSession> {
+    return this.session('encoder_attn_near', () => encoderNearTileGraph(this.checkpoint), true);
+  }
+
+  /** One key tile of attention whose position bias is one constant per head; shared by all layers. */
+  encoderFarTile(): Promise<LoadedSession> {
+    return this.session('encoder_attn_far', () => encoderFarTileGraph(this.checkpoint), true);
+  }
+
+  encoderOutput(layer: number): Promise<LoadedSession> {
+    return this.session(`encoder_${layer}_output`, () => encoderOutputGraph(this.checkpoint, layer));
   }
 
   encoderSelect(layer: number): Promise<LoadedSession> {
@@ -101,8 +129,11 @@ export class T5Model {
   async warmUp(): Promise<void> {
     for (let l = 0; l < this.config.numLayers; l++) {
       await this.encoderKv(l);
-      await this.encoderAttend(l);
+      await this.encoderQuery(l);
+      await this.encoderOutput(l);
     }
+    await this.encoderNearTile();
+    await this.encoderFarTile();
     await this.decoderStep();
   }
 

@@ -2,7 +2,7 @@ import { throwIfAborted } from '../../common/errors';
 import { f32, floatData, i64, run } from '../runtime/onnx';
 import type { T5Model } from '../t5-model';
 
-/** Default cap on the elements of one attention score tensor (B·H·c·m): 4M floats = 16 MiB (cache-friendly; measured fastest). */
+/** Default cap on the elements of one attention score tile (B·H·c·m): 4M floats = 16 MiB. */
 export const DEFAULT_SCORE_BUDGET = 1 << 22;
 /** Rows projected to keys/values per call when one long sequence is processed. */
 const KV_ROW_CHUNK = 4096;
@@ -28,6 +28,8 @@ export interface KeysValues {
 export interface LayerRunOptions {
   signal?: AbortSignal;
   scoreBudget?: number;
+  /** Rows (over the batch) per query chunk; default QUERY_ROWS. */
+  queryRows?: number;
   /** Fraction of the current layer done, for progress within long layers. */
   onFraction?: (done: number) => void;
 }
@@ -76,43 +78,189 @@ export async function computeKeysValues(
   return { kT, v };
 }
 
+/** Key tiles (or sub-tiles) one layer ran through each attention graph. */
+export interface LayerRunStats {
+  nearTiles: number;
+  farTiles: number;
+  /** Wall-clock milliseconds in each stage: keys/values, queries, attention tiles, output projection + FFN. */
+  ms: { kv: number; query: number; attention: number; output: number };
+}
+
+/** Rows (over the whole batch) per query chunk: enough for the projections and FFN to run near MatMul speed. */
+const QUERY_ROWS = 256;
+/** Keys per sub-tile when a key tile lies near the queries (its bias must be gathered per pair). */
+const NEAR_SUBTILE = 128;
+
+/** Key tiles of a layer, copied once into contiguous (B,H,dk,m) / (B,H,m,dk+1) / (B,m) arrays. */
+interface KeyTile {
+  k0: number;
+  k1: number;
+  kT: Float32Array;
+  /** (B,H,m,dk+1): values and a column of ones. */
+  v1: Float32Array;
+  kpos: BigInt64Array;
+  kbias: Float32Array;
+  /** Smallest and largest key position in the tile (over the batch). */
+  minPos: number;
+  maxPos: number;
+}
+
+type Side = 'left' | 'right' | 'near';
+
+function positionRange(pos: BigInt64Array, batch: number, n: number, r0: number, r1: number): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let b = 0; b < batch; b++) {
+    for (let i = b * n + r0; i < b * n + r1; i++) {
+      const p = Number(pos[i]);
+      if (p < lo) lo = p;
+      if (p > hi) hi = p;
+    }
+  }
+  return [lo, hi];
+}
+
+function keyTile(kv: KeysValues, inp: { batch: number; n: number; H: number; dk: number; pos: BigInt64Array; kbias: Float32Array }, k0: number, k1: number): KeyTile {
+  const { batch: B, n, H, dk } = inp;
+  const m = k1 - k0;
+  const kT = new Float32Array(B * H * dk * m);
+  for (let row = 0; row < B * H * dk; row++) kT.set(kv.kT.subarray(row * n + k0, row * n + k1), row * m);
+  // Values with a column of ones: p·[v, 1] also yields the softmax sum.
+  const v1 = new Float32Array(B * H * m * (dk + 1));
+  for (let bh = 0; bh < B * H; bh++) {
+    for (let j = 0; j < m; j++) {
+      const at = (bh * m + j) * (dk + 1);
+      v1.set(kv.v.subarray((bh * n + k0 + j) * dk, (bh * n + k0 + j + 1) * dk), at);
+      v1[at + dk] = 1;
+    }
+  }
+  const [minPos, maxPos] = positionRange(inp.pos, B, n, k0, k1);
+  return {
+    k0,
+    k1,
+    kT,
+    v1,
+    kpos: sliceRows(inp.pos, B, n, 1, k0, k1) as BigInt64Array,
+    kbias: sliceRows(inp.kbias, B, n, 1, k0, k1) as Float32Array,
+    minPos,
+    maxPos,
+  };
+}
+
 /**
  * Runs one unchanged T5 encoder layer on the batch, in place: every sequence attends to itself
- * with its tokens' positions and key biases. Scores are computed in query chunks so no tensor
- * exceeds the score budget.
+ * with its tokens' positions and key biases. Queries go in chunks of about QUERY_ROWS rows; for
+ * each chunk the keys go in tiles so no score tensor exceeds the score budget, combined with an
+ * online (streaming) softmax, which is exact up to float rounding. A tile whose keys are all at
+ * least max_distance away on one side of every query of the chunk has one bias per head and
+ * takes the cheaper `far` graph; the others are split into small sub-tiles, each far or near.
  */
-export async function runEncoderLayer(model: T5Model, layer: number, inp: EncoderBatch, opts: LayerRunOptions = {}): Promise<void> {
-  const { dModel: d, numHeads: H } = model.config;
+export async function runEncoderLayer(
+  model: T5Model,
+  layer: number,
+  inp: EncoderBatch,
+  opts: LayerRunOptions = {},
+): Promise<LayerRunStats> {
+  const stats: LayerRunStats = { nearTiles: 0, farTiles: 0, ms: { kv: 0, query: 0, attention: 0, output: 0 } };
+  let t0 = performance.now();
+  const lap = (stage: keyof LayerRunStats['ms']) => {
+    const t = performance.now();
+    stats.ms[stage] += t - t0;
+    t0 = t;
+  };
+  const queryRows = Math.max(1, opts.queryRows ?? QUERY_ROWS);
+  const { dModel: d, numHeads: H, dKv: dk } = model.config;
   const budget = opts.scoreBudget ?? DEFAULT_SCORE_BUDGET;
   const n = inp.length;
-  const attendSession = await model.encoderAttend(layer);
-  const groupSize = Math.max(1, Math.min(inp.batch, Math.floor(budget / (H * n * n))));
+  const [querySession, outputSession, nearSession, farSession] = await Promise.all([
+    model.encoderQuery(layer),
+    model.encoderOutput(layer),
+    model.encoderNearTile(),
+    model.encoderFarTile(),
+  ]);
+  const { table, maxDistance: L } = model.positionBias();
+  const headBias = (row: number) => table.slice(row * H, (row + 1) * H);
+  const leftBias = headBias(0); // every key at least L before every query
+  const rightBias = headBias(2 * L); // every key at least L after every query
+  // Whole sequences batched only while a chunk still holds them whole: a long sequence goes alone
+  // with `queryRows` queries per chunk (a batch of 32 segments with 8 queries each would starve the MatMuls).
+  const groupSize = Math.max(1, Math.min(inp.batch, Math.floor(queryRows / n)));
   for (let b0 = 0; b0 < inp.batch; b0 += groupSize) {
     throwIfAborted(opts.signal);
     const B = Math.min(groupSize, inp.batch - b0);
     const x = inp.x.subarray(b0 * n * d, (b0 + B) * n * d);
     const pos = inp.positions.subarray(b0 * n, (b0 + B) * n);
     const kbias = inp.keyBias.subarray(b0 * n, (b0 + B) * n);
-    const { kT, v } = await computeKeysValues(model, layer, x, B, n, opts.signal);
-    const keyFeeds = {
-      kT: f32(kT, [B, H, model.config.dKv, n]),
-      v: f32(v, [B, H, n, model.config.dKv]),
-      kpos: i64(pos, [B, n]),
-      kbias: f32(kbias, [B, n]),
-    };
-    const chunk = Math.max(1, Math.min(n, Math.floor(budget / (B * H * n))));
+    t0 = performance.now();
+    const kv = await computeKeysValues(model, layer, x, B, n, opts.signal);
+    const chunk = Math.max(1, Math.min(n, Math.ceil(queryRows / B)));
+    const tileKeys = Math.max(1, Math.min(n, Math.floor(budget / (B * H * chunk))));
+    const shape = { batch: B, n, H, dk, pos, kbias };
+    const tiles: KeyTile[] = [];
+    for (let k0 = 0; k0 < n; k0 += tileKeys) tiles.push(keyTile(kv, shape, k0, Math.min(n, k0 + tileKeys)));
+    lap('kv');
     for (let r0 = 0; r0 < n; r0 += chunk) {
       throwIfAborted(opts.signal);
       const r1 = Math.min(n, r0 + chunk);
-      const out = await run(attendSession, {
-        ...keyFeeds,
-        x: f32(sliceRows(x, B, n, d, r0, r1) as Float32Array, [B, r1 - r0, d]),
-        qpos: i64(sliceRows(pos, B, n, 1, r0, r1) as BigInt64Array, [B, r1 - r0]),
-      });
+      const c = r1 - r0;
+      const xRows = sliceRows(x, B, n, d, r0, r1) as Float32Array;
+      const qposRows = sliceRows(pos, B, n, 1, r0, r1) as BigInt64Array;
+      const [qLo, qHi] = positionRange(pos, B, n, r0, r1);
+      const q = f32(floatData((await run(querySession, { x: f32(xRows, [B, c, d]) })).q, 'q'), [B, H, c, dk]);
+      lap('query');
+      let max = f32(new Float32Array(B * H * c).fill(-Infinity), [B, H, c, 1]);
+      let acc = f32(new Float32Array(B * H * c * (dk + 1)), [B, H, c, dk + 1]);
+      // Which side of every query of the chunk a key range lies on, beyond max distance; else near.
+      const side = (lo: number, hi: number): Side => (lo - qHi >= L ? 'right' : hi - qLo <= -L ? 'left' : 'near');
+      const step = async (t: KeyTile, where: Side) => {
+        const m = t.k1 - t.k0;
+        const feeds = { q, kT: f32(t.kT, [B, H, dk, m]), v1: f32(t.v1, [B, H, m, dk + 1]), max, acc };
+        let out;
+        if (where === 'near') {
+          out = await run(nearSession, { ...feeds, qpos: i64(qposRows, [B, c]), kpos: i64(t.kpos, [B, m]), kbias: f32(t.kbias, [B, m]) });
+          stats.nearTiles++;
+        } else {
+          const hb = where === 'left' ? leftBias : rightBias;
+          const bias = new Float32Array(B * H * m);
+          for (let b = 0; b < B; b++) {
+            for (let h = 0; h < H; h++) {
+              const at = (b * H + h) * m;
+              for (let j = 0; j < m; j++) bias[at + j] = t.kbias[b * m + j] + hb[h];
+            }
+          }
+          out = await run(farSession, { ...feeds, bias: f32(bias, [B, H, 1, m]) });
+          stats.farTiles++;
+        }
+        max = out.max_out!;
+        acc = out.acc_out!;
+      };
+      for (const t of tiles) {
+        const where = side(t.minPos, t.maxPos);
+        if (where !== 'near' || t.k1 - t.k0 <= NEAR_SUBTILE) {
+          await step(t, where);
+          continue;
+        }
+        // Split a near tile into runs of sub-tiles on the same side (with sorted positions: far
+        // left, near, far right), each run one call.
+        let runStart = t.k0;
+        let runSide = side(...positionRange(pos, B, n, t.k0, Math.min(t.k1, t.k0 + NEAR_SUBTILE)));
+        for (let s0 = t.k0 + NEAR_SUBTILE; s0 < t.k1; s0 += NEAR_SUBTILE) {
+          const here = side(...positionRange(pos, B, n, s0, Math.min(t.k1, s0 + NEAR_SUBTILE)));
+          if (here === runSide) continue;
+          await step(keyTile(kv, shape, runStart, s0), runSide);
+          runStart = s0;
+          runSide = here;
+        }
+        await step(runStart === t.k0 ? t : keyTile(kv, shape, runStart, t.k1), runSide);
+      }
+      lap('attention');
+      const out = await run(outputSession, { x: f32(xRows, [B, c, d]), acc });
       writeRows(x, floatData(out.y, 'y'), B, n, d, r0, r1);
+      lap('output');
       opts.onFraction?.((b0 * n + B * r1) / (inp.batch * n));
     }
   }
+  return stats;
 }
 
 /** T5's final RMS layer norm over rows of width d, in place. */

@@ -1,14 +1,20 @@
 import type { Checkpoint } from '../checkpoint/types';
 import { GraphBuilder } from './builder';
 import { encoderBiasTable } from './position-bias';
-import { attend, feedForward, getWeight, linear, mergeHeads, rmsNorm, splitHeads, splitHeadsTransposed } from './t5-blocks';
+import { feedForward, getWeight, linear, mergeHeads, rmsNorm, splitHeads, splitHeadsTransposed } from './t5-blocks';
 
 /*
- * One encoder layer is split in two graphs so attention never needs all n×n scores at once:
+ * One encoder layer runs as several graphs so attention never needs all n×n scores at once, and
+ * so the projections and the feed-forward see many rows per call whatever the score budget:
  *   kv:     x (B,n,d)                          → kT (B,H,dk,n), v (B,H,n,dk)
- *   attend: x rows (B,c,d), their positions, kT, v, key positions, key bias
- *                                              → the layer's output for those rows (B,c,d)
- * The caller runs `attend` over query chunks. Positions are explicit inputs because VCC runs the
+ *   query:  x rows (B,c,d)                     → q (B,H,c,dk)
+ *   near / far (one per model, all layers): one key tile of the online (streaming) softmax:
+ *           q, kT and v of m keys, running max and accumulator (B,H,c,·) → their update
+ *   output: x rows, accumulator               → the layer's output for those rows (B,c,d)
+ * The caller runs `query`, then near/far over key tiles, then `output`, for each query chunk.
+ * `near` gathers the relative position bias per (query, key); `far` is for tiles where every key
+ * is at least max_distance away on the same side of every query, so the position bias is one
+ * constant per head: the caller adds it to the key bias, (B,H,1,m), and no gather is needed. Positions are explicit inputs because VCC runs the
  * same graphs on compressed sequences whose tokens are not contiguous; the key bias carries
  * padding masks and VCC's log(count) scale correction. `select` scores keys for VCC.
  */
@@ -52,15 +58,84 @@ function queryKeyInputs(g: GraphBuilder, ckpt: Checkpoint) {
   };
 }
 
-export function encoderAttendGraph(ckpt: Checkpoint, layer: number): GraphBuilder {
+/** The encoder's relative bias table, shape (2L+1, H), and L (= relative_attention_max_distance). */
+export function encoderPositionBias(ckpt: Checkpoint): { table: Float32Array; maxDistance: number } {
+  const cfg = ckpt.config;
+  const w = getWeight(ckpt, 'encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight');
+  return {
+    table: encoderBiasTable(w.data, cfg.numHeads, cfg.relativeAttentionNumBuckets, cfg.relativeAttentionMaxDistance),
+    maxDistance: cfg.relativeAttentionMaxDistance,
+  };
+}
+
+export function encoderQueryGraph(ckpt: Checkpoint, layer: number): GraphBuilder {
+  const cfg = ckpt.config;
+  const p = `encoder.block.${layer}.layer.0`;
+  const g = new GraphBuilder(`encoder_${layer}_query`);
+  const x = g.input('x', 'float', ['B', 'c', cfg.dModel]);
+  const h = rmsNorm(g, ckpt, x, `${p}.layer_norm.weight`);
+  g.output(splitHeads(g, cfg, linear(g, ckpt, h, `${p}.SelfAttention.q.weight`)), 'q', 'float', ['B', cfg.numHeads, 'c', cfg.dKv]);
+  return g;
+}
+
+/**
+ * One key tile of the online softmax: scores = q·kT + bias; the running max and the accumulator
+ * updated. Values come with a column of ones, so the accumulator's last column is the softmax
+ * sum, summed by the MatMul in key order (a masked padding key adds an exact 0 whatever the tile
+ * length, so padding never changes a result).
+ */
+function onlineSoftmaxTile(g: GraphBuilder, cfg: Checkpoint['config'], bias: (g: GraphBuilder) => string): void {
+  const H = cfg.numHeads;
+  const q = g.input('q', 'float', ['B', H, 'c', cfg.dKv]);
+  const kT = g.input('kT', 'float', ['B', H, cfg.dKv, 'm']);
+  const v1 = g.input('v1', 'float', ['B', H, 'm', cfg.dKv + 1]);
+  const max = g.input('max', 'float', ['B', H, 'c', 1]);
+  const acc = g.input('acc', 'float', ['B', H, 'c', cfg.dKv + 1]);
+  const scores = g.add(g.matmul(q, kT), bias(g));
+  const max2 = g.op('Max', [max, g.op('ReduceMax', [scores], { axes: [-1], keepdims: 1 })]);
+  const p = g.op('Exp', [g.sub(scores, max2)]);
+  const rescale = g.op('Exp', [g.sub(max, max2)]);
+  g.output(max2, 'max_out', 'float', ['B', H, 'c', 1]);
+  g.output(g.add(g.mul(acc, rescale), g.matmul(p, v1)), 'acc_out', 'float', ['B', H, 'c', cfg.dKv + 1]);
+}
+
+export function encoderNearTileGraph(ckpt: Checkpoint): GraphBuilder {
+  const cfg = ckpt.config;
+  const g = new GraphBuilder('encoder_attn_near');
+  const qpos = g.input('qpos', 'int64', ['B', 'c']);
+  const kpos = g.input('kpos', 'int64', ['B', 'm']);
+  const kbias = g.input('kbias', 'float', ['B', 'm']);
+  onlineSoftmaxTile(g, cfg, () => {
+    const { table, maxDistance: L } = encoderPositionBias(ckpt);
+    // Table stored (H, 2L+1) so the gather yields (H, B, c, m) directly.
+    const tableT = new Float32Array(table.length);
+    const H = cfg.numHeads;
+    for (let r = 0; r < 2 * L + 1; r++) for (let h = 0; h < H; h++) tableT[h * (2 * L + 1) + r] = table[r * H + h];
+    const t = g.weight('encoder.position_bias_table_by_head', tableT, [H, 2 * L + 1]);
+    const rel = g.sub(g.unsqueeze(kpos, [1]), g.unsqueeze(qpos, [2]));
+    const idx = g.add(g.op('Clip', [rel, g.scalarInt(-L), g.scalarInt(L)]), g.scalarInt(L));
+    return g.add(g.transpose(g.op('Gather', [t, idx], { axis: 1 }), [1, 0, 2, 3]), g.unsqueeze(kbias, [1, 2]));
+  });
+  return g;
+}
+
+export function encoderFarTileGraph(ckpt: Checkpoint): GraphBuilder {
+  const cfg = ckpt.config;
+  const g = new GraphBuilder('encoder_attn_far');
+  // The head's constant position bias plus each key's bias, (B,H,1,m), added by the caller.
+  const bias = g.input('bias', 'float', ['B', cfg.numHeads, 1, 'm']);
+  onlineSoftmaxTile(g, cfg, () => bias);
+  return g;
+}
+
+export function encoderOutputGraph(ckpt: Checkpoint, layer: number): GraphBuilder {
   const cfg = ckpt.config;
   const p = `encoder.block.${layer}.layer`;
-  const g = new GraphBuilder(`encoder_${layer}_attend`);
-  const { x, qpos, kT, kpos, kbias } = queryKeyInputs(g, ckpt);
-  const v = g.input('v', 'float', ['B', cfg.numHeads, 'm', cfg.dKv]);
-  const h = rmsNorm(g, ckpt, x, `${p}.0.layer_norm.weight`);
-  const q = splitHeads(g, cfg, linear(g, ckpt, h, `${p}.0.SelfAttention.q.weight`));
-  const ctx = mergeHeads(g, cfg, attend(g, q, kT, v, scoreBias(g, ckpt, qpos, kpos, kbias)));
+  const g = new GraphBuilder(`encoder_${layer}_output`);
+  const x = g.input('x', 'float', ['B', 'c', cfg.dModel]);
+  const acc = g.input('acc', 'float', ['B', cfg.numHeads, 'c', cfg.dKv + 1]);
+  const slice = (from: number, to: number) => g.op('Slice', [acc, g.int64s([from], [1]), g.int64s([to], [1]), g.int64s([3], [1])]);
+  const ctx = mergeHeads(g, cfg, g.op('Div', [slice(0, cfg.dKv), slice(cfg.dKv, cfg.dKv + 1)]));
   const x1 = g.add(x, linear(g, ckpt, ctx, `${p}.0.SelfAttention.o.weight`));
   g.output(feedForward(g, ckpt, x1, `${p}.1`), 'y', 'float', ['B', 'c', cfg.dModel]);
   return g;

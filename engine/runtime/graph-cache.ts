@@ -4,7 +4,7 @@ import type { Checkpoint } from '../checkpoint/types';
 import type { GraphBuilder } from '../graph/builder';
 
 /** Bump when the graphs' structure changes so old caches are not reused. */
-export const GRAPH_FORMAT_VERSION = 3;
+export const GRAPH_FORMAT_VERSION = 4;
 
 export function graphCacheDir(ckpt: Checkpoint, cacheRoot?: string): string {
   const root = cacheRoot ?? path.join(ckpt.dir, '.longread-cache');

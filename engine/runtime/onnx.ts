@@ -1,6 +1,6 @@
-import os from 'node:os';
 import ort from 'onnxruntime-node';
 import { LongreadError } from '../../common/errors';
+import { physicalCores } from './cpu-cores';
 import { disableOrtTelemetry } from './telemetry';
 
 disableOrtTelemetry();
@@ -8,11 +8,19 @@ disableOrtTelemetry();
 export type ExecutionProvider = 'cpu' | 'cuda' | 'dml';
 
 export interface RuntimeOptions {
-  /** Threads for one operator (intra-op); defaults to the machine's available parallelism. */
+  /** Threads for one operator (intra-op); defaults to the machine's physical cores (`defaultThreads`). */
   threads?: number;
   provider?: ExecutionProvider;
   /** Told once when the requested provider is unavailable and the CPU is used instead. */
   onWarning?: (message: string) => void;
+}
+
+export interface SessionOptions extends RuntimeOptions {
+  /**
+   * Keep ONNX Runtime's memory arena: for graphs run many times on tensors of one bounded size
+   * (attention tiles), reusing memory beats allocating (and page-faulting) every intermediate.
+   */
+  arena?: boolean;
 }
 
 export interface LoadedSession {
@@ -20,18 +28,21 @@ export interface LoadedSession {
   provider: ExecutionProvider;
 }
 
-export function defaultThreads(): number {
-  return Math.max(1, os.availableParallelism());
+/** One engine thread per physical core (hardware threads of one core share its vector units). */
+export function defaultThreads(cores = physicalCores()): number {
+  return Math.max(1, cores);
 }
 
-function sessionOptions(provider: ExecutionProvider, threads: number): ort.InferenceSession.SessionOptions {
+
+
+function sessionOptions(provider: ExecutionProvider, threads: number, arena: boolean): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     // Shapes change every call (query chunks, growing caches); a memory arena keeps peaks from piling up.
-    enableCpuMemArena: false,
+    enableCpuMemArena: arena,
     enableMemPattern: false,
   };
 }
@@ -43,14 +54,14 @@ const unavailableProviders = new Set<ExecutionProvider>();
  * Opens an ONNX model file. If the requested execution provider cannot be used on this
  * machine, says so through `onWarning` and falls back to the CPU; a CPU failure is an error.
  */
-export async function openSession(modelPath: string, opts: RuntimeOptions = {}): Promise<LoadedSession> {
+export async function openSession(modelPath: string, opts: SessionOptions = {}): Promise<LoadedSession> {
   const threads = opts.threads ?? defaultThreads();
   const provider = opts.provider ?? 'cpu';
   if (provider !== 'cpu' && unavailableProviders.has(provider)) {
     opts.onWarning?.(`The ${provider.toUpperCase()} execution provider is not available here; using the CPU.`);
   } else if (provider !== 'cpu') {
     try {
-      return { session: await ort.InferenceSession.create(modelPath, sessionOptions(provider, threads)), provider };
+      return { session: await ort.InferenceSession.create(modelPath, sessionOptions(provider, threads, opts.arena ?? false)), provider };
     } catch (e) {
       unavailableProviders.add(provider);
       opts.onWarning?.(
@@ -59,7 +70,7 @@ export async function openSession(modelPath: string, opts: RuntimeOptions = {}):
     }
   }
   try {
-    return { session: await ort.InferenceSession.create(modelPath, sessionOptions('cpu', threads)), provider: 'cpu' };
+    return { session: await ort.InferenceSession.create(modelPath, sessionOptions('cpu', threads, opts.arena ?? false)), provider: 'cpu' };
   } catch (e) {
     throw new LongreadError('model-graph-invalid', `ONNX Runtime could not load ${modelPath}: ${(e as Error).message}`, {
       file: modelPath,

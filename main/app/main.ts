@@ -8,6 +8,7 @@ import { app, BrowserWindow, ipcMain, Menu, protocol, session } from 'electron';
 import { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL, type ApiEvent } from '../../common/api';
 import { AppApi } from '../api/api';
 import { openAssistant } from '../api/open-assistant';
+import { desktopThreads } from '../../engine/runtime/cpu-cores';
 import { desktopHost } from './desktop-host';
 import { handleInvoke } from './ipc';
 import { menuTemplate } from './menu';
@@ -85,7 +86,8 @@ async function ready(): Promise<void> {
   api = AppApi.open({
     mode: 'electron',
     version: app.getVersion(),
-    openAssistant,
+    // Settings' threads 0 (the default): leave a core for the UI.
+    openAssistant: (o) => openAssistant({ ...o, threads: o.threads ?? desktopThreads() }),
     modelDir: existsSync(path.join(bundledModelDir, 'config.json')) ? bundledModelDir : undefined,
     desktop: desktopHost(() => window),
   });

@@ -125,7 +125,7 @@ function printCitations(citations: Citation[]): void {
 function engineOptions(cmd: Command): Command {
   return cmd
     .option('--model <id>', 'model to use (see `longread models list`; default: the active one)')
-    .option('--threads <n>', 'engine threads (default: from the settings, else all cores)', intOption(1))
+    .option('--threads <n>', 'engine threads (default: from the settings, else one per physical core)', intOption(1))
     .option('--compression <preset>', 'VCC compression: fast, balanced or accurate (default: from the settings)', choiceOption(COMPRESSION_PRESETS))
     .option('--limit <tokens>', 'document tokens read in one pass at most (default 131072)', intOption(2))
     .option('--json', 'print one JSON object (or the error) on stdout');

@@ -35,7 +35,7 @@ export function registerGenerate(program: Command): void {
     .option('--input-ids <ids>', 'input token ids, comma-separated (used as given)', idListOption)
     .option('--max-new-tokens <n>', "tokens to generate at most (default: generation_config.json's max_new_tokens, else 32)", intOption(1))
     .option('--num-beams <n>', "beam width, 1 = greedy (default: generation_config.json's num_beams, else 1)", intOption(1))
-    .option('--threads <n>', 'intra-op threads (default: all cores)', intOption(1))
+    .option('--threads <n>', 'intra-op threads (default: one per physical core)', intOption(1))
     .option('--provider <name>', 'execution provider: cpu, cuda or dml (falls back to cpu)', choiceOption(['cpu', 'cuda', 'dml'] as const), 'cpu')
     .option('--attention <mode>', 'dense or vcc', choiceOption(['dense', 'vcc'] as const), 'dense')
     .option('--vip-tokens <n>', 'VIP tokens: the first N input tokens (vcc)', intOption(1))

@@ -3,10 +3,14 @@
  * throughput for t5-small- and t5-base-shaped random models at 512, 2K and 4K tokens.
  * Each encoder figure is the best of --reps runs (default 2), after a short warm-up run.
  *   node bin/run-ts.mjs tests/bench/engine-throughput.ts [--threads N] [--lengths 512,2048,4096] [--reps 2]
+ * With --layer-at 16384 (comma-separated lengths) it instead runs one t5-base-shaped dense encoder
+ * layer at each length and reports each stage's GFLOP/s (keys/values, queries, attention tiles,
+ * output + FFN) against the MatMul figure measured just before and just after.
  */
 import ort from 'onnxruntime-node';
 import { GraphBuilder } from '../../engine/graph/builder';
-import { encodeDense } from '../../engine/encoder/dense';
+import { embedIds, encodeDense } from '../../engine/encoder/dense';
+import { runEncoderLayer } from '../../engine/encoder/layer-runner';
 import { defaultThreads } from '../../engine/runtime/onnx';
 import { T5Model } from '../../engine/t5-model';
 import { randomCheckpoint, rng, tinyConfig } from '../helpers/random-checkpoint';
@@ -40,6 +44,11 @@ async function matmulGflops(size: number): Promise<number> {
 }
 
 console.log(`threads: ${threads}, onnxruntime-node ${ort.env.versions.node}`);
+const layerAt = arg('layer-at');
+if (layerAt) {
+  await layerStages(layerAt.split(',').map(Number));
+  process.exit(0);
+}
 const peak = await matmulGflops(2048);
 console.log(`MatMul 2048×2048·2048×2048 fp32: ${peak.toFixed(1)} GFLOP/s`);
 
@@ -62,6 +71,43 @@ for (const shape of ['t5-small', 't5-base'] as const) {
       `${shape} encoder n=${n}: ${seconds.toFixed(2)} s, ${(n / seconds).toFixed(0)} tokens/s, ` +
         `${achieved.toFixed(1)} GFLOP/s achieved (${gflop.toFixed(0)} GFLOP), efficiency ${(achieved / peak).toFixed(2)} of MatMul`,
     );
+  }
+  await model.release();
+}
+
+async function layerStages(ns: number[]): Promise<void> {
+  const cfg = tinyConfig({ ...t5Shape('t5-base'), numLayers: 1, numDecoderLayers: 1 });
+  const model = new T5Model(randomCheckpoint(cfg, 11), { threads });
+  const inner = cfg.numHeads * cfg.dKv;
+  const layerInput = (n: number) => ({
+    x: embedIds(model, Array.from({ length: n }, (_, i) => 3 + ((i * 7919) % 32000))),
+    batch: 1,
+    length: n,
+    positions: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
+    keyBias: new Float32Array(n),
+  });
+  await runEncoderLayer(model, 0, layerInput(512));
+  for (const n of ns) {
+    const before = await matmulGflops(2048);
+    const stats = await runEncoderLayer(model, 0, layerInput(n));
+    const after = await matmulGflops(2048);
+    const peak = Math.max(before, after);
+    const gflop = {
+      kv: (2 * n * cfg.dModel * inner * 2) / 1e9,
+      query: (2 * n * cfg.dModel * inner) / 1e9,
+      attention: (4 * n * n * inner) / 1e9,
+      output: (2 * n * inner * cfg.dModel + 2 * n * cfg.dModel * cfg.dFf * (cfg.isGatedAct ? 3 : 2)) / 1e9,
+    };
+    console.log(`t5-base layer n=${n}: MatMul ${before.toFixed(1)} before, ${after.toFixed(1)} after; ${stats.farTiles} far and ${stats.nearTiles} near key tiles`);
+    let total = 0;
+    for (const stage of ['kv', 'query', 'attention', 'output'] as const) {
+      const s = stats.ms[stage] / 1000;
+      total += s;
+      const rate = gflop[stage] / s;
+      console.log(`  ${stage.padEnd(9)} ${s.toFixed(2)} s, ${gflop[stage].toFixed(0)} GFLOP, ${rate.toFixed(1)} GFLOP/s = ${(rate / peak).toFixed(2)} of MatMul`);
+    }
+    const all = Object.values(gflop).reduce((a, b) => a + b, 0);
+    console.log(`  layer     ${total.toFixed(2)} s, ${(all / total).toFixed(1)} GFLOP/s = ${(all / total / peak).toFixed(2)} of MatMul`);
   }
   await model.release();
 }

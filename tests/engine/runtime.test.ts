@@ -4,7 +4,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { CancelledError } from '../../common/errors';
 import { generate } from '../../engine/decoder/generate';
-import { encodeDense } from '../../engine/encoder/dense';
+import { embedIds, encodeDense } from '../../engine/encoder/dense';
+import { runEncoderLayer } from '../../engine/encoder/layer-runner';
+import { encoderForward } from '../reference/t5-f64';
 import { GraphBuilder } from '../../engine/graph/builder';
 import { cachedGraph } from '../../engine/runtime/graph-cache';
 import { T5Model } from '../../engine/t5-model';
@@ -12,13 +14,34 @@ import { randomCheckpoint, tinyConfig } from '../helpers/random-checkpoint';
 
 const ids = (n: number, vocab = 64) => Array.from({ length: n }, (_, i) => 2 + ((i * 37 + (i >> 2)) % (vocab - 2)));
 
-test('query-chunked attention gives the same encoder output as one chunk', async () => {
-  const model = new T5Model(randomCheckpoint(tinyConfig({ numLayers: 3 }), 4), { threads: 1 });
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+test('attention in query chunks and key tiles (near and far) matches one tile and the float64 reference', async () => {
+  // max distance 20 so that, with 16-row query chunks, most key tiles are far from their queries.
+  const ckpt = randomCheckpoint(tinyConfig({ numLayers: 3, relativeAttentionMaxDistance: 20, relativeAttentionNumBuckets: 8 }), 4);
+  const model = new T5Model(ckpt, { threads: 1 });
   const input = ids(203);
   const whole = await encodeDense(model, input);
-  // Budget H·n·c with c = 7 rows per chunk: 29 chunks, the last one short.
-  const chunked = await encodeDense(model, input, { scoreBudget: 4 * 203 * 7 });
-  assert.deepEqual(chunked, whole);
+  const ref = encoderForward(ckpt, input);
+  assert.ok(relErr(whole, ref) <= 1e-5, `one tile vs reference: ${relErr(whole, ref)}`);
+  // Budget H·c·m with c = 16 rows and m = 7 keys per tile: 13 query chunks, 29 key tiles, the last ones short.
+  const opts = { scoreBudget: 4 * 16 * 7, queryRows: 16 };
+  const tiled = await encodeDense(model, input, opts);
+  assert.ok(relErr(tiled, whole) <= 1e-6, `tiled vs one tile: ${relErr(tiled, whole)}`);
+  assert.ok(relErr(tiled, ref) <= 1e-5, `tiled vs reference: ${relErr(tiled, ref)}`);
+  const x = embedIds(model, input);
+  const batch = { x, batch: 1, length: 203, positions: BigInt64Array.from({ length: 203 }, (_, i) => BigInt(i)), keyBias: new Float32Array(203) };
+  const stats = await runEncoderLayer(model, 0, batch, opts);
+  assert.equal(stats.nearTiles + stats.farTiles >= 13 * 29, true);
+  assert.ok(stats.farTiles > stats.nearTiles && stats.nearTiles > 0, JSON.stringify(stats));
   await model.release();
 });
 
