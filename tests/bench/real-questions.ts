@@ -20,9 +20,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Citation } from '../../common/api';
+import type { AskResult, Citation } from '../../common/api';
 import { loadTokenizer } from '../../engine/tokenizer';
 import { Assistant } from '../../main/assistant/assistant';
+import { mergedBlocks } from '../../main/assistant/citations';
 import { attentionScores, bm25, passagesOf } from '../../main/assistant/passage-ranking';
 import { CONFIDENT_AT } from '../../main/assistant/qa';
 import { snapQuote } from '../../main/assistant/sentences';
@@ -129,18 +130,9 @@ try {
 }
 
 /** VCC alone: the five best fine blocks over the layers (summed), widened to their sentences. */
-function vccSentences(text: string, evidence: Array<{ blocks: Array<{ start: number; end: number; score: number }> }>, count: number): string[] {
-  const merged = new Map<string, { start: number; end: number; score: number }>();
-  for (const layer of evidence) {
-    for (const b of layer.blocks) {
-      const key = `${b.start}:${b.end}`;
-      const m = merged.get(key);
-      if (m) m.score += b.score;
-      else merged.set(key, { ...b });
-    }
-  }
+function vccSentences(text: string, evidence: AskResult['evidence'], count: number): string[] {
   const out: Array<{ start: number; end: number }> = [];
-  for (const b of [...merged.values()].sort((x, y) => y.score - x.score)) {
+  for (const b of mergedBlocks(evidence.map((l) => ({ layer: l.layer, blocks: l.blocks })))) {
     if (out.length >= count) break;
     const s = snapQuote(text, b.start, b.end);
     if (!out.some((o) => o.start < s.end && s.start < o.end)) out.push(s);
