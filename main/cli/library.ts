@@ -164,33 +164,25 @@ function registerCollections(library: Command): void {
       }),
     );
 
-  collection
-    .command('add')
-    .description('Put documents in a collection.')
-    .argument('<collection>', 'its name or number')
-    .argument('<ids...>', 'document ids or prefixes of at least 6 characters')
-    .option('--json', 'print JSON')
-    .action((which: string, ids: string[], flags: JsonFlag) =>
-      withLibrary(flags, (lib) => {
-        const target = lib.collections.resolve(which);
-        const c = lib.collections.addDocuments(target.id, ids.map((id) => lib.documents.resolveId(id)));
-        show(flags, 'collection', c, `"${c.name}" has ${c.documentIds.length} document${c.documentIds.length === 1 ? '' : 's'}.`);
-      }),
-    );
-
-  collection
-    .command('remove')
-    .description('Take documents out of a collection (they stay in the library).')
-    .argument('<collection>', 'its name or number')
-    .argument('<ids...>', 'document ids or prefixes of at least 6 characters')
-    .option('--json', 'print JSON')
-    .action((which: string, ids: string[], flags: JsonFlag) =>
-      withLibrary(flags, (lib) => {
-        const target = lib.collections.resolve(which);
-        const c = lib.collections.removeDocuments(target.id, ids.map((id) => lib.documents.resolveId(id)));
-        show(flags, 'collection', c, `"${c.name}" has ${c.documentIds.length} document${c.documentIds.length === 1 ? '' : 's'}.`);
-      }),
-    );
+  const membership = [
+    ['add', 'Put documents in a collection.', 'addDocuments'],
+    ['remove', 'Take documents out of a collection (they stay in the library).', 'removeDocuments'],
+  ] as const;
+  for (const [name, description, change] of membership) {
+    collection
+      .command(name)
+      .description(description)
+      .argument('<collection>', 'its name or number')
+      .argument('<ids...>', 'document ids or prefixes of at least 6 characters')
+      .option('--json', 'print JSON')
+      .action((which: string, ids: string[], flags: JsonFlag) =>
+        withLibrary(flags, (lib) => {
+          const target = lib.collections.resolve(which);
+          const c = lib.collections[change](target.id, ids.map((id) => lib.documents.resolveId(id)));
+          show(flags, 'collection', c, `"${c.name}" has ${c.documentIds.length} document${c.documentIds.length === 1 ? '' : 's'}.`);
+        }),
+      );
+  }
 
   collection
     .command('list')

@@ -297,11 +297,17 @@ function tooLargeError(limit: number): HttpError {
  * whole in memory. Over `limit`, or when the client goes away, the file is deleted and the
  * request refused; the rest of a too-large body is drained so the 413 reaches the client.
  */
+/** A body whose declared length is over `limit`: drained unread (so the refusal reaches the client). */
+function declaredOverLimit(req: IncomingMessage, limit: number): boolean {
+  const declared = Number(req.headers['content-length']);
+  if (!(Number.isFinite(declared) && declared > limit)) return false;
+  req.resume();
+  return true;
+}
+
 function receiveFile(req: IncomingMessage, file: string, limit: number): Promise<{ file: string; hash: string; size: number }> {
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      req.resume();
+    if (declaredOverLimit(req, limit)) {
       reject(tooLargeError(limit));
       return;
     }
@@ -339,9 +345,7 @@ function receiveFile(req: IncomingMessage, file: string, limit: number): Promise
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      req.resume();
+    if (declaredOverLimit(req, limit)) {
       reject(tooLargeError(limit));
       return;
     }
