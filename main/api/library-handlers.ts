@@ -91,7 +91,7 @@ export async function addPaths(ctx: ApiContext, paths: string[], password?: stri
       try {
         release = await ctx.gates.ingests.enter(controller.signal);
         const result = await ctx.library.add(file, {
-          inWorker: true,
+          inOwnProcess: true,
           countWith,
           password,
           signal: controller.signal,

@@ -11,20 +11,15 @@ import type { T5Tokenizer } from '../../engine/tokenizer';
 import { loadTokenizer } from '../../engine/tokenizer';
 import type { LocalStateCache } from '../../engine/vcc/encoder';
 import { openDatabase, type Db } from '../library/database';
+import type { ParentLink } from '../process/child-link';
 import { EngineStateStore } from '../library/engine-state';
 import { fineBlocksWithEvidence } from './presets';
 import type { EngineTask, EngineTaskResult, FromWorker, ModelFacts, ToWorker, WorkerInit } from './types';
 
-/** The engine's side of its link to the app: messages in, messages out, and the end. */
-export interface ParentLink {
-  onMessage(fn: (m: ToWorker) => void): void;
-  post(m: FromWorker): void;
-  /** Called once everything is released, after 'closed' was posted: the engine's work is over. */
-  end(): void;
-}
+type EngineLink = ParentLink<ToWorker, FromWorker>;
 
 /** Serves one model's engine over `link`; the first message must be 'init'. */
-export function serveEngine(link: ParentLink): void {
+export function serveEngine(link: EngineLink): void {
   let init: WorkerInit | null = null;
   let loop: ((m: ToWorker) => void) | null = null;
   link.onMessage((m) => {
@@ -40,7 +35,7 @@ export function serveEngine(link: ParentLink): void {
   link.post({ type: 'ready' });
 }
 
-function engineLoop(init: WorkerInit, link: ParentLink): (m: ToWorker) => void {
+function engineLoop(init: WorkerInit, link: EngineLink): (m: ToWorker) => void {
   const post = (m: FromWorker) => link.post(m);
 
   let engine: Engine | null = null;

@@ -1,6 +1,7 @@
 import type { JobStage } from '../../common/api';
 import { CancelledError, LongreadError } from '../../common/errors';
-import { describeExit, startEngineProcess, type EngineProcess } from './engine-process';
+import { describeExit } from '../process/child-process';
+import { startEngineProcess, type EngineProcess } from './engine-process';
 import type { EngineTask, EngineTaskResult, FromWorker, ModelFacts, TokenizedText, ToWorker, WireError, WorkerInit } from './types';
 
 export interface RequestHooks {

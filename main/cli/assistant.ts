@@ -74,7 +74,7 @@ async function withAssistant<T>(flags: EngineFlags, fn: (ctx: { library: Library
 
 async function addFile(library: Library, file: string, progress: Progress, signal: AbortSignal): Promise<string> {
   const added = await library.add(file, {
-    inWorker: true, // Ctrl-C stops even a stuck parse
+    inOwnProcess: true, // Ctrl-C stops even a stuck parse
     signal,
     onProgress: (p) => progress.show(p.phase === 'read' ? 'reading file' : 'storing', p.total ? p.done / p.total : 0),
   });

@@ -32,7 +32,7 @@ export function registerLibrary(program: Command): void {
       process.once('SIGINT', onSigint);
       try {
         const result = await lib.add(file, {
-          inWorker: true, // Ctrl-C stops even a stuck parse
+          inOwnProcess: true, // Ctrl-C stops even a stuck parse
           password: flags.password,
           maxBytes: flags.maxSize,
           signal: abort.signal,

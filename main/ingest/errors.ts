@@ -17,7 +17,8 @@ export type IngestErrorCode =
   | 'epub-corrupt'
   | 'epub-unsafe'
   | 'document-too-complex'
-  | 'ingest-timeout';
+  | 'ingest-timeout'
+  | 'ingest-failed';
 
 export class IngestError extends LongreadError {
   declare readonly code: IngestErrorCode;

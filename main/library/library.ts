@@ -4,7 +4,7 @@ import type { IngestedDocument, IngestProgress, TokenCount, TokenCounter } from 
 import { throwIfAborted } from '../../common/errors';
 import { ingestSource, loadSource, type IngestOptions } from '../ingest/index';
 import { tokenCounterOrNull } from '../ingest/token-counter';
-import { ingestSourceInWorker } from '../ingest/worker';
+import { ingestSourceInProcess } from '../ingest/ingest-process';
 import { AnswerCache, SummaryCache } from './caches';
 import { ChatStore } from './chats';
 import { CollectionStore } from './collections';
@@ -23,8 +23,8 @@ export interface LibraryOptions {
 
 export interface AddOptions extends Omit<IngestOptions, 'onProgress'> {
   onProgress?: (progress: IngestProgress) => void;
-  /** Parse on a worker thread so this thread's event loop stays free (the app's main process). */
-  inWorker?: boolean;
+  /** Parse in a reader process of its own (ingest-process.ts): this event loop stays free, a stuck or crashed parse is stopped safely. */
+  inOwnProcess?: boolean;
 }
 
 export interface AddResult {
@@ -121,7 +121,7 @@ export class Library {
     const absolute = path.resolve(file);
     const source = await loadSource(absolute, options.maxBytes);
     const stored = { path: absolute, size: source.size, mtimeMs: source.mtimeMs };
-    const { tokenCounter = null, countWith = null, inWorker, ...rest } = options;
+    const { tokenCounter = null, countWith = null, inOwnProcess, ...rest } = options;
     const modelId = tokenCounter?.modelId ?? countWith?.modelId ?? null;
     if (this.documents.has(source.hash)) {
       const version = this.documents.recordFile(source.hash, stored);
@@ -133,8 +133,8 @@ export class Library {
     const isNewVersion = this.documents.latestVersion(absolute) > 0;
     const readOptions = { ...rest, onProgress: (done: number, total: number) => options.onProgress?.({ phase: 'read', done, total }) };
     // In a worker the tokens are counted there with the model's folder; a counter object stays on this thread.
-    const doc: IngestedDocument = inWorker
-      ? await ingestSourceInWorker(source, { ...readOptions, countWith: tokenCounter ? null : countWith })
+    const doc: IngestedDocument = inOwnProcess
+      ? await ingestSourceInProcess(source, { ...readOptions, countWith: tokenCounter ? null : countWith })
       : await ingestSource(source, { ...readOptions, tokenCounter, countWith });
     throwIfAborted(options.signal, 'Adding the document');
     const version = this.documents.insert(doc, stored, (done, total) => options.onProgress?.({ phase: 'store', done, total }));

@@ -5,7 +5,6 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import yaml from 'js-yaml';
 import { minimatch } from 'minimatch';
 import { tinyModelDir } from '../helpers/tiny-model';
@@ -82,7 +81,7 @@ test('every path the package lists exists after the build', () => {
   assert.ok(files.some((f) => f.startsWith('renderer/dist')));
   assert.ok(files.some((f) => f.startsWith('dist-app')));
   assert.ok(config.files.includes('!dist-app/**/*.map') && config.files.includes('!dist-app/native/**'));
-  for (const f of ['main.mjs', 'preload.cjs', 'ingest-worker.mjs', 'engine-process.mjs']) assert.ok(existsSync(path.join(dist, f)), f);
+  for (const f of ['main.mjs', 'preload.cjs', 'ingest-process.mjs', 'engine-process.mjs']) assert.ok(existsSync(path.join(dist, f)), f);
   assert.equal(pkg.scripts.start, 'node main/app/start.mjs');
   assert.match(pkg.scripts.web, /build:renderer.*serve/);
 });
@@ -111,21 +110,31 @@ test('the bundles: a one-file CommonJS preload that needs only electron; a main 
   }
 });
 
-test('the bundled ingest worker reads a document without the TypeScript loader', async () => {
+test('the bundled reader process reads a document without the TypeScript loader', async () => {
   const { dir, cleanup } = tempHome();
   try {
     const file = writeBook(dir);
     const bytes = new Uint8Array(readFileSync(file));
-    const worker = new Worker(path.join(dist, 'ingest-worker.mjs'), {
-      workerData: { source: { path: file, bytes, hash: 'x'.repeat(64), size: bytes.length, mtimeMs: 0 } },
+    const child = fork(path.join(dist, 'ingest-process.mjs'), [], {
       execArgv: [], // no tsx
+      env: { ...process.env, NODE_OPTIONS: '' },
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const doc = await new Promise<any>((resolve, reject) => {
-      worker.on('message', (m) => (m.type === 'done' ? resolve(m.doc) : m.type === 'error' ? reject(new Error(m.error.message)) : null));
-      worker.on('error', reject);
-    });
-    assert.equal(doc.title, 'The Test Voyage');
-    assert.equal(doc.sections.length, 3);
+    try {
+      const doc = await new Promise<any>((resolve, reject) => {
+        child.on('message', (m: any) => {
+          if (m.type === 'ready') child.send({ type: 'read', source: { path: file, bytes, hash: 'x'.repeat(64), size: bytes.length, mtimeMs: 0 }, countWith: null });
+          else if (m.type === 'done') resolve(m.doc);
+          else if (m.type === 'error') reject(new Error(m.error.message));
+        });
+        child.on('exit', (code) => reject(new Error(`the reader process exited (${code})`)));
+      });
+      assert.equal(doc.title, 'The Test Voyage');
+      assert.equal(doc.sections.length, 3);
+    } finally {
+      child.kill('SIGKILL');
+    }
   } finally {
     cleanup();
   }

@@ -5,9 +5,10 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, LongreadError } from '../../common/errors';
 import { presetFor } from '../../engine/vcc/settings';
-import { describeExit, startUtilityProcess } from '../../main/assistant/engine-process';
+import { ENGINE_PROCESS } from '../../main/assistant/engine-process';
+import { describeExit, startUtilityProcess } from '../../main/process/child-process';
 import { EngineWorker } from '../../main/assistant/engine-worker';
-import type { EngineTask, FromWorker, WorkerInit } from '../../main/assistant/types';
+import type { EngineTask, FromWorker, ToWorker, WorkerInit } from '../../main/assistant/types';
 import { fakeUtilityProcess } from '../helpers/fake-utility-process';
 import { alive, engineProcesses, environmentOf, procAvailable, until } from '../helpers/engine-processes';
 import { tempDir } from '../helpers/tiny-model';
@@ -163,7 +164,7 @@ test('through the assistant: a crashed engine ends its ask with an engine-crashe
 
 test('the utility-process transport (against a stand-in for Electron’s utilityProcess): the engine answers over parentPort, and a signal death is reported by its number as the signal', needsProc, async () => {
   const replies: FromWorker[] = [];
-  const child = startUtilityProcess((m) => replies.push(m), fakeUtilityProcess);
+  const child = startUtilityProcess<ToWorker, FromWorker>(ENGINE_PROCESS, (m) => replies.push(m), fakeUtilityProcess);
   const reply = async (type: FromWorker['type']) => {
     await until(() => replies.some((m) => m.type === type || m.type === 'error'), `a '${type}' reply`, 60_000);
     const m = replies.find((x) => x.type === type || x.type === 'error')!;

@@ -1,5 +1,5 @@
-// The engine processes (main/assistant/engine-process.ts) a process has started, read from Linux's
-// /proc, so tests count real OS processes rather than what the code believes it started.
+// The engine and reader processes (main/process/child-process.ts) a process has started, read from
+// Linux's /proc, so tests count real OS processes rather than what the code believes it started.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 /** Whether /proc can answer (Linux). */
@@ -17,6 +17,15 @@ export function alive(pid: number): boolean {
 
 /** The live engine processes among `parent`'s children (default: this process). */
 export function engineProcesses(parent = process.pid): number[] {
+  return childProcesses('engine-process', parent);
+}
+
+/** The live reader (ingest) processes among this process's children. */
+export function readerProcesses(): number[] {
+  return childProcesses('ingest-process', process.pid);
+}
+
+function childProcesses(entry: string, parent: number): number[] {
   const pids = new Set<number>();
   for (const task of readdirSync(`/proc/${parent}/task`)) {
     let children = '';
@@ -29,7 +38,7 @@ export function engineProcesses(parent = process.pid): number[] {
   }
   return [...pids].filter((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('engine-process') && alive(pid);
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(entry) && alive(pid);
     } catch {
       return false;
     }

@@ -5,7 +5,7 @@
 import { fork, type Serializable } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
-import type { UtilityProcessLike, UtilityProcessModule } from '../../main/assistant/engine-process';
+import type { UtilityProcessLike, UtilityProcessModule } from '../../main/process/child-process';
 
 const shim = new URL('./parent-port-shim.mjs', import.meta.url).href;
 

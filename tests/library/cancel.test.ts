@@ -4,8 +4,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LongreadError } from '../../common/errors';
 import { loadSource } from '../../main/ingest/index';
-import { ingestSourceInWorker } from '../../main/ingest/worker';
+import { ingestSourceInProcess } from '../../main/ingest/ingest-process';
 import { Library } from '../../main/library/library';
+import { procAvailable, readerProcesses, until } from '../helpers/engine-processes';
 import { corpus, needs, tempDir } from './helpers/corpus';
 
 /** A long plain text (Moby-Dick over and over, ~40 MB): its parse is one synchronous stretch of many seconds. */
@@ -25,21 +26,22 @@ async function settleTime(p: Promise<unknown>): Promise<{ error: unknown; at: nu
   }
 }
 
-test('cancel terminates the ingest worker mid-parse: the answer comes at once and nothing more is reported', needs('books/pg2701.txt'), async () => {
+test('cancel kills the reader process mid-parse: the answer comes at once, nothing more is reported, no process is left', needs('books/pg2701.txt'), async () => {
   const { dir, cleanup } = tempDir();
   try {
     const source = await loadSource(bigText(dir));
     const controller = new AbortController();
     const progress: number[] = [];
-    const reading = settleTime(ingestSourceInWorker(source, { signal: controller.signal, onProgress: (done) => progress.push(done) }));
-    await new Promise((r) => setTimeout(r, 1500)); // the worker is started and parsing
+    const reading = settleTime(ingestSourceInProcess(source, { signal: controller.signal, onProgress: (done) => progress.push(done) }));
+    await new Promise((r) => setTimeout(r, 1500)); // the reader is started and parsing
     const abortedAt = performance.now();
     controller.abort();
     const { error, at } = await reading;
     assert.ok(error instanceof LongreadError && error.code === 'cancelled', String(error));
     assert.ok(at - abortedAt < 2000, `cancelled after ${(at - abortedAt).toFixed(0)} ms`);
     await new Promise((r) => setTimeout(r, 500));
-    assert.deepEqual(progress, [], 'the stopped worker reported nothing');
+    assert.deepEqual(progress, [], 'the stopped reader reported nothing');
+    if (procAvailable) await until(() => readerProcesses().length === 0, 'the reader process has ended');
   } finally {
     cleanup();
   }
@@ -51,7 +53,7 @@ test('a parse past the wall-clock limit is stopped with ingest-timeout naming th
     const file = bigText(dir);
     const source = await loadSource(file);
     const startedAt = performance.now();
-    const { error, at } = await settleTime(ingestSourceInWorker(source, { timeoutMs: 1000 }));
+    const { error, at } = await settleTime(ingestSourceInProcess(source, { timeoutMs: 1000 }));
     assert.ok(error instanceof LongreadError, String(error));
     assert.equal(error.code, 'ingest-timeout');
     assert.equal(error.file, file);
@@ -61,8 +63,35 @@ test('a parse past the wall-clock limit is stopped with ingest-timeout naming th
     // through the library, as the app adds files: refused, and nothing is stored
     const lib = Library.open({ home: path.join(dir, 'home') });
     try {
-      await assert.rejects(lib.add(file, { inWorker: true, timeoutMs: 500 }), (e: unknown) => e instanceof LongreadError && e.code === 'ingest-timeout');
+      await assert.rejects(lib.add(file, { inOwnProcess: true, timeoutMs: 500 }), (e: unknown) => e instanceof LongreadError && e.code === 'ingest-timeout');
       assert.deepEqual(lib.list(), []);
+    } finally {
+      lib.close();
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+test('a reader that dies of a native crash (SIGABRT, as a zlib assertion in Node aborts) fails only its file, typed and named; the next file reads', needs('books/pg2701.txt', 'pdf/tracemonkey.pdf'), async (t) => {
+  if (!procAvailable) return t.skip('needs /proc to find the reader process');
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = bigText(dir);
+    const reading = settleTime(ingestSourceInProcess(await loadSource(file)));
+    await until(() => readerProcesses().length === 1, 'the reader process has started');
+    await new Promise((r) => setTimeout(r, 500));
+    process.kill(readerProcesses()[0]!, 'SIGABRT');
+    const { error } = await reading;
+    assert.ok(error instanceof LongreadError, String(error));
+    assert.equal(error.code, 'ingest-failed');
+    assert.equal(error.file, file);
+    assert.match(error.message, /stopped unexpectedly \(killed by SIGABRT\)/);
+    const lib = Library.open({ home: dir });
+    try {
+      const added = await lib.add(corpus('pdf/tracemonkey.pdf'), { inOwnProcess: true });
+      assert.equal(added.status, 'added');
+      assert.equal(lib.documents.list().length, 1);
     } finally {
       lib.close();
     }

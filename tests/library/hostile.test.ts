@@ -118,7 +118,7 @@ test('EPUB with a deep nav added through the library on a worker: epub-corrupt, 
     writeFileSync(file, buildEpub({ nav: deepNav(20_000) }));
     const lib = Library.open({ home: path.join(dir, 'home') });
     try {
-      await assert.rejects(lib.add(file, { inWorker: true }), (e: unknown) => {
+      await assert.rejects(lib.add(file, { inOwnProcess: true }), (e: unknown) => {
         assert.ok(e instanceof LongreadError, String(e));
         assert.equal(e.code, 'epub-corrupt');
         const body = toErrorBody(e);
@@ -243,8 +243,8 @@ test('a damaged PDF on which pdf.js rejects a promise of its own is pdf-corrupt,
     assert.equal(JSON.parse(outcome!).code, 'pdf-corrupt');
     assert.equal(last, 'alive');
     // and on the ingest worker, as the app reads
-    const { ingestFileInWorker } = await import('../../main/ingest/worker');
-    await assert.rejects(ingestFileInWorker(file), (e: unknown) => e instanceof LongreadError && e.code === 'pdf-corrupt');
+    const { ingestFileInProcess } = await import('../../main/ingest/ingest-process');
+    await assert.rejects(ingestFileInProcess(file), (e: unknown) => e instanceof LongreadError && e.code === 'pdf-corrupt');
   } finally {
     cleanup();
   }

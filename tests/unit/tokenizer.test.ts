@@ -91,14 +91,11 @@ describe('T5 tokenizer on the generated tokenizer.json', () => {
     assert.equal(text.slice(offsets[0]![0], offsets[ids.length - 1]![1]), text.trim());
   });
 
-  test('full book throughput (per-word memoized encoding)', () => {
+  test('a whole book encodes past 128K tokens (its speed: tests/bench/tokenizer.ts)', () => {
     const text = book('pg2701.txt');
-    const t0 = performance.now();
     const ids = tok.encode(text, { addEos: false });
-    const ms = performance.now() - t0;
-    console.log(`# encoded ${text.length} chars → ${ids.length} tokens in ${ms.toFixed(0)} ms`);
     assert.ok(ids.length > 128_000);
-    assert.ok(ms < 10_000, `${ms} ms`);
+    assert.ok(ids.every((id) => Number.isInteger(id) && id >= 0 && id < tok.vocabSize));
   });
 });
 

@@ -1,5 +1,5 @@
 // Child process for hostile.test.ts and fuzz.test.ts: reads each file named on the command line
-// on its main thread (as Library.add does without inWorker; node:test would itself report the
+// on its main thread (as Library.add does without inOwnProcess; node:test would itself report the
 // stray rejections pdf.js makes on damaged files, which the product drops), printing one JSON
 // line per file, then waits a moment for late rejections and prints "alive".
 import { LongreadError } from '../../../common/errors';

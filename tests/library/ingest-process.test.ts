@@ -2,17 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LongreadError } from '../../common/errors';
 import { ingestFile } from '../../main/ingest/index';
-import { ingestFileInWorker } from '../../main/ingest/worker';
+import { ingestFileInProcess } from '../../main/ingest/ingest-process';
 import { Library } from '../../main/library/library';
 import { loadTokenizer } from '../../engine/tokenizer';
 import { tinyModelDir } from '../helpers/tiny-model';
 import { corpus, needs, tempDir } from './helpers/corpus';
 
-test('ingest on a worker thread gives the same document and leaves the event loop free', needs('pdf/tracemonkey.pdf', 'books/pg2701.txt'), async () => {
+test('ingest in a reader process gives the same document and leaves the event loop free', needs('pdf/tracemonkey.pdf', 'books/pg2701.txt'), async () => {
   const inThread = await ingestFile(corpus('pdf/tracemonkey.pdf'));
   const progress: number[] = [];
-  const inWorker = await ingestFileInWorker(corpus('pdf/tracemonkey.pdf'), { onProgress: (done) => progress.push(done) });
-  assert.deepEqual(inWorker, inThread);
+  const inOwnProcess = await ingestFileInProcess(corpus('pdf/tracemonkey.pdf'), { onProgress: (done) => progress.push(done) });
+  assert.deepEqual(inOwnProcess, inThread);
   assert.deepEqual(progress, Array.from({ length: 14 }, (_, i) => i + 1));
 
   // Read on this thread, Moby-Dick holds the event loop for about 200 ms in one stretch.
@@ -25,36 +25,36 @@ test('ingest on a worker thread gives the same document and leaves the event loo
     last = now;
     ticks++;
   }, 5);
-  const book = await ingestFileInWorker(corpus('books/pg2701.txt'));
+  const book = await ingestFileInProcess(corpus('books/pg2701.txt'));
   clearInterval(timer);
   assert.equal(book.title, 'Moby Dick; Or, The Whale');
   assert.ok(ticks > 20, `timers kept firing (${ticks})`);
   assert.ok(longestGap < 150, `the event loop was never held long (longest gap ${longestGap.toFixed(0)} ms)`);
 });
 
-test('worker ingest: typed errors and cancellation cross the thread boundary; the library can use it', needs('bad/encrypted-attachment.pdf', 'pdf/tracemonkey.pdf', 'books/alice.epub'), async () => {
-  await assert.rejects(ingestFileInWorker(corpus('bad/encrypted-attachment.pdf')), (e: unknown) => e instanceof LongreadError && e.code === 'pdf-password-required' && e.file === corpus('bad/encrypted-attachment.pdf'));
+test('reader process: typed errors and cancellation cross the process boundary; the library can use it', needs('bad/encrypted-attachment.pdf', 'pdf/tracemonkey.pdf', 'books/alice.epub'), async () => {
+  await assert.rejects(ingestFileInProcess(corpus('bad/encrypted-attachment.pdf')), (e: unknown) => e instanceof LongreadError && e.code === 'pdf-password-required' && e.file === corpus('bad/encrypted-attachment.pdf'));
   const controller = new AbortController();
   await assert.rejects(
-    ingestFileInWorker(corpus('pdf/tracemonkey.pdf'), { signal: controller.signal, onProgress: (done) => done === 2 && controller.abort() }),
+    ingestFileInProcess(corpus('pdf/tracemonkey.pdf'), { signal: controller.signal, onProgress: (done) => done === 2 && controller.abort() }),
     (e: unknown) => e instanceof LongreadError && e.code === 'cancelled',
   );
   const { dir, cleanup } = tempDir();
   try {
     const lib = Library.open({ home: dir });
-    const added = await lib.add(corpus('books/alice.epub'), { inWorker: true, tokenCounter: { modelId: 'chars', count: (t) => t.length } });
+    const added = await lib.add(corpus('books/alice.epub'), { inOwnProcess: true, tokenCounter: { modelId: 'chars', count: (t) => t.length } });
     assert.equal(added.document.title, "Alice's Adventures in Wonderland");
     assert.deepEqual(added.tokens, { modelId: 'chars', count: lib.documents.text(added.document.id)!.length });
     // counted on the worker with a model's own tokenizer (by folder), stored for that model
     const model = await tinyModelDir();
     const tokenizer = await loadTokenizer(model);
-    const pdf = await lib.add(corpus('pdf/tracemonkey.pdf'), { inWorker: true, countWith: { modelId: 'tiny', dir: model } });
+    const pdf = await lib.add(corpus('pdf/tracemonkey.pdf'), { inOwnProcess: true, countWith: { modelId: 'tiny', dir: model } });
     const expected = tokenizer.encode(lib.documents.text(pdf.document.id)!, { addEos: false }).length;
     assert.ok(expected > 10_000);
     assert.deepEqual(pdf.tokens, { modelId: 'tiny', count: expected });
     assert.deepEqual(lib.documents.tokenCount(pdf.document.id, 'tiny'), { modelId: 'tiny', count: expected });
     // a document stored before the model was known is counted when it is added again
-    const again = await lib.add(corpus('books/alice.epub'), { inWorker: true, countWith: { modelId: 'tiny', dir: model } });
+    const again = await lib.add(corpus('books/alice.epub'), { inOwnProcess: true, countWith: { modelId: 'tiny', dir: model } });
     assert.equal(again.status, 'existing');
     assert.deepEqual(again.tokens, { modelId: 'tiny', count: tokenizer.encode(lib.documents.text(again.document.id)!, { addEos: false }).length });
     lib.close();

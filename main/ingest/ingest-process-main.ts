@@ -1,0 +1,36 @@
+// The reader process (see ingest-process.ts): reads the one source it is sent, posts progress,
+// then the document or the error. The parent kills it once it has the answer.
+import { LongreadError } from '../../common/errors';
+import { parentLink } from '../process/child-link';
+import type { IngestReply, IngestRequest } from './ingest-process';
+import { ingestSource } from './index';
+
+const link = parentLink<IngestRequest, IngestReply>();
+let started = false;
+link.onMessage((m) => {
+  if (m.type !== 'read' || started) return;
+  started = true;
+  void read(m);
+});
+link.post({ type: 'ready' });
+
+async function read({ source, password, maxBytes, countWith }: IngestRequest): Promise<void> {
+  try {
+    const doc = await ingestSource(source, {
+      password,
+      maxBytes,
+      countWith,
+      onProgress: (done, total) => link.post({ type: 'progress', done, total }),
+    });
+    link.post({ type: 'done', doc });
+  } catch (e) {
+    link.post({
+      type: 'error',
+      error:
+        e instanceof LongreadError
+          ? { code: e.code, message: e.message, file: e.file, name: e.name }
+          : // the message only: a stack names source paths and must not reach the page
+            { code: 'internal', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e), name: 'Error' },
+    });
+  }
+}

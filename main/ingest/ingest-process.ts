@@ -1,0 +1,98 @@
+import type { CountingModel, IngestedDocument } from '../../common/document';
+import { CancelledError, LongreadError } from '../../common/errors';
+import { describeExit, startChild, type ChildSpec } from '../process/child-process';
+import { IngestError, ingestError, type IngestErrorCode } from './errors';
+import { loadSource, type IngestOptions, type SourceFile } from './index';
+
+/** How long one file may take to read before its reader is stopped: generous, a stuck parse still ends. */
+export const DEFAULT_INGEST_TIMEOUT_MS = 10 * 60 * 1000;
+
+/** The wall-clock limit in force: the option, else LONGREAD_INGEST_TIMEOUT_MS, else the default. */
+export function ingestTimeoutMs(option?: number): number {
+  if (option !== undefined) return option;
+  const env = Number(process.env.LONGREAD_INGEST_TIMEOUT_MS);
+  return Number.isFinite(env) && env > 0 ? env : DEFAULT_INGEST_TIMEOUT_MS;
+}
+
+export interface IngestRequest {
+  type: 'read';
+  source: SourceFile;
+  password?: string;
+  maxBytes?: number;
+  countWith: CountingModel | null;
+}
+
+export interface WireIngestError {
+  code: string;
+  message: string;
+  file?: string;
+  name: string;
+}
+
+export type IngestReply =
+  | { type: 'ready' }
+  | { type: 'progress'; done: number; total: number }
+  | { type: 'done'; doc: IngestedDocument }
+  | { type: 'error'; error: WireIngestError };
+
+/** The reader's entry: TypeScript through tsx in a checkout, bundled JavaScript next to main.mjs in the app. */
+export const INGEST_PROCESS: ChildSpec = { entry: new URL('./ingest-process.mjs', import.meta.url), serviceName: 'Longread reader' };
+
+/**
+ * Like `ingestSource`, but the parsing runs in a process of its own (main/process/child-process.ts),
+ * so the caller's event loop (the Electron main process) stays responsive, and so that stopping a
+ * parse is always safe: cancelling, or the wall-clock limit (`timeoutMs`, then `ingest-timeout`),
+ * kills the reader wherever it is. (A worker thread cannot be ended safely at any moment: ending one
+ * while pdf.js set up a zlib stream aborts the whole process, Node's "close before init".) A crash
+ * of the reader fails only this file. Tokens are counted there too when `countWith` names a model.
+ */
+export function ingestSourceInProcess(source: SourceFile, options: Omit<IngestOptions, 'tokenCounter'> = {}): Promise<IngestedDocument> {
+  if (options.signal?.aborted) return Promise.reject(new CancelledError('Reading the file'));
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      child.kill();
+      fn();
+    };
+    const child = startChild<IngestRequest, IngestReply>(INGEST_PROCESS, (m) => {
+      if (m.type === 'progress') {
+        if (!settled) options.onProgress?.(m.done, m.total);
+      } else if (m.type === 'done') finish(() => resolve(m.doc));
+      else if (m.type === 'error') finish(() => reject(revive(m.error)));
+    });
+    const onAbort = () => finish(() => reject(new CancelledError('Reading the file')));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const limit = ingestTimeoutMs(options.timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(() =>
+          reject(ingestError('ingest-timeout', source.path, `reading it took longer than ${describeMs(limit)}, so it was stopped. The file may be damaged or built to stall readers.`)),
+        ),
+      limit,
+    );
+    void child.exited.then((exit) =>
+      finish(() => reject(ingestError('ingest-failed', source.path, `the reader stopped unexpectedly (${describeExit(exit)}) before it finished; the file may be damaged.`))),
+    );
+    child.send({ type: 'read', source, password: options.password, maxBytes: options.maxBytes, countWith: options.countWith ?? null });
+  });
+}
+
+export async function ingestFileInProcess(file: string, options: Omit<IngestOptions, 'tokenCounter'> = {}): Promise<IngestedDocument> {
+  return ingestSourceInProcess(await loadSource(file, options.maxBytes), options);
+}
+
+function describeMs(ms: number): string {
+  const [n, unit] = ms >= 60_000 ? [+(ms / 60_000).toFixed(1), 'minute'] : [+(ms / 1000).toFixed(1), 'second'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+function revive(e: WireIngestError): Error {
+  if (e.code === 'cancelled') return new CancelledError('Reading the file');
+  if (e.name === 'IngestError') return new IngestError(e.code as IngestErrorCode, e.message, { file: e.file });
+  if (e.code === 'internal') return new Error(e.message);
+  return new LongreadError(e.code, e.message, { file: e.file });
+}
