@@ -58,15 +58,19 @@ export const settingsSchema = z.strictObject({
   threads: z.number().int().min(0).max(256),
   compression: z.enum(COMPRESSION_PRESETS),
   theme: z.enum(THEMES),
+  /** Prepare each document added for fast questions, in the background (the assistant's `prepare`). */
+  prepareAfterAdd: z.boolean(),
+  /** Disk space the prepared states (engine-state store) may use, GiB; least recently used go first. */
+  stateCacheGiB: z.number().min(0.25).max(1024),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
-export const DEFAULT_SETTINGS: Settings = { model: null, provider: 'cpu', threads: 0, compression: 'accurate', theme: 'system' };
+export const DEFAULT_SETTINGS: Settings = { model: null, provider: 'cpu', threads: 0, compression: 'accurate', theme: 'system', prepareAfterAdd: true, stateCacheGiB: 4 };
 
 // ---------------------------------------------------------------------------------------------
 // Assistant types (the wire form of the assistant contract, `main/assistant/types.ts`)
 
-export type JobKind = 'ask' | 'summarize' | 'ingest';
+export type JobKind = 'ask' | 'summarize' | 'prepare' | 'ingest';
 export type JobStage = 'queued' | 'loading-model' | 'reading' | 'tokenizing' | 'encoding' | 'generating' | 'summarizing';
 
 export interface Citation {
@@ -114,6 +118,16 @@ export interface AskResult {
   chatId: string;
 }
 
+/** A document made ready for fast questions: its local-layer states are in the engine-state store. */
+export interface PrepareResult {
+  documentId: string;
+  model: string;
+  /** Segments of the document's tokens, and how many of them were stored already. */
+  segments: number;
+  alreadyStored: number;
+  ms: number;
+}
+
 export interface SummaryResult {
   summary: string;
   kind: 'extractive' | 'abstractive';
@@ -156,10 +170,10 @@ export interface ErrorBody {
 }
 
 export type JobEvent =
-  | { type: 'queued'; jobId: string; kind: JobKind; position: number }
+  | { type: 'queued'; jobId: string; kind: JobKind; position: number; documentId?: string }
   | { type: 'progress'; jobId: string; stage: JobStage; fraction?: number; detail?: string; tokensPerSecond?: number }
   | { type: 'token'; jobId: string; text: string }
-  | { type: 'done'; jobId: string; result: AskResult | SummaryResult }
+  | { type: 'done'; jobId: string; result: AskResult | SummaryResult | PrepareResult }
   | { type: 'error'; jobId: string; error: ErrorBody }
   | { type: 'cancelled'; jobId: string };
 
@@ -353,6 +367,14 @@ export const requestSchemas = {
   }),
   'assistant.cancel': z.strictObject({ jobId: jobIdSchema }),
   'assistant.jobs': empty,
+  /**
+   * Runs the question-independent part of reading a document once (VCC's local layers) and keeps
+   * it, so questions about it skip that work. A job at low priority: a question or summary asked
+   * meanwhile goes first, and the preparation continues after it.
+   */
+  'assistant.prepare': z.strictObject({ documentId: documentIdSchema, modelId: modelIdSchema.optional() }),
+  /** Which of these documents are ready for fast questions with the active model, and the store's use. */
+  'assistant.readiness': z.strictObject({ documentIds: z.array(documentIdSchema).max(100_000) }),
 
   'settings.get': empty,
   /** Changes some settings; answers with all of them. */
@@ -408,6 +430,8 @@ export interface ApiResponses {
   'assistant.summarize': { jobId: string };
   'assistant.cancel': { cancelled: boolean };
   'assistant.jobs': { jobs: JobInfo[] };
+  'assistant.prepare': { jobId: string };
+  'assistant.readiness': { ready: string[]; storeBytes: number; capBytes: number };
   'settings.get': Settings;
   'settings.set': Settings;
   'models.list': { models: ModelInfo[] };

@@ -7,7 +7,7 @@ import type { Checkpoint } from './checkpoint/types';
 import { decoderBytes, ensureMemoryFits, type MemoryEstimate, type MemoryRequest } from './memory';
 import { T5Model, type ModelOptions } from './t5-model';
 import { loadTokenizer, type T5Tokenizer } from './tokenizer';
-import { encodeVcc, type LayerEvidence, type LocalStateCache } from './vcc/encoder';
+import { encodeVcc, prepareChunkTokens, prepareLocalStates, type LayerEvidence, type LocalStateCache } from './vcc/encoder';
 import { resolveSettings, type VccSettings } from './vcc/settings';
 
 export type AttentionMode = 'dense' | 'vcc';
@@ -112,6 +112,18 @@ export class Engine {
       compressedLengths: r.compressedLengths,
       localCacheHit: r.localCacheHit,
     };
+  }
+
+  /**
+   * Computes and caches the document's local-layer states (VCC, cached layout) before any
+   * question, so that a question pays only for the VCC layers: how many segments were cached already, of how many.
+   */
+  async prepareLocalStates(req: { documentIds: number[]; vcc?: Partial<VccSettings>; localCache: LocalStateCache; signal?: AbortSignal; onProgress?: (p: EncodeProgress) => void }): Promise<{ cached: number; keys: string[] }> {
+    this.checkIds(req.documentIds, 'the document');
+    const settings = resolveSettings(this.config.numLayers, { ...req.vcc, layout: 'cached' });
+    // it works a chunk of segments at a time: far less memory than an encode of the whole
+    this.ensureMemory({ n: Math.min(req.documentIds.length, prepareChunkTokens(settings)) + 1, attention: 'vcc' });
+    return prepareLocalStates(this.model, req.documentIds, settings, req.localCache, { signal: req.signal, onProgress: req.onProgress });
   }
 
   async generate(encoded: Encoded, opts: GenerateOptions = {}): Promise<GenerateResult> {

@@ -28,20 +28,26 @@ export interface VccEncodeResult {
   localCacheHit: boolean;
 }
 
-/** Stores the document's states after the local layers (cached layout), keyed by `localStateKey`. */
+/**
+ * Stores document segments' states after the local layers (cached layout), keyed by
+ * `localSegmentKey`. The local layers attend within a segment only, and T5's attention bias
+ * depends on relative positions only, so a segment's states depend on its own tokens alone:
+ * a segment read again, in any window of any question, is taken from here.
+ */
 export interface LocalStateCache {
-  get(key: string): Float32Array | undefined | Promise<Float32Array | undefined>;
-  set(key: string, states: Float32Array): void | Promise<void>;
+  /** Each key's states, or undefined where absent. */
+  get(keys: string[]): Array<Float32Array | undefined> | Promise<Array<Float32Array | undefined>>;
+  set(entries: Array<{ key: string; states: Float32Array }>): void | Promise<void>;
 }
 
 export interface VccEncodeOptions extends EncodeOptions {
   localCache?: LocalStateCache;
 }
 
-export function localStateKey(model: T5Model, documentIds: number[], s: VccSettings, documentOffset: number): string {
+export function localSegmentKey(model: T5Model, segmentIds: ArrayLike<number>, s: VccSettings): string {
   const h = createHash('sha256');
-  h.update(`${model.checkpoint.hash}|local=${s.localLayers}|segment=${s.segment}|offset=${documentOffset}|`);
-  h.update(new Uint8Array(Int32Array.from(documentIds).buffer));
+  h.update(`${model.checkpoint.hash}|local=${s.localLayers}|segment-states|`);
+  h.update(new Uint8Array(Int32Array.from(segmentIds).buffer));
   return h.digest('hex');
 }
 
@@ -119,16 +125,7 @@ export async function encodeVcc(
   // Local layers. In the cached layout the document part is question-independent and reusable.
   let localCacheHit = false;
   if (s.layout === 'cached' && opts.localCache && s.localLayers > 0) {
-    const key = localStateKey(model, documentIds, s, plan.documentOffset);
-    const cached = await opts.localCache.get(key);
-    const docStart = plan.documentStart * d;
-    if (cached && cached.length === documentIds.length * d) {
-      states.set(cached, docStart);
-      localCacheHit = true;
-    } else {
-      await runLocalLayers(model, states, plan.positions, plan.documentSegments, s.localLayers, L, opts);
-      await opts.localCache.set(key, states.slice(docStart, docStart + documentIds.length * d));
-    }
+    localCacheHit = await documentLocalStates(model, plan, states, s, opts.localCache, opts);
     await runLocalLayers(model, states, plan.positions, plan.querySegments, s.localLayers, L, { ...opts, onProgress: undefined });
   } else {
     await runLocalLayers(model, states, plan.positions, [...plan.querySegments, ...plan.documentSegments], s.localLayers, L, opts);
@@ -206,6 +203,70 @@ export async function encodeVcc(
   for (let b = 0; b < store.blocks; b++) store.refine(b, states, vip + store.range(b)[0]);
   applyFinalLayerNorm(model, states);
   return { hidden: states, n, plan, evidence, compressedLengths, localCacheHit };
+}
+
+/**
+ * The document segments' states after the local layers (cached layout), from the cache where it
+ * has them, the rest computed and put there; written into `states`. True when the cache had all.
+ */
+async function documentLocalStates(model: T5Model, plan: VccLayoutPlan, states: Float32Array, s: VccSettings, cache: LocalStateCache, opts: EncodeOptions): Promise<boolean> {
+  const d = model.config.dModel;
+  const segments = plan.documentSegments;
+  const keys = segments.map((seg) => localSegmentKey(model, plan.ids.slice(seg.start, seg.start + seg.length), s));
+  const found = await cache.get(keys);
+  const missing: number[] = [];
+  segments.forEach((seg, i) => {
+    const got = found[i];
+    if (got && got.length === seg.length * d) states.set(got, seg.start * d);
+    else missing.push(i);
+  });
+  if (missing.length === 0) return segments.length > 0;
+  await runLocalLayers(model, states, plan.positions, missing.map((i) => segments[i]!), s.localLayers, model.config.numLayers, opts);
+  await cache.set(missing.map((i) => ({ key: keys[i]!, states: states.slice(segments[i]!.start * d, (segments[i]!.start + segments[i]!.length) * d) })));
+  return false;
+}
+
+/** Document tokens the local layers of a prepare run take at once: 32 segments (bounds its memory). */
+export function prepareChunkTokens(s: VccSettings): number {
+  return 32 * s.segment;
+}
+
+/**
+ * The question-independent part of cached-layout VCC encodes, done ahead of any question: the
+ * local-layer states of every segment of `documentIds` (cut from its start, as an encode of the
+ * whole of it or of segment-aligned windows cuts it), put in `cache` chunk by chunk, so a
+ * cancelled run keeps what it finished. Returns every segment's key, and how many were there already.
+ */
+export async function prepareLocalStates(
+  model: T5Model,
+  documentIds: number[],
+  s: VccSettings,
+  cache: LocalStateCache,
+  opts: EncodeOptions = {},
+): Promise<{ cached: number; keys: string[] }> {
+  if (s.layout !== 'cached' || s.localLayers === 0) return { cached: 0, keys: [] };
+  const d = model.config.dModel;
+  const chunk = prepareChunkTokens(s);
+  const chunks = Math.ceil(documentIds.length / chunk);
+  let cached = 0;
+  const allKeys: string[] = [];
+  for (let c = 0; c < chunks; c++) {
+    throwIfAborted(opts.signal, 'Preparing');
+    const ids = documentIds.slice(c * chunk, (c + 1) * chunk);
+    const plan = planLayout([], ids, s);
+    const keys = plan.documentSegments.map((seg) => localSegmentKey(model, ids.slice(seg.start, seg.start + seg.length), s));
+    const found = await cache.get(keys);
+    const missing = plan.documentSegments.filter((seg, i) => found[i]?.length !== seg.length * d);
+    allKeys.push(...keys);
+    cached += plan.documentSegments.length - missing.length;
+    if (missing.length > 0) {
+      const states = embedIds(model, plan.ids);
+      await runLocalLayers(model, states, plan.positions, missing, s.localLayers, s.localLayers, { ...opts, onProgress: undefined });
+      await cache.set(missing.map((seg) => ({ key: keys[plan.documentSegments.indexOf(seg)]!, states: states.slice(seg.start * d, (seg.start + seg.length) * d) })));
+    }
+    opts.onProgress?.({ layer: c + 1, layers: chunks });
+  }
+  return { cached, keys: allKeys };
 }
 
 /** Fine blocks as ranges of document token indices (query tokens that fell outside the VIP seats are dropped). */

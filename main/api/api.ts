@@ -10,7 +10,7 @@ import { collectionHandlers } from './collection-handlers';
 import { InvalidRequestError, issuesOf, toErrorBody } from './errors';
 import { addPaths, addReceivedUpload, addUpload, incomingFile, libraryHandlers } from './library-handlers';
 import { DEFAULT_LIMITS, Gate, type Limits } from './limits';
-import { SettingsStore } from './settings';
+import { SettingsStore, stateCacheBytes } from './settings';
 import type { ApiContext, DesktopHost, Handler, Handlers } from './types';
 
 export interface AppApiOptions {
@@ -53,6 +53,7 @@ export class AppApi {
       desktop: options.desktop ?? null,
       adding: new Map(),
       gates: gatesFor({ ...DEFAULT_LIMITS, ...options.limits }),
+      preparing: new Map(),
       emit: (event) => this.emit(event),
     };
     this.handlers = {
@@ -66,8 +67,8 @@ export class AppApi {
 
   static open(options: AppApiOptions): AppApi {
     const home = options.home ?? dataHome();
-    const library = Library.open({ home });
     const settings = new SettingsStore(home);
+    const library = Library.open({ home, engineStateCapBytes: stateCacheBytes(settings.get()) });
     const assistant = new AssistantHost(options.openAssistant, { library, home, modelDir: options.modelDir }, settings);
     return new AppApi(library, settings, assistant, { ...options, home });
   }

@@ -2,11 +2,13 @@ import type { ModelInfo } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import { listCachedModels } from '../assistant/hf-cache';
 import { jobInfoOf, type AssistantLike } from './assistant-host';
+import { startPreparing } from './preparing';
+import { stateCacheBytes } from './settings';
 import { requireDocument } from './library-handlers';
 import type { ApiContext, Handlers } from './types';
 
 export function assistantHandlers(ctx: ApiContext): Handlers<
-  'assistant.ask' | 'assistant.summarize' | 'assistant.cancel' | 'assistant.jobs' | 'settings.get' | 'settings.set' | 'models.list' | 'models.cached' | 'models.import' | 'models.pick' | 'models.use' | 'models.remove'
+  'assistant.ask' | 'assistant.summarize' | 'assistant.prepare' | 'assistant.readiness' | 'assistant.cancel' | 'assistant.jobs' | 'settings.get' | 'settings.set' | 'models.list' | 'models.cached' | 'models.import' | 'models.pick' | 'models.use' | 'models.remove'
 > {
   const emitJob = ctx.emit;
   // a job's result promise is consumed through its events; keep a rejected one from going unhandled
@@ -39,6 +41,22 @@ export function assistantHandlers(ctx: ApiContext): Handlers<
       return start((assistant) => assistant.summarize(req, emitJob));
     },
 
+    'assistant.prepare': async (req) => {
+      requireDocument(ctx, req.documentId);
+      return { jobId: startPreparing(ctx, await ctx.assistant.get(), req.documentId, req.modelId) };
+    },
+
+    'assistant.readiness': async ({ documentIds }) => {
+      let assistant: AssistantLike;
+      try {
+        assistant = await ctx.assistant.get();
+      } catch {
+        const store = ctx.library.engineState;
+        return { ready: [], storeBytes: store.totalBytes(), capBytes: store.capBytes };
+      }
+      return assistant.readiness(documentIds);
+    },
+
     'assistant.cancel': async ({ jobId }) => {
       if (!ctx.assistant.isOpen) return { cancelled: false };
       return { cancelled: (await ctx.assistant.get()).cancel(jobId) };
@@ -59,7 +77,13 @@ export function assistantHandlers(ctx: ApiContext): Handlers<
         modelsChanged();
       }
       const after = ctx.settings.set(update);
-      if (after.provider !== before.provider || after.threads !== before.threads || after.compression !== before.compression) await ctx.assistant.restart();
+      if (after.stateCacheGiB !== before.stateCacheGiB) {
+        ctx.library.engineState.capBytes = stateCacheBytes(after);
+        ctx.library.engineState.evict();
+      }
+      if (after.provider !== before.provider || after.threads !== before.threads || after.compression !== before.compression || after.stateCacheGiB !== before.stateCacheGiB) {
+        await ctx.assistant.restart();
+      }
       ctx.emit({ type: 'settings-changed', settings: after });
       return after;
     },

@@ -1,4 +1,4 @@
-import type { AskResult, CompressionPreset, JobEvent, JobInfo, ModelInfo, Provider, SummaryResult } from '../../common/api';
+import type { AskResult, CompressionPreset, JobEvent, JobInfo, ModelInfo, PrepareResult, Provider, SummaryResult } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import type { Library } from '../library/library';
 import type { SettingsStore } from './settings';
@@ -7,6 +7,8 @@ import type { SettingsStore } from './settings';
 export interface AssistantLike {
   ask(req: AskRequestLike, onEvent: (e: JobEvent) => void): { jobId: string; result: Promise<AskResult> };
   summarize(req: SummarizeRequestLike, onEvent: (e: JobEvent) => void): { jobId: string; result: Promise<SummaryResult> };
+  prepare(req: { documentId: string; modelId?: string }, onEvent: (e: JobEvent) => void): { jobId: string; result: Promise<PrepareResult> };
+  readiness(documentIds: string[], modelId?: string): { ready: string[]; storeBytes: number; capBytes: number };
   cancel(jobId: string): boolean;
   jobs(): unknown[] | Promise<unknown[]>;
   models: {
@@ -108,7 +110,7 @@ export function jobInfoOf(job: unknown): JobInfo | null {
   if (typeof job !== 'object' || job === null) return null;
   const j = job as Record<string, unknown>;
   const jobId = typeof j.jobId === 'string' ? j.jobId : typeof j.id === 'string' ? j.id : null;
-  const kind = j.kind === 'ask' || j.kind === 'summarize' || j.kind === 'ingest' ? j.kind : null;
+  const kind = j.kind === 'ask' || j.kind === 'summarize' || j.kind === 'prepare' || j.kind === 'ingest' ? j.kind : null;
   if (!jobId || !kind) return null;
   const state = j.state === 'running' || j.status === 'running' ? 'running' : 'queued';
   const info: JobInfo = { jobId, kind, state };

@@ -9,6 +9,7 @@ import { DEFAULT_MAX_FILE_BYTES, hashBytes, loadSource } from '../ingest/index';
 import type { DocumentSummary } from '../library/documents';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../library/paths';
 import { checkApiDocumentPath } from './document-paths';
+import { prepareAfterAdd } from './preparing';
 import type { ApiContext, Handlers } from './types';
 
 /** The largest upload: the largest file the library reads, so nothing is received only to be refused. */
@@ -98,6 +99,7 @@ export async function addPaths(ctx: ApiContext, paths: string[], password?: stri
           onProgress: (p) => ctx.emit({ type: 'ingest-progress', path: file, phase: p.phase, done: p.done, total: p.total }),
         });
         added.push({ status: result.status, document: documentInfo(result.document, result.tokens), path: result.path });
+        void prepareAfterAdd(ctx, result.document.id);
       } finally {
         release?.();
         if (ctx.adding.get(file) === controller) ctx.adding.delete(file);

@@ -5,6 +5,11 @@ import { ensureDataHome, PRIVATE_FILE_MODE } from '../library/paths';
 
 export const SETTINGS_FILE = 'settings.json';
 
+/** The engine-state store's cap in bytes, from Settings → stateCacheGiB. */
+export function stateCacheBytes(s: Settings): number {
+  return Math.round(s.stateCacheGiB * 1024 ** 3);
+}
+
 /**
  * The app's settings, one JSON file in the data home. A missing file means defaults; a
  * damaged or partly invalid file keeps every valid field and says what was dropped (`notice`)

@@ -24,6 +24,8 @@ export interface ApiContext {
   desktop: DesktopHost | null;
   /** Files being added, by path: their cancel switches. */
   adding: Map<string, AbortController>;
+  /** Documents being prepared for fast questions: their job ids. */
+  preparing: Map<string, string>;
   /** Bounds on work callers can start: pending jobs, files being read. */
   gates: { jobs: Gate; ingests: Gate };
   emit(event: ApiEvent): void;

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_SETTINGS, type CompressionPreset, type JobEvent, type ModelInfo } from '../../common/api';
+import { DEFAULT_SETTINGS, type CompressionPreset, type JobEvent, type ModelInfo, type PrepareResult } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import type { AssistantLike } from '../api/assistant-host';
 import { noAssistant } from '../api/assistant-host';
@@ -11,6 +11,7 @@ import { EngineWorker } from './engine-worker';
 import { JobQueue, type JobContext } from './job-queue';
 import { bundledModelDir, ModelRegistry, type ModelEntry } from './models';
 import type { PreviousTurn } from '../../engine/qa-format';
+import { isPrepared, prepareDocument } from './prepare';
 import { answer, answerCacheContext, cachedQuestion, CONFIDENT_AT, type QaEnv } from './qa';
 import type { ReadableDocument } from './reading';
 import { ModelRuntime } from './runtime';
@@ -120,6 +121,35 @@ export class Assistant implements AssistantLike {
     });
   }
 
+  /** Prepares a document for fast questions (prepare.ts), in the background: other jobs go first. */
+  prepare(req: { documentId: string; modelId?: string }, onEvent: (e: JobEvent) => void, call: CallOptions = {}): JobHandle<PrepareResult> {
+    return this.submit<PrepareResult>(
+      'prepare',
+      req.documentId,
+      onEvent,
+      call,
+      req.modelId,
+      (runtime) => {
+        const doc = this.document(req.documentId);
+        return { cached: false, run: (ctx) => prepareDocument(ctx, { library: this.library, runtime, compression: this.compression }, doc) };
+      },
+      { background: true },
+    );
+  }
+
+  /** Which of the documents are ready for fast questions with the active model (or `modelId`), and the store's use. */
+  readiness(documentIds: string[], modelId?: string): { ready: string[]; storeBytes: number; capBytes: number } {
+    const store = this.library.engineState;
+    let ready: string[] = [];
+    try {
+      const runtime = this.runtime(modelId);
+      ready = documentIds.filter((id) => isPrepared(this.library, id, runtime.key));
+    } catch {
+      // no model: nothing is ready
+    }
+    return { ready, storeBytes: store.totalBytes(), capBytes: store.capBytes };
+  }
+
   cancel(jobId: string): boolean {
     return this.queue.cancel(jobId);
   }
@@ -161,13 +191,14 @@ export class Assistant implements AssistantLike {
    * Starts a job. `prepare` runs first, synchronously (model, document and cache checks, all
    * cheap): a cache hit runs in a lane of its own so it never waits behind engine work.
    */
-  private submit<T extends AskOutcome | SummaryOutcome>(
-    kind: 'ask' | 'summarize',
+  private submit<T extends AskOutcome | SummaryOutcome | PrepareResult>(
+    kind: 'ask' | 'summarize' | 'prepare',
     documentId: string,
     onEvent: (e: JobEvent) => void,
     call: CallOptions,
     modelId: string | undefined,
     prepare: (runtime: ModelRuntime) => Prepared<T>,
+    options: { background?: boolean } = {},
   ): JobHandle<T> {
     let lane: string;
     let model = '';
@@ -185,7 +216,7 @@ export class Assistant implements AssistantLike {
         throw e;
       };
     }
-    return this.queue.submit<T>({ kind, documentId, lane, modelId: model, onEvent, signal: call.signal, run });
+    return this.queue.submit<T>({ kind, documentId, lane, modelId: model, onEvent, signal: call.signal, run, background: options.background });
   }
 
   private runtime(modelId?: string): ModelRuntime {

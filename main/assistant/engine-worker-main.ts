@@ -12,9 +12,9 @@ import { loadTokenizer } from '../../engine/tokenizer';
 import type { LocalStateCache } from '../../engine/vcc/encoder';
 import { openDatabase, type Db } from '../library/database';
 import type { ParentLink } from '../process/child-link';
-import { EngineStateStore } from '../library/engine-state';
+import { EngineStateStore, preparedManifestKey, segmentStateKey } from '../library/engine-state';
 import { fineBlocksWithEvidence } from './presets';
-import type { EngineTask, EngineTaskResult, FromWorker, ModelFacts, ToWorker, WorkerInit } from './types';
+import type { EngineTask, EngineTaskResult, FromWorker, ModelFacts, PrepareTask, ToWorker, WorkerInit } from './types';
 
 type EngineLink = ParentLink<ToWorker, FromWorker>;
 
@@ -72,7 +72,6 @@ function engineLoop(init: WorkerInit, link: EngineLink): (m: ToWorker) => void {
     if (task.ensureEvidence && !dense) vcc.fineBlocks = fineBlocksWithEvidence(vcc, queryIds.length + documentIds.length - Math.min(vcc.vipTokens, queryIds.length + documentIds.length));
     const states = task.localState && !dense ? engineState() : null;
     const local = states && task.localState ? localCache(states, task.localState.docId, task.localState.modelId) : null;
-    let lastReport = 0;
     const t0 = performance.now();
     const encoded = await engine!.encode({
       queryIds,
@@ -81,12 +80,7 @@ function engineLoop(init: WorkerInit, link: EngineLink): (m: ToWorker) => void {
       vcc,
       signal,
       localCache: local?.cache,
-      onProgress: (p) => {
-        const now = performance.now();
-        if (now - lastReport < 100 && p.layer < p.layers) return;
-        lastReport = now;
-        post({ type: 'progress', id, stage: 'encoding', fraction: p.layer / p.layers });
-      },
+      onProgress: progressReporter(id),
     });
     if (signal.aborted) throw new LongreadError('cancelled', 'Encoding was cancelled.');
     local?.commit();
@@ -142,6 +136,34 @@ function engineLoop(init: WorkerInit, link: EngineLink): (m: ToWorker) => void {
     };
   }
 
+  async function prepare(id: number, task: PrepareTask, signal: AbortSignal): Promise<{ segments: number; alreadyStored: number }> {
+    await open();
+    const states = engineState();
+    if (!states) throw new LongreadError('invalid-argument', 'there is no engine-state store to keep prepared states in');
+    const local = localCache(states, task.localState.docId, task.localState.modelId, true);
+    const { localState } = task;
+    const documentIds = Array.from(task.documentIds);
+    const whole = await engine!.prepareLocalStates({ documentIds, vcc: task.vcc, localCache: local.cache, signal, onProgress: progressReporter(id) });
+    // windows that end before the document does are fed with a </s> of their own: a segment of one token
+    const eos = await engine!.prepareLocalStates({ documentIds: documentIds.slice(-1), vcc: task.vcc, localCache: local.cache, signal });
+    if (signal.aborted) throw new LongreadError('cancelled', 'Preparing was cancelled.');
+    const keys = [...whole.keys, ...eos.keys];
+    const cached = whole.cached + eos.cached;
+    states.put(preparedManifestKey(localState.docId, localState.modelId), new TextEncoder().encode(JSON.stringify(keys)));
+    return { segments: keys.length, alreadyStored: cached };
+  }
+
+  /** Encoding progress as messages, at most every 100 ms (and always the last layer). */
+  function progressReporter(id: number) {
+    let lastReport = 0;
+    return (p: { layer: number; layers: number }) => {
+      const now = performance.now();
+      if (now - lastReport < 100 && p.layer < p.layers) return;
+      lastReport = now;
+      post({ type: 'progress', id, stage: 'encoding', fraction: p.layer / p.layers });
+    };
+  }
+
   return (m: ToWorker) => {
     if (m.type === 'init') return;
     if (m.type === 'abort') {
@@ -176,6 +198,7 @@ function engineLoop(init: WorkerInit, link: EngineLink): (m: ToWorker) => void {
         });
         post({ type: 'tokenized', id: m.id, ids, offsets });
       } else if (m.type === 'run') post({ type: 'result', id: m.id, result: await run(m.id, m.task, controller.signal) });
+      else if (m.type === 'prepare') post({ type: 'prepared', id: m.id, ...(await prepare(m.id, m.task, controller.signal)) });
     };
     const settled: Promise<void> = work()
       .catch((e) => post({ type: 'error', id: m.id, error: controller.signal.aborted ? { code: 'cancelled', message: 'The job was cancelled.', name: 'CancelledError' } : wireError(e) }))
@@ -208,35 +231,41 @@ async function validate(dir: string): Promise<ModelFacts> {
 
 
 /**
- * Local-layer states from the engine-state store. A new state is only held during the encode and
- * written once the encode has finished, so a cancelled encode writes nothing.
+ * Segments' local-layer states from the engine-state store, under the document they were read
+ * in. An encode's new states are held until it has finished (`commit`), so a cancelled encode
+ * writes nothing; a prepare run (`writeAtOnce`) stores each chunk as it is done.
  */
-function localCache(s: EngineStateStore, docId: string, modelId: string) {
-  const keyOf = (key: string) => ({ docId, modelId, kind: 'vcc-local-state', settings: { key } });
-  let pending: { key: string; states: Float32Array } | null = null;
-  const cache: LocalStateCache = {
-    get(key) {
-      let buf: Buffer | null;
-      try {
-        buf = s.get(keyOf(key));
-      } catch {
-        return undefined; // the store is busy or unreadable: a miss, the layers simply run
-      }
-      if (!buf) return undefined;
-      const bytes = buf.byteOffset % 4 === 0 ? buf : Buffer.from(buf);
-      return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-    },
-    set(key, states) {
-      pending = { key, states };
-    },
-  };
-  const commit = () => {
+function localCache(s: EngineStateStore, docId: string, modelId: string, writeAtOnce = false) {
+  let pending: Array<{ key: string; states: Float32Array }> = [];
+  const write = (entries: Array<{ key: string; states: Float32Array }>) => {
     try {
-      if (pending) s.put(keyOf(pending.key), new Uint8Array(pending.states.buffer, pending.states.byteOffset, pending.states.byteLength));
+      s.putMany(entries.map((e) => ({ key: segmentStateKey(docId, modelId, e.key), data: new Uint8Array(e.states.buffer, e.states.byteOffset, e.states.byteLength) })));
     } catch {
       // a cache that cannot be written (disk full, database busy) must not cost the answer
     }
-    pending = null;
+  };
+  const cache: LocalStateCache = {
+    get(keys) {
+      return keys.map((key) => {
+        let buf: Buffer | null;
+        try {
+          buf = s.get(segmentStateKey(docId, modelId, key));
+        } catch {
+          return undefined; // the store is busy or unreadable: a miss, the layers simply run
+        }
+        if (!buf) return undefined;
+        const bytes = buf.byteOffset % 4 === 0 ? buf : Buffer.from(buf);
+        return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+      });
+    },
+    set(entries) {
+      if (writeAtOnce) write(entries);
+      else pending.push(...entries);
+    },
+  };
+  const commit = () => {
+    write(pending);
+    pending = [];
   };
   return { cache, commit };
 }

@@ -2,7 +2,7 @@ import type { JobStage } from '../../common/api';
 import { CancelledError, LongreadError } from '../../common/errors';
 import { describeExit } from '../process/child-process';
 import { startEngineProcess, type EngineProcess } from './engine-process';
-import type { EngineTask, EngineTaskResult, FromWorker, ModelFacts, TokenizedText, ToWorker, WireError, WorkerInit } from './types';
+import type { EngineTask, EngineTaskResult, FromWorker, ModelFacts, PrepareTask, TokenizedText, ToWorker, WireError, WorkerInit } from './types';
 
 export interface RequestHooks {
   signal?: AbortSignal;
@@ -74,6 +74,12 @@ export class EngineWorker {
     return (m as Extract<FromWorker, { type: 'result' }>).result;
   }
 
+  /** Computes and stores a document's local-layer states (see PrepareTask): its segments, and how many were stored already. */
+  async prepare(task: PrepareTask, hooks: RequestHooks = {}): Promise<{ segments: number; alreadyStored: number }> {
+    const m = (await this.request({ type: 'prepare', id: 0, task }, hooks)) as Extract<FromWorker, { type: 'prepared' }>;
+    return { segments: m.segments, alreadyStored: m.alreadyStored };
+  }
+
   /** Asks the engine to release the model and stop, and waits until it and every dying process have exited. */
   async close(): Promise<void> {
     const c = this.child;
@@ -133,7 +139,7 @@ export class EngineWorker {
     return this.child ?? this.spawn();
   }
 
-  private async request(message: Extract<ToWorker, { type: 'open' | 'validate' | 'tokenize' | 'run' }>, hooks: RequestHooks): Promise<FromWorker> {
+  private async request(message: Extract<ToWorker, { type: 'open' | 'validate' | 'tokenize' | 'run' | 'prepare' }>, hooks: RequestHooks): Promise<FromWorker> {
     if (hooks.signal?.aborted) throw new CancelledError();
     const child = this.child ?? (await this.live());
     if (hooks.signal?.aborted) throw new CancelledError();

@@ -1,4 +1,4 @@
-import type { AskResult, JobEvent, JobKind, JobStage, SummaryResult } from '../../common/api';
+import type { AskResult, JobEvent, JobKind, JobStage, PrepareResult, SummaryResult } from '../../common/api';
 import { CancelledError, LongreadError } from '../../common/errors';
 import type { JobHandle, JobSnapshot } from './types';
 
@@ -9,8 +9,16 @@ export interface JobContext {
   token(text: string): void;
 }
 
-export interface JobSpec<T extends AskResult | SummaryResult> {
+type JobResult = AskResult | SummaryResult | PrepareResult;
+
+export interface JobSpec<T extends JobResult> {
   kind: JobKind;
+  /**
+   * Work nobody waits for (preparing documents): other jobs of its lane go ahead of it, and one
+   * submitted while it runs stops it; it is queued again behind them and starts over (what it
+   * stored stays, so it goes on where it was).
+   */
+  background?: boolean;
   documentId?: string;
   /** Jobs with the same lane (one per model) run one at a time, in submission order. */
   lane: string;
@@ -22,11 +30,13 @@ export interface JobSpec<T extends AskResult | SummaryResult> {
 
 interface Job {
   id: string;
-  spec: JobSpec<AskResult | SummaryResult>;
+  spec: JobSpec<JobResult>;
   state: 'queued' | 'running';
   stage?: JobStage;
   controller: AbortController;
-  settle: { resolve: (v: AskResult | SummaryResult) => void; reject: (e: Error) => void };
+  /** A background job stopped to let another go first (not cancelled). */
+  yielding?: boolean;
+  settle: { resolve: (v: JobResult) => void; reject: (e: Error) => void };
 }
 
 /** The assistant's jobs: one running per lane, the rest waiting; every job can be cancelled. */
@@ -35,29 +45,46 @@ export class JobQueue {
   private readonly byId = new Map<string, Job>();
   private next = 1;
 
-  submit<T extends AskResult | SummaryResult>(spec: JobSpec<T>): JobHandle<T> {
+  submit<T extends JobResult>(spec: JobSpec<T>): JobHandle<T> {
     const id = `${spec.kind}-${this.next++}`;
     const controller = new AbortController();
     let settle!: Job['settle'];
     const result = new Promise<T>((resolve, reject) => {
-      settle = { resolve: resolve as (v: AskResult | SummaryResult) => void, reject };
+      settle = { resolve: resolve as (v: JobResult) => void, reject };
     });
-    const job: Job = { id, spec: spec as JobSpec<AskResult | SummaryResult>, state: 'queued', controller, settle };
+    const job: Job = { id, spec: spec as JobSpec<JobResult>, state: 'queued', controller, settle };
     const lane = this.lanes.get(spec.lane) ?? [];
     this.lanes.set(spec.lane, lane);
-    lane.push(job);
+    const position = this.enqueue(lane, job);
     this.byId.set(id, job);
     spec.signal?.addEventListener('abort', () => this.cancel(id), { once: true });
-    spec.onEvent({ type: 'queued', jobId: id, kind: spec.kind, position: lane.length - 1 });
+    spec.onEvent({ type: 'queued', jobId: id, kind: spec.kind, position, ...(spec.documentId ? { documentId: spec.documentId } : {}) });
     if (spec.signal?.aborted) this.cancel(id);
     else if (lane.length === 1) void this.start(job);
+    else if (!spec.background && lane[0]!.state === 'running' && lane[0]!.spec.background) {
+      lane[0]!.yielding = true;
+      lane[0]!.controller.abort();
+    }
     return { jobId: id, result };
+  }
+
+  /** Puts a job in its lane: a background one last, another ahead of the queued background ones. Returns its place. */
+  private enqueue(lane: Job[], job: Job): number {
+    let at = lane.length;
+    if (!job.spec.background) {
+      // never before lane[0]: it is running (or about to start)
+      const firstBackground = lane.findIndex((j, i) => i > 0 && j.spec.background);
+      if (firstBackground >= 0) at = firstBackground;
+    }
+    lane.splice(at, 0, job);
+    return at;
   }
 
   /** Cancels a queued or running job; false when no such job is waiting or running. */
   cancel(jobId: string): boolean {
     const job = this.byId.get(jobId);
     if (!job) return false;
+    job.yielding = false;
     if (job.state === 'queued') {
       this.finish(job);
       job.spec.onEvent({ type: 'cancelled', jobId });
@@ -109,9 +136,25 @@ export class JobQueue {
       job.settle.resolve(result);
       this.finish(job);
     } catch (e) {
-      this.endWithError(job, e);
-      this.finish(job);
+      if (job.yielding) this.requeue(job);
+      else {
+        this.endWithError(job, e);
+        this.finish(job);
+      }
     }
+  }
+
+  /** A background job that made way: back in its lane behind the jobs it made way for, to start again. */
+  private requeue(job: Job): void {
+    job.yielding = false;
+    job.state = 'queued';
+    delete job.stage;
+    job.controller = new AbortController();
+    const lane = this.lanes.get(job.spec.lane)!;
+    lane.splice(lane.indexOf(job), 1);
+    const position = this.enqueue(lane, job);
+    job.spec.onEvent({ type: 'queued', jobId: job.id, kind: job.spec.kind, position, ...(job.spec.documentId ? { documentId: job.spec.documentId } : {}) });
+    if (lane[0]!.state === 'queued') void this.start(lane[0]!);
   }
 
   private endWithError(job: Job, e: unknown): void {

@@ -66,16 +66,17 @@ export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: 
   const tokenizeMs = performance.now() - t0;
   env.library.documents.ensureTokenCount(doc.id, { modelId: env.runtime.entry.id, count: () => textTokenCount(tokens) });
   ctx.progress('reading');
+  const vcc = vccSettingsFor(env.compression, facts.numLayers);
   const plan = planRead(doc, tokens, {
     limit: env.limit,
     sections: req.sections,
     question: searchText,
     search: (term) => env.library.documents.search(term, { docId: doc.id, limit: 1000 }).map((h) => h.page),
+    alignTo: vcc.segment,
   });
   const query = previous ? ({ kind: 'qa', question: req.question, previous } as const) : ({ kind: 'qa', question: req.question } as const);
   // Answers are quotes of the text read: faithful by construction, and a small model's copy cannot drift.
   const generate = { maxNewTokens: env.maxAnswerTokens, numBeams: 1, quote: true };
-  const vcc = vccSettingsFor(env.compression, facts.numLayers);
   const eos = eosIdOf(tokens);
   const fromPassages = env.runtime.entry.answers === 'passages';
   const task: EngineTask = {

@@ -43,7 +43,11 @@ const fmt = (n: number) => n.toLocaleString('en-US');
  * sections). Over it: the windows around the pages that full-text search finds most relevant to
  * the question (never a silent cut: the plan says which part was read and why).
  */
-export function planRead(doc: ReadableDocument, tokens: TokenizedText, o: { limit: number; sections?: { from: number; to: number }; question?: string; search?: PageSearch }): ReadPlan {
+export function planRead(
+  doc: ReadableDocument,
+  tokens: TokenizedText,
+  o: { limit: number; sections?: { from: number; to: number }; question?: string; search?: PageSearch; alignTo?: number },
+): ReadPlan {
   const documentTokens = textTokenCount(tokens);
   const base = o.sections ? sectionTokens(doc, tokens, o.sections) : { start: 0, end: documentTokens };
   const budget = Math.max(1, o.limit - 1); // one seat for </s>
@@ -61,6 +65,7 @@ export function planRead(doc: ReadableDocument, tokens: TokenizedText, o: { limi
       note = `${cap(scope)} has ${fmt(base.end - base.start)} tokens, over the limit of ${fmt(o.limit)}; full-text search found no page with ${terms.length ? `the question's words (${terms.join(', ')})` : 'words from the question'}, so its beginning was read: ${describe(doc, tokens, windows)}.`;
     } else {
       windows = chooseWindows(scored, base, budget);
+      if (o.alignTo) windows = alignWindows(windows, o.alignTo, base);
       note = `${cap(scope)} has ${fmt(base.end - base.start)} tokens, over the limit of ${fmt(o.limit)}; read ${windows.length === 1 ? 'the window' : `${windows.length} windows`} around the pages where full-text search found ${terms.join(', ')}: ${describe(doc, tokens, windows)}.`;
     }
   }
@@ -169,6 +174,23 @@ function chooseWindows(pages: ScoredPage[], base: TokenWindow, budget: number): 
     if (total === before) break;
   }
   return windows;
+}
+
+/**
+ * Windows moved onto whole segments of the document (multiples of `size` from its start), never
+ * longer than they were: then the local layers of VCC's cached layout see the same segments
+ * whatever the question, and their states are found in the engine-state store (prepared ahead,
+ * or left by an earlier question). A window shorter than a segment stays as it is.
+ */
+export function alignWindows(windows: TokenWindow[], size: number, base: TokenWindow): TokenWindow[] {
+  const down = (t: number) => base.start + Math.floor((t - base.start) / size) * size;
+  const aligned = windows.map((w) => {
+    if (w.end - w.start < size) return w;
+    if (w.end === base.end) return { start: Math.min(w.end - 1, down(w.start + size - 1)), end: w.end };
+    const start = down(w.start);
+    return { start, end: start + Math.floor((w.end - w.start) / size) * size };
+  });
+  return mergeWindows(aligned);
 }
 
 function clamp(start: number, length: number, base: TokenWindow): TokenWindow {

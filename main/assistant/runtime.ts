@@ -1,7 +1,7 @@
 import type { JobContext } from './job-queue';
 import type { ModelEntry } from './models';
 import { EngineWorker, type RequestHooks } from './engine-worker';
-import type { EngineTask, EngineTaskResult, ModelFacts, TokenizedText } from './types';
+import type { EngineTask, EngineTaskResult, ModelFacts, PrepareTask, TokenizedText } from './types';
 
 /** Tokenized documents kept per model (the last few asked about). */
 const TOKEN_CACHE_DOCS = 3;
@@ -39,6 +39,11 @@ export class ModelRuntime {
 
   run(ctx: JobContext, task: EngineTask, stream = true): Promise<EngineTaskResult> {
     return this.worker.run(task, this.hooks(ctx, stream));
+  }
+
+  /** The document's local-layer states computed and stored ahead of questions. */
+  prepare(ctx: JobContext, task: PrepareTask): Promise<{ segments: number; alreadyStored: number }> {
+    return this.worker.prepare(task, this.hooks(ctx, false));
   }
 
   private hooks(ctx: JobContext, stream = true): RequestHooks {

@@ -106,6 +106,13 @@ export interface EngineTask {
   localState: { docId: string; modelId: string } | null;
 }
 
+/** The question-independent part of a cached-layout VCC ask, done before any question. */
+export interface PrepareTask {
+  documentIds: Int32Array;
+  vcc: VccSettings;
+  localState: { docId: string; modelId: string };
+}
+
 export interface EngineTaskResult {
   text: string | null;
   outputIds: number[];
@@ -142,6 +149,7 @@ export type ToWorker =
   | { type: 'validate'; id: number; dir: string }
   | { type: 'tokenize'; id: number; text: string }
   | { type: 'run'; id: number; task: EngineTask }
+  | { type: 'prepare'; id: number; task: PrepareTask }
   | { type: 'abort'; id: number }
   | { type: 'close' };
 
@@ -161,5 +169,7 @@ export type FromWorker =
   | { type: 'progress'; id: number; stage: JobStage; fraction?: number; tokensPerSecond?: number }
   | { type: 'token'; id: number; text: string }
   | { type: 'result'; id: number; result: EngineTaskResult }
+  /** `cached`: the states were in the store already. */
+  | { type: 'prepared'; id: number; segments: number; alreadyStored: number }
   | { type: 'error'; id: number; error: WireError }
   | { type: 'closed' };

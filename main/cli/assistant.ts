@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { COMPRESSION_PRESETS, NO_CONFIDENT_ANSWER, type Citation, type CompressionPreset, type JobEvent, type ModelInfo } from '../../common/api';
 import { LongreadError } from '../../common/errors';
-import { SettingsStore } from '../api/settings';
+import { SettingsStore, stateCacheBytes } from '../api/settings';
 import { Assistant } from '../assistant/assistant';
 import { hubCacheDir, listCachedModels, resolveModelSource } from '../assistant/hf-cache';
 import type { AskOutcome, SummaryOutcome } from '../assistant/types';
@@ -50,6 +50,7 @@ async function withAssistant<T>(flags: EngineFlags, fn: (ctx: { library: Library
   const library = Library.open();
   if (library.recovered && !flags.json) process.stderr.write(`longread: ${library.recovered.message}\n`);
   const settings = new SettingsStore(library.home).get();
+  library.engineState.capBytes = stateCacheBytes(settings);
   const assistant = await Assistant.open({
     library,
     home: library.home,
@@ -223,6 +224,32 @@ export function registerAssistant(program: Command): void {
       }
       if (r.kind === 'extractive') process.stderr.write(`\n(extractive summary: sentences from the text, chosen by ${r.model})\n`);
       if (r.cached) process.stderr.write('(summary from the cache)\n');
+    });
+  });
+
+  engineOptions(
+    program
+      .command('prepare')
+      .description('Make a document ready for fast questions: run the question-independent part of reading it (VCC local layers) once and keep it.')
+      .argument('<file>', 'the document (added to the library first if needed)'),
+  ).action(async (file: string, flags: EngineFlags) => {
+    await withAssistant(flags, async ({ library, assistant, signal, progress }) => {
+      const documentId = await addFile(library, file, progress, signal);
+      const r = await assistant.prepare({ documentId, modelId: flags.model }, jobEvents(progress, () => {}), { signal }).result;
+      progress.stop();
+      const store = { storeBytes: library.engineState.totalBytes(), capBytes: library.engineState.capBytes };
+      if (flags.json) {
+        process.stdout.write(JSON.stringify({ ...r, ...store }) + '\n');
+        return;
+      }
+      const doc = library.documents.get(documentId)!;
+      const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
+      process.stdout.write(
+        r.alreadyStored === r.segments
+          ? `"${doc.title}" was ready for fast questions already (${r.segments} segments, ${r.model}).\n`
+          : `"${doc.title}" is ready for fast questions: ${r.segments - r.alreadyStored} of ${r.segments} segments prepared in ${(r.ms / 1000).toFixed(1)} s (${r.model}).\n`,
+      );
+      process.stderr.write(`Prepared states use ${gib(store.storeBytes)} of ${gib(store.capBytes)} (Settings → stateCacheGiB; the least recently used go first).\n`);
     });
   });
 

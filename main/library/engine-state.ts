@@ -23,6 +23,16 @@ export interface EngineStateKey {
   settings?: Record<string, unknown>;
 }
 
+/** The store's key for one segment's local-layer states (`segmentKey`: engine/vcc/encoder.ts localSegmentKey) read in a document. */
+export function segmentStateKey(docId: string, modelId: string, segmentKey: string): EngineStateKey {
+  return { docId, modelId, kind: 'vcc-local-segment', settings: { key: segmentKey } };
+}
+
+/** The list of segment keys a prepare run stored for a document (main/assistant/prepare.ts checks they are all there). */
+export function preparedManifestKey(docId: string, modelId: string): EngineStateKey {
+  return { docId, modelId, kind: 'vcc-prepared' };
+}
+
 interface Row {
   key: string;
   file_name: string;
@@ -68,6 +78,40 @@ export class EngineStateStore {
     this.evict(this.capBytes, key);
   }
 
+  /**
+   * Many entries at once (a document's segment states): files written and renamed into place,
+   * indexed in one transaction, then one eviction. Not fsynced one by one (hundreds of files): a
+   * file a crash leaves short fails its SHA-256 check at the next read and is a cache miss.
+   */
+  putMany(entries: Array<{ key: EngineStateKey; data: Uint8Array }>): void {
+    if (entries.length === 0) return;
+    const rows = entries.map(({ key: k, data }) => {
+      const key = EngineStateStore.key(k);
+      const fileName = `${key}.bin`;
+      const temp = path.join(this.dir, `.tmp-${randomBytes(8).toString('hex')}`);
+      const fd = openSync(temp, 'w', PRIVATE_FILE_MODE);
+      try {
+        writeSync(fd, data);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, path.join(this.dir, fileName));
+      return { key, k, fileName, size: data.byteLength, sha: sha256(data) };
+    });
+    const insert = this.db.prepare('INSERT OR REPLACE INTO engine_state_files (key, doc_hash, model_id, file_name, byte_size, sha256, created_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      const now = Math.max(Date.now(), this.newestUse() + 1);
+      for (const r of rows) insert.run(r.key, r.k.docId, r.k.modelId, r.fileName, r.size, r.sha, now, now);
+    })();
+    this.evictKeeping(new Set(rows.map((r) => r.key)));
+  }
+
+  /** Whether every key has an entry (its file is not read). */
+  hasAll(keys: EngineStateKey[]): boolean {
+    const has = this.db.prepare('SELECT 1 FROM engine_state_files WHERE key = ?');
+    return keys.every((k) => has.get(EngineStateStore.key(k)) !== undefined);
+  }
+
   /** The stored bytes, or null when absent, missing on disk or damaged (then the entry is dropped). */
   get(k: EngineStateKey): Buffer | null {
     const key = EngineStateStore.key(k);
@@ -94,6 +138,10 @@ export class EngineStateStore {
 
   /** Drops least-recently-used entries until the total is at most `cap` (never `keep`). */
   evict(cap = this.capBytes, keep?: string): string[] {
+    return this.evictKeeping(new Set(keep === undefined ? [] : [keep]), cap);
+  }
+
+  private evictKeeping(keep: Set<string>, cap = this.capBytes): string[] {
     const victims = this.db
       .transaction(() => {
         let total = this.totalBytes();
@@ -101,7 +149,7 @@ export class EngineStateStore {
         const rows = this.db.prepare('SELECT key, file_name, byte_size, sha256 FROM engine_state_files ORDER BY used_at, created_at').all() as Row[];
         for (const row of rows) {
           if (total <= cap) break;
-          if (row.key === keep) continue;
+          if (keep.has(row.key)) continue;
           this.db.prepare('DELETE FROM engine_state_files WHERE key = ?').run(row.key);
           total -= row.byte_size;
           out.push(row);

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AskResult, JobEvent, ModelInfo, SummaryResult } from '../../common/api';
+import type { AskResult, JobEvent, ModelInfo, PrepareResult, SummaryResult } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import type { AssistantLike, AskRequestLike, SummarizeRequestLike } from '../../main/api/assistant-host';
 
@@ -66,6 +66,22 @@ export class RecordingAssistant implements AssistantLike {
     const error = new LongreadError('no-model', 'no model');
     queueMicrotask(() => onEvent({ type: 'error', jobId, error: { code: 'no-model', message: 'no model' } }));
     return { jobId, result: Promise.reject<SummaryResult>(error) };
+  }
+
+  /** Documents asked to be prepared, in order; each is ready once its job is done. */
+  readonly prepared: string[] = [];
+
+  prepare(req: { documentId: string }, onEvent: (e: JobEvent) => void) {
+    this.prepared.push(req.documentId);
+    const jobId = `job-${this.next++}`;
+    const result: PrepareResult = { documentId: req.documentId, model: this.active, segments: 3, alreadyStored: 0, ms: 1 };
+    onEvent({ type: 'queued', jobId, kind: 'prepare', position: 0, documentId: req.documentId });
+    queueMicrotask(() => onEvent({ type: 'done', jobId, result }));
+    return { jobId, result: Promise.resolve(result) };
+  }
+
+  readiness(documentIds: string[]) {
+    return { ready: documentIds.filter((id) => this.prepared.includes(id)), storeBytes: 0, capBytes: 4 * 1024 ** 3 };
   }
 
   cancel(jobId: string): boolean {

@@ -183,7 +183,7 @@ async function answer(engine: Engine, tok: T5Tokenizer, doc: Doc, q: Question, m
   } else if (method === 'dense') {
     req = { queryIds, documentIds: doc.ids, attention: 'dense' };
   } else {
-    req = { queryIds, documentIds: doc.ids, attention: 'vcc', vcc: { layout: method === 'vcc-cached' ? 'cached' : 'paper', blockSize, fineBlocks }, localCache: method === 'vcc-cached' ? { get: (k) => cache.get(k), set: (k, v) => void cache.set(k, v) } : undefined };
+    req = { queryIds, documentIds: doc.ids, attention: 'vcc', vcc: { layout: method === 'vcc-cached' ? 'cached' : 'paper', blockSize, fineBlocks }, localCache: method === 'vcc-cached' ? { get: (keys) => keys.map((k) => cache.get(k)), set: (entries) => entries.forEach((e) => cache.set(e.key, e.states)) } : undefined };
   }
   const enc = await engine.encode(req);
   const out = await engine.generate(enc, { maxNewTokens: MAX_NEW, quoteFrom: quote ? req.documentIds : undefined });

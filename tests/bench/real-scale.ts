@@ -105,7 +105,7 @@ async function child(shape: Shape, n: number): Promise<void> {
   const graphsPeak = peakGiB();
 
   const store = new Map<string, Float32Array>();
-  const localCache: LocalStateCache = { get: (k) => store.get(k), set: (k, v) => void store.set(k, v) };
+  const localCache: LocalStateCache = { get: (keys) => keys.map((k) => store.get(k)), set: (entries) => entries.forEach((e) => store.set(e.key, e.states)) };
   const asks = [];
   // One document for both questions (so the second can reuse its local-layer states), sized for the longer one.
   const documentIds = doc.slice(0, n - Math.max(...questions.map((q) => q.length)));

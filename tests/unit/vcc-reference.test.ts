@@ -8,7 +8,7 @@ import type { Checkpoint, T5Config } from '../../engine/checkpoint/types';
 import { encodeDense } from '../../engine/encoder/dense';
 import { T5Model } from '../../engine/t5-model';
 import { BlockStore, topBlocks } from '../../engine/vcc/blocks';
-import { encodeVcc, type LocalStateCache, type VccEncodeResult } from '../../engine/vcc/encoder';
+import { encodeVcc, prepareLocalStates, type LocalStateCache, type VccEncodeResult } from '../../engine/vcc/encoder';
 import { planLayout } from '../../engine/vcc/layout';
 import { resolveSettings, type VccSettings } from '../../engine/vcc/settings';
 import { randomCheckpoint, rng, tinyConfig } from '../helpers/random-checkpoint';
@@ -510,10 +510,10 @@ test('local state cache (cached layout): a second question hits and is bit-ident
   const map = new Map<string, Float32Array>();
   let sets = 0;
   const cache: LocalStateCache = {
-    get: (key) => map.get(key),
-    set: (key, states) => {
+    get: (keys) => keys.map((key) => map.get(key)),
+    set: (entries) => {
       sets++;
-      map.set(key, states);
+      for (const e of entries) map.set(e.key, e.states);
     },
   };
   const c: CompressCase = { q: 7, doc: 150, vip: 12, k: 6, h: 4, local: 2, seg: 32 };
@@ -546,4 +546,40 @@ test('local state cache (cached layout): a second question hits and is bit-ident
   const r = encodeVccRef(ref, q2, doc, s);
   const err = assertAgrees(second, r, s, v.config.dModel, 'cache hit');
   measured.push(`cache hit (gated, cached layout): rel ${err.toExponential(2)}`);
+});
+
+test('local segment states: prepared ahead, any segment-aligned window of the document hits; a shifted window misses; outputs equal uncached runs', async () => {
+  const v = VARIANTS[0];
+  const { model } = load(v);
+  const map = new Map<string, Float32Array>();
+  const cache: LocalStateCache = {
+    get: (keys) => keys.map((key) => map.get(key)),
+    set: (entries) => entries.forEach((e) => map.set(e.key, e.states)),
+  };
+  const c: CompressCase = { q: 5, doc: 200, vip: 8, k: 4, h: 3, local: 2, seg: 16 };
+  const s = settingsOf(v.config, c, 'cached');
+  const doc = randomIds(c.doc, 51);
+  const q = randomIds(c.q, 52);
+  const prepared = await prepareLocalStates(model, doc, s, cache);
+  assert.equal(prepared.cached, 0);
+  assert.equal(prepared.keys.length, Math.ceil(c.doc / c.seg));
+  assert.deepEqual([...map.keys()].sort(), [...prepared.keys].sort());
+  assert.deepEqual(await prepareLocalStates(model, doc, s, cache), { cached: prepared.keys.length, keys: prepared.keys }, 'a second prepare finds every segment');
+  const whole = await encodeVcc(model, q, doc, s, { localCache: cache });
+  assert.equal(whole.localCacheHit, true, 'the whole document after prepare');
+  assert.deepEqual(whole.hidden, (await encodeVcc(model, q, doc, s)).hidden);
+  // two windows that start on segment boundaries and last whole segments, as the assistant cuts them
+  const windows = [...doc.slice(32, 80), ...doc.slice(128, 176)];
+  const aligned = await encodeVcc(model, q, windows, s, { localCache: cache });
+  assert.equal(aligned.localCacheHit, true, 'segment-aligned windows');
+  assert.deepEqual(aligned.hidden, (await encodeVcc(model, q, windows, s)).hidden);
+  const before = map.size;
+  const shifted = doc.slice(40, 88);
+  const miss = await encodeVcc(model, q, shifted, s, { localCache: cache });
+  assert.equal(miss.localCacheHit, false);
+  assert.equal(map.size, before + 3, 'its three segments were computed and stored');
+  assert.deepEqual(miss.hidden, (await encodeVcc(model, q, shifted, s)).hidden);
+  // a damaged entry (wrong length) is a miss for its segment only, and the output is still exact
+  map.set([...map.keys()][0]!, new Float32Array(3));
+  assert.deepEqual((await encodeVcc(model, q, doc, s, { localCache: cache })).hidden, whole.hidden);
 });

@@ -52,6 +52,10 @@ export class AppState {
   tab = $state<PanelTab>('chat');
   readerVisible = $state(true);
   settingsOpen = $state(false);
+  /** Documents ready for fast questions with the active model (their local-layer states are stored). */
+  ready = $state<Set<string>>(new Set());
+  /** Disk the prepared states use, and may use (Settings → stateCacheGiB). */
+  preparedStore = $state<{ storeBytes: number; capBytes: number } | null>(null);
   /** Components that act on menu commands (focus the question box, export, find…). */
   private readonly commandListeners = new Set<(name: MenuCommand) => void>();
   readonly jobs = new Jobs();
@@ -75,11 +79,41 @@ export class AppState {
       const { documents } = await this.api.call('library.list', {});
       this.documents = documents.sort((a, b) => b.addedAt - a.addedAt);
       if (this.selectedId && !documents.some((d) => d.id === this.selectedId)) this.select(null);
+      void this.refreshReadiness();
     } catch (e) {
       toasts.error('Could not list the library', e);
     } finally {
       this.libraryLoaded = true;
     }
+  }
+
+  /** Which documents are ready for fast questions, and the prepared states' disk use. */
+  async refreshReadiness(): Promise<void> {
+    try {
+      const r = await this.api.call('assistant.readiness', { documentIds: this.documents.map((d) => d.id) });
+      this.ready = new Set(r.ready);
+      this.preparedStore = { storeBytes: r.storeBytes, capBytes: r.capBytes };
+    } catch {
+      // not known (the assistant could not open): nothing is shown as ready
+    }
+  }
+
+  /** Prepares a document for fast questions (a background job: questions go first). */
+  async prepare(doc: DocumentInfo): Promise<void> {
+    try {
+      const { jobId } = await this.api.call('assistant.prepare', { documentId: doc.id });
+      this.trackPreparation(jobId, doc.id);
+    } catch (e) {
+      toasts.error('Could not prepare the document', e);
+    }
+  }
+
+  private trackPreparation(jobId: string, documentId: string): void {
+    const title = this.documents.find((d) => d.id === documentId)?.title ?? 'a document';
+    this.jobs.track(jobId, 'prepare', `Preparing ${title} for fast questions`, documentId, {
+      onDone: () => void this.refreshReadiness(),
+      onError: (e) => toasts.show('error', 'Could not prepare the document', e.message, e.code),
+    });
   }
 
   async loadSettings(): Promise<void> {
@@ -209,6 +243,10 @@ export class AppState {
   private onEvent(e: ApiEvent): void {
     switch (e.type) {
       case 'queued':
+        // preparations the app starts by itself after an add: tracked like the ones asked for
+        if (e.kind === 'prepare' && e.documentId && !this.jobs.isTracked(e.jobId)) this.trackPreparation(e.jobId, e.documentId);
+        this.jobs.handle(e);
+        break;
       case 'progress':
       case 'token':
       case 'done':

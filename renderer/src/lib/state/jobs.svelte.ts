@@ -1,4 +1,4 @@
-import type { AskResult, ErrorBody, JobEvent, JobKind, JobStage, SummaryResult } from '../../../../common/api';
+import type { AskResult, ErrorBody, JobEvent, JobKind, JobStage, PrepareResult, SummaryResult } from '../../../../common/api';
 import { JobEventBuffer } from './event-buffer';
 
 export interface JobView {
@@ -18,7 +18,7 @@ export interface JobView {
 
 export interface JobHandlers {
   onToken?(text: string, all: string): void;
-  onDone?(result: AskResult | SummaryResult): void;
+  onDone?(result: AskResult | SummaryResult | PrepareResult): void;
   onError?(error: ErrorBody): void;
   onCancelled?(): void;
 }
@@ -38,6 +38,10 @@ export class Jobs {
     this.list = [...this.list.filter((j) => j.jobId !== jobId), { jobId, kind, label, documentId, state: 'queued', text: '' }];
     this.handlers.set(jobId, handlers);
     for (const e of this.early.take(jobId)) this.apply(e);
+  }
+
+  isTracked(jobId: string): boolean {
+    return this.handlers.has(jobId);
   }
 
   handle(event: JobEvent): void {
