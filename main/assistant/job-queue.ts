@@ -1,6 +1,9 @@
-import type { AskResult, JobEvent, JobKind, JobStage, SummaryResult } from '../../common/api';
+import type { AskResult, CollectionSummaryResult, JobEvent, JobKind, JobStage, SummaryResult } from '../../common/api';
 import { CancelledError, LongreadError } from '../../common/errors';
 import type { JobHandle, JobSnapshot } from './types';
+
+/** What a job resolves to. */
+export type JobResult = AskResult | SummaryResult | CollectionSummaryResult;
 
 export interface JobContext {
   jobId: string;
@@ -9,7 +12,7 @@ export interface JobContext {
   token(text: string): void;
 }
 
-export interface JobSpec<T extends AskResult | SummaryResult> {
+export interface JobSpec<T extends JobResult> {
   kind: JobKind;
   documentId?: string;
   /** Jobs with the same lane (one per model) run one at a time, in submission order. */
@@ -22,11 +25,11 @@ export interface JobSpec<T extends AskResult | SummaryResult> {
 
 interface Job {
   id: string;
-  spec: JobSpec<AskResult | SummaryResult>;
+  spec: JobSpec<JobResult>;
   state: 'queued' | 'running';
   stage?: JobStage;
   controller: AbortController;
-  settle: { resolve: (v: AskResult | SummaryResult) => void; reject: (e: Error) => void };
+  settle: { resolve: (v: JobResult) => void; reject: (e: Error) => void };
 }
 
 /** The assistant's jobs: one running per lane, the rest waiting; every job can be cancelled. */
@@ -35,14 +38,14 @@ export class JobQueue {
   private readonly byId = new Map<string, Job>();
   private next = 1;
 
-  submit<T extends AskResult | SummaryResult>(spec: JobSpec<T>): JobHandle<T> {
+  submit<T extends JobResult>(spec: JobSpec<T>): JobHandle<T> {
     const id = `${spec.kind}-${this.next++}`;
     const controller = new AbortController();
     let settle!: Job['settle'];
     const result = new Promise<T>((resolve, reject) => {
-      settle = { resolve: resolve as (v: AskResult | SummaryResult) => void, reject };
+      settle = { resolve: resolve as (v: JobResult) => void, reject };
     });
-    const job: Job = { id, spec: spec as JobSpec<AskResult | SummaryResult>, state: 'queued', controller, settle };
+    const job: Job = { id, spec: spec as JobSpec<JobResult>, state: 'queued', controller, settle };
     const lane = this.lanes.get(spec.lane) ?? [];
     this.lanes.set(spec.lane, lane);
     lane.push(job);
