@@ -1,4 +1,4 @@
-import type { AskResult, ErrorBody, JobEvent, JobKind, JobStage, SummaryResult } from '../../../../common/api';
+import type { AskResult, CollectionSummaryResult, ErrorBody, JobEvent, JobKind, JobStage, SummaryResult } from '../../../../common/api';
 import { JobEventBuffer } from './event-buffer';
 
 export interface JobView {
@@ -18,7 +18,7 @@ export interface JobView {
 
 export interface JobHandlers {
   onToken?(text: string, all: string): void;
-  onDone?(result: AskResult | SummaryResult): void;
+  onDone?(result: AskResult | SummaryResult | CollectionSummaryResult): void;
   onError?(error: ErrorBody): void;
   onCancelled?(): void;
 }
