@@ -29,7 +29,8 @@ export function chatHandlers(ctx: ApiContext): Handlers<'chats.list' | 'chats.cr
     'export.chat': ({ chatId }) => {
       const chat = requireChat(ctx, chatId);
       const title = chat.docId ? (ctx.library.documents.get(chat.docId)?.title ?? null) : null;
-      return chatMarkdown(chatInfo(chat), ctx.library.chats.messages(chat.id).map(messageOf), title);
+      const collection = chat.collectionId !== null ? (ctx.library.collections.get(chat.collectionId)?.name ?? null) : null;
+      return chatMarkdown(chatInfo(chat), ctx.library.chats.messages(chat.id).map(messageOf), title, new Date(), collection);
     },
 
     'export.summary': ({ documentId, section, summary }) => {
