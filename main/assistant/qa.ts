@@ -58,7 +58,7 @@ export function collectionAnswerCacheContext(env: QaEnv, documentIds: readonly s
   return { ...single, settings: { ...single.settings, collection: [...documentIds] } };
 }
 
-/** Full-text search hits per page number of the text read, for one term. */
+/** Full-text search hits kept for one term (for each document of a collection). */
 const SEARCH_HITS = 1000;
 
 /**
