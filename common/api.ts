@@ -82,6 +82,8 @@ export interface Citation {
   page?: number;
   section?: { index: number; title: string };
   score: number;
+  /** The document's title: set on the citations of an answer about a collection, whose citations come from several documents. */
+  documentTitle?: string;
 }
 
 /** One block a VCC layer kept at token resolution, as a range of the document. */
@@ -94,6 +96,21 @@ export interface EvidenceBlock {
   end: number;
   /** The VIP tokens' average attention to the block when it was chosen. */
   score: number;
+  /** The document the block is in: set on an answer about a collection (then the ranges are that document's). */
+  documentId?: string;
+}
+
+/** What an answer about a collection read of each of its documents (token and character ranges of that document). */
+export interface CollectionRead {
+  id: string;
+  name: string;
+  documents: Array<{
+    documentId: string;
+    title: string;
+    documentTokens: number;
+    /** Empty when nothing of the document was read (the collection was over the limit and search found nothing there). */
+    windows: Array<{ startToken: number; endToken: number; startChar: number; endChar: number }>;
+  }>;
 }
 
 /** Said instead of an answer the model is not confident of (CLI and chat alike), before the best passages. */
@@ -114,8 +131,11 @@ export interface AskResult {
   cached: boolean;
   model: string;
   documentTokens: number;
+  /** For a collection, documentTokens and the ranges here count over its documents joined in order; `collection` has each document's. */
   read: { startToken: number; endToken: number; startChar: number; endChar: number; whole: boolean; note?: string };
   chatId: string;
+  /** Set when the question was asked of a collection: what was read of each document. */
+  collection?: CollectionRead;
 }
 
 /** A document made ready for fast questions: its local-layer states are in the engine-state store. */
@@ -133,6 +153,15 @@ export interface SummaryResult {
   kind: 'extractive' | 'abstractive';
   sections: Array<{ index: number; title: string; summary: string }>;
   citations: Citation[];
+  cached: boolean;
+  model: string;
+}
+
+/** Each document's own summary (the per-document summary, cached as it is), in the collection's order. */
+export interface CollectionSummaryResult {
+  collection: { id: string; name: string };
+  documents: Array<{ documentId: string; title: string; summary: SummaryResult }>;
+  /** Every document's summary came from the cache. */
   cached: boolean;
   model: string;
 }
@@ -173,7 +202,7 @@ export type JobEvent =
   | { type: 'queued'; jobId: string; kind: JobKind; position: number; documentId?: string }
   | { type: 'progress'; jobId: string; stage: JobStage; fraction?: number; detail?: string; tokensPerSecond?: number }
   | { type: 'token'; jobId: string; text: string }
-  | { type: 'done'; jobId: string; result: AskResult | SummaryResult | PrepareResult }
+  | { type: 'done'; jobId: string; result: AskResult | SummaryResult | CollectionSummaryResult | PrepareResult }
   | { type: 'error'; jobId: string; error: ErrorBody }
   | { type: 'cancelled'; jobId: string };
 
@@ -242,6 +271,8 @@ export interface SearchHit {
 export interface ChatInfo {
   id: string;
   documentId: string | null;
+  /** The collection the chat's questions were asked of, when they were. */
+  collectionId?: string;
   title: string;
   createdAt: number;
   updatedAt: number;
@@ -337,7 +368,8 @@ export const requestSchemas = {
   'document.get': z.strictObject({ id: documentIdSchema }),
   'document.file': z.strictObject({ id: documentIdSchema }),
 
-  'chats.list': z.strictObject({ documentId: documentIdSchema.optional() }),
+  /** The chats about a document, or about a collection, or all of them. */
+  'chats.list': z.strictObject({ documentId: documentIdSchema.optional(), collectionId: collectionIdSchema.optional() }),
   'chats.create': z.strictObject({ documentId: documentIdSchema.nullable(), title: z.string().max(500).optional() }),
   'chats.messages': z.strictObject({ chatId: chatIdSchema }),
   'chats.remove': z.strictObject({ chatId: chatIdSchema }),
@@ -361,6 +393,20 @@ export const requestSchemas = {
   'assistant.summarize': z.strictObject({
     documentId: documentIdSchema,
     section: z.number().int().min(0).optional(),
+    length: z.enum(['short', 'detailed']),
+    regenerate: z.boolean().optional(),
+    modelId: modelIdSchema.optional(),
+  }),
+  /** A question asked of every document in a collection; its citations name their documents. */
+  'assistant.askCollection': z.strictObject({
+    collectionId: collectionIdSchema,
+    question: z.string().trim().min(1, 'the question is empty').max(20_000),
+    chatId: chatIdSchema.optional(),
+    modelId: modelIdSchema.optional(),
+  }),
+  /** Each document's summary in a collection (a CollectionSummaryResult). */
+  'assistant.summarizeCollection': z.strictObject({
+    collectionId: collectionIdSchema,
     length: z.enum(['short', 'detailed']),
     regenerate: z.boolean().optional(),
     modelId: modelIdSchema.optional(),
@@ -428,6 +474,8 @@ export interface ApiResponses {
   'collections.removeDocuments': CollectionInfo;
   'assistant.ask': { jobId: string };
   'assistant.summarize': { jobId: string };
+  'assistant.askCollection': { jobId: string };
+  'assistant.summarizeCollection': { jobId: string };
   'assistant.cancel': { cancelled: boolean };
   'assistant.jobs': { jobs: JobInfo[] };
   'assistant.prepare': { jobId: string };

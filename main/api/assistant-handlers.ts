@@ -8,7 +8,7 @@ import { requireDocument } from './library-handlers';
 import type { ApiContext, Handlers } from './types';
 
 export function assistantHandlers(ctx: ApiContext): Handlers<
-  'assistant.ask' | 'assistant.summarize' | 'assistant.prepare' | 'assistant.readiness' | 'assistant.cancel' | 'assistant.jobs' | 'settings.get' | 'settings.set' | 'models.list' | 'models.cached' | 'models.import' | 'models.pick' | 'models.use' | 'models.remove'
+  'assistant.ask' | 'assistant.summarize' | 'assistant.askCollection' | 'assistant.summarizeCollection' | 'assistant.prepare' | 'assistant.readiness' | 'assistant.cancel' | 'assistant.jobs' | 'settings.get' | 'settings.set' | 'models.list' | 'models.cached' | 'models.import' | 'models.pick' | 'models.use' | 'models.remove'
 > {
   const emitJob = ctx.emit;
   // a job's result promise is consumed through its events; keep a rejected one from going unhandled
@@ -39,6 +39,19 @@ export function assistantHandlers(ctx: ApiContext): Handlers<
     'assistant.summarize': async (req) => {
       requireDocument(ctx, req.documentId);
       return start((assistant) => assistant.summarize(req, emitJob));
+    },
+
+    'assistant.askCollection': async (req) => {
+      ctx.library.collections.nonEmpty(req.collectionId); // an unknown or empty collection is refused before a job starts
+      if (req.chatId && !ctx.library.chats.list().some((c) => c.id === Number(req.chatId))) {
+        throw new LongreadError('chat-not-found', `There is no chat ${req.chatId}.`);
+      }
+      return start((assistant) => assistant.askCollection(req, emitJob));
+    },
+
+    'assistant.summarizeCollection': async (req) => {
+      ctx.library.collections.nonEmpty(req.collectionId); // an unknown or empty collection is refused before a job starts
+      return start((assistant) => assistant.summarizeCollection(req, emitJob));
     },
 
     'assistant.prepare': async (req) => {

@@ -1,4 +1,4 @@
-import type { AskResult, CompressionPreset, JobEvent, JobInfo, ModelInfo, PrepareResult, Provider, SummaryResult } from '../../common/api';
+import type { AskResult, CollectionSummaryResult, CompressionPreset, JobEvent, JobInfo, ModelInfo, PrepareResult, Provider, SummaryResult } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import type { Library } from '../library/library';
 import type { SettingsStore } from './settings';
@@ -9,6 +9,8 @@ export interface AssistantLike {
   summarize(req: SummarizeRequestLike, onEvent: (e: JobEvent) => void): { jobId: string; result: Promise<SummaryResult> };
   prepare(req: { documentId: string; modelId?: string }, onEvent: (e: JobEvent) => void): { jobId: string; result: Promise<PrepareResult> };
   readiness(documentIds: string[], modelId?: string): { ready: string[]; storeBytes: number; capBytes: number };
+  askCollection(req: AskCollectionRequestLike, onEvent: (e: JobEvent) => void): { jobId: string; result: Promise<AskResult> };
+  summarizeCollection(req: SummarizeCollectionRequestLike, onEvent: (e: JobEvent) => void): { jobId: string; result: Promise<CollectionSummaryResult> };
   cancel(jobId: string): boolean;
   jobs(): unknown[] | Promise<unknown[]>;
   models: {
@@ -25,6 +27,18 @@ export interface AskRequestLike {
   question: string;
   chatId?: string;
   sections?: { from: number; to: number };
+  modelId?: string;
+}
+export interface AskCollectionRequestLike {
+  collectionId: string;
+  question: string;
+  chatId?: string;
+  modelId?: string;
+}
+export interface SummarizeCollectionRequestLike {
+  collectionId: string;
+  length: 'short' | 'detailed';
+  regenerate?: boolean;
   modelId?: string;
 }
 export interface SummarizeRequestLike {

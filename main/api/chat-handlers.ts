@@ -7,7 +7,11 @@ import type { ApiContext, Handlers } from './types';
 
 export function chatHandlers(ctx: ApiContext): Handlers<'chats.list' | 'chats.create' | 'chats.messages' | 'chats.remove' | 'export.chat' | 'export.summary' | 'export.save'> {
   return {
-    'chats.list': ({ documentId }) => ({ chats: ctx.library.chats.list(documentId).map(chatInfo) }),
+    'chats.list': ({ documentId, collectionId }) => {
+      if (documentId && collectionId) throw new LongreadError('invalid-argument', 'List the chats of a document or of a collection, not both.');
+      const chats = collectionId ? ctx.library.chats.ofCollection(Number(collectionId)) : ctx.library.chats.list(documentId);
+      return { chats: chats.map(chatInfo) };
+    },
 
     'chats.create': ({ documentId, title }) => {
       if (documentId !== null) requireDocument(ctx, documentId);
@@ -25,7 +29,8 @@ export function chatHandlers(ctx: ApiContext): Handlers<'chats.list' | 'chats.cr
     'export.chat': ({ chatId }) => {
       const chat = requireChat(ctx, chatId);
       const title = chat.docId ? (ctx.library.documents.get(chat.docId)?.title ?? null) : null;
-      return chatMarkdown(chatInfo(chat), ctx.library.chats.messages(chat.id).map(messageOf), title);
+      const collection = chat.collectionId !== null ? (ctx.library.collections.get(chat.collectionId)?.name ?? null) : null;
+      return chatMarkdown(chatInfo(chat), ctx.library.chats.messages(chat.id).map(messageOf), title, new Date(), collection);
     },
 
     'export.summary': ({ documentId, section, summary }) => {
@@ -48,7 +53,7 @@ function requireChat(ctx: ApiContext, chatId: string): Chat {
 }
 
 export function chatInfo(c: Chat): ChatInfo {
-  return { id: String(c.id), documentId: c.docId, title: c.title, createdAt: c.createdAt, updatedAt: c.updatedAt };
+  return { id: String(c.id), documentId: c.docId, ...(c.collectionId !== null ? { collectionId: String(c.collectionId) } : {}), title: c.title, createdAt: c.createdAt, updatedAt: c.updatedAt };
 }
 
 function messageOf(m: Message): ChatMessage {

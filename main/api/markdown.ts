@@ -7,13 +7,15 @@ const citationSchema = z.object({
   quote: z.string(),
   page: z.number().optional(),
   section: z.object({ index: z.number(), title: z.string() }).optional(),
+  documentTitle: z.string().optional(),
 });
 const metaSchema = z.object({ citations: z.array(citationSchema).optional(), model: z.string().optional() }).loose();
 
 /** A chat as Markdown: each question and answer, with the answer's citations as quotes. */
-export function chatMarkdown(chat: ChatInfo, messages: ChatMessage[], documentTitle: string | null, now = new Date()): Markdown {
+export function chatMarkdown(chat: ChatInfo, messages: ChatMessage[], documentTitle: string | null, now = new Date(), collectionName: string | null = null): Markdown {
   const lines = [`# ${inline(chat.title || 'Chat')}`, ''];
-  lines.push(`_${documentTitle ? `About “${inline(documentTitle)}”. ` : ''}Exported from Longread on ${now.toISOString().slice(0, 10)}._`, '');
+  const about = documentTitle ? `About “${inline(documentTitle)}”. ` : collectionName ? `About the collection “${inline(collectionName)}”. ` : '';
+  lines.push(`_${about}Exported from Longread on ${now.toISOString().slice(0, 10)}._`, '');
   for (const m of messages) {
     if (m.role === 'system') continue;
     lines.push(`**${m.role === 'user' ? 'You' : 'Longread'}:** ${m.content.trim()}`, '');
@@ -21,7 +23,7 @@ export function chatMarkdown(chat: ChatInfo, messages: ChatMessage[], documentTi
     const citations = meta.success ? (meta.data.citations ?? []) : [];
     for (const c of citations) lines.push(...quoteLines(c), '');
   }
-  return { fileName: fileNameFor(documentTitle ?? chat.title, 'chat'), markdown: lines.join('\n').trimEnd() + '\n' };
+  return { fileName: fileNameFor(documentTitle ?? collectionName ?? chat.title, 'chat'), markdown: lines.join('\n').trimEnd() + '\n' };
 }
 
 /** A summary as Markdown: the summary, its per-section summaries, then its sources. */
@@ -36,8 +38,8 @@ export function summaryMarkdown(summary: SummaryResult, documentTitle: string, s
   return { fileName: fileNameFor(heading, 'summary'), markdown: lines.join('\n').trimEnd() + '\n' };
 }
 
-function quoteLines(c: Pick<Citation, 'start' | 'end' | 'quote' | 'page' | 'section'>): string[] {
-  const where = [c.page !== undefined ? `p. ${c.page}` : null, c.section ? inline(c.section.title) : null, `characters ${c.start}–${c.end}`].filter(Boolean).join(', ');
+function quoteLines(c: Pick<Citation, 'start' | 'end' | 'quote' | 'page' | 'section' | 'documentTitle'>): string[] {
+  const where = [c.documentTitle !== undefined ? `“${inline(c.documentTitle)}”` : null, c.page !== undefined ? `p. ${c.page}` : null, c.section ? inline(c.section.title) : null, `characters ${c.start}–${c.end}`].filter(Boolean).join(', ');
   const quote = c.quote.trim().split(/\r?\n/).map((l) => `> ${l}`);
   return [...quote, `> — ${where}`];
 }

@@ -12,14 +12,20 @@ import { JobQueue, type JobContext } from './job-queue';
 import { bundledModelDir, ModelRegistry, type ModelEntry } from './models';
 import type { PreviousTurn } from '../../engine/qa-format';
 import { isPrepared, prepareDocument } from './prepare';
-import { answer, answerCacheContext, cachedQuestion, CONFIDENT_AT, type QaEnv } from './qa';
+import { answer, answerCacheContext, answerCollection, cachedQuestion, collectionAnswerCacheContext, CONFIDENT_AT, type QaEnv } from './qa';
+import type { CacheContext } from '../library/caches';
+import type { Chat } from '../library/chats';
+import type { Collection } from '../library/collections';
 import type { ReadableDocument } from './reading';
 import { ModelRuntime } from './runtime';
 import { summarize, summaryCacheContext, summaryScope, type SummaryEnv } from './summarize';
 import {
   DEFAULT_MAX_DOCUMENT_TOKENS,
+  type AskCollectionRequest,
   type AskOutcome,
   type AskRequest,
+  type CollectionSummaryOutcome,
+  type SummarizeCollectionRequest,
   type AssistantOptions,
   type CallOptions,
   type JobHandle,
@@ -66,56 +72,59 @@ export class Assistant implements AssistantLike {
 
   ask(req: AskRequest, onEvent: (e: JobEvent) => void, call: CallOptions = {}): JobHandle<AskOutcome> {
     return this.submit<AskOutcome>('ask', req.documentId, onEvent, call, req.modelId, (runtime) => {
-      const env: QaEnv = { library: this.library, runtime, compression: this.compression, limit: this.limit, maxAnswerTokens: this.options.maxAnswerTokens ?? 64, confidentAt: this.options.confidentAt ?? CONFIDENT_AT };
+      const env = this.qaEnv(runtime);
       const doc = this.document(req.documentId);
       const chat = this.chatFor(req);
-      const previous = chat === null ? null : this.previousTurn(chat, req.documentId, req.question);
-      const cacheCtx = answerCacheContext(env, req);
-      const cacheQuestion = cachedQuestion(req, previous);
-      const hit = this.library.answers.get<Omit<AskOutcome, 'chatId'>>(cacheCtx, cacheQuestion);
-      if (hit) {
-        // answers cached before evidence was kept have none
-        const result: AskOutcome = { ...hit, evidence: hit.evidence ?? [], cached: true, chatId: '' };
-        delete result.engine;
-        return {
-          cached: true,
-          run: async (ctx) => {
-            if (result.answer) ctx.token(result.answer);
-            return this.record(chat, req, result);
-          },
-        };
-      }
-      return {
-        cached: false,
-        run: async (ctx) => {
-          const fresh = await answer(ctx, env, req, doc, previous);
-          ctx.signal.throwIfAborted();
-          const { engine, ...stored } = fresh;
-          this.library.answers.put(cacheCtx, cacheQuestion, stored);
-          return this.record(chat, req, { ...fresh, chatId: '' });
-        },
-      };
+      const previous = chat === null ? null : this.previousTurn(chat, (c) => c.docId === req.documentId, req.question);
+      return this.answerJob(answerCacheContext(env, req), cachedQuestion(req, previous), (result) => this.record(chat, req.question, { docId: req.documentId }, result), (ctx) =>
+        answer(ctx, env, req, doc, previous),
+      );
+    });
+  }
+
+  /**
+   * A question asked of every document in a collection (read as one text, see answerCollection);
+   * its chat is the collection's, and a follow-up in it is read with the turn before it.
+   */
+  askCollection(req: AskCollectionRequest, onEvent: (e: JobEvent) => void, call: CallOptions = {}): JobHandle<AskOutcome> {
+    return this.submit<AskOutcome>('ask', undefined, onEvent, call, req.modelId, (runtime) => {
+      const env = this.qaEnv(runtime);
+      const { collection, docs } = this.collectionDocuments(req.collectionId);
+      const chat = this.chatFor(req);
+      const previous = chat === null ? null : this.previousTurn(chat, (c) => c.collectionId === collection.id, req.question);
+      const named = { id: String(collection.id), name: collection.name };
+      return this.answerJob(
+        collectionAnswerCacheContext(env, collection.documentIds),
+        cachedQuestion(req, previous),
+        (result) => this.record(chat, req.question, { docId: null, collectionId: collection.id }, result),
+        (ctx) => answerCollection(ctx, env, req, named, docs, previous),
+      );
     });
   }
 
   summarize(req: SummarizeRequest, onEvent: (e: JobEvent) => void, call: CallOptions = {}): JobHandle<SummaryOutcome> {
-    return this.submit<SummaryOutcome>('summarize', req.documentId, onEvent, call, req.modelId, (runtime) => {
-      const env: SummaryEnv = { library: this.library, runtime, compression: this.compression, limit: this.limit, maxSummaryTokens: this.options.maxSummaryTokens ?? 192 };
-      const doc = this.document(req.documentId);
-      const cacheCtx = { ...summaryCacheContext(env, req.length), docId: doc.id };
-      const scope = summaryScope(req);
-      if (req.section !== undefined && (req.section < 0 || req.section >= doc.sections.length)) {
-        throw new LongreadError('section-not-found', `"${doc.title}" has ${doc.sections.length} sections (0–${Math.max(0, doc.sections.length - 1)}); there is no section ${req.section}.`);
-      }
-      const hit = req.regenerate ? null : this.library.summaries.get<Omit<SummaryOutcome, 'cached'>>(cacheCtx, scope);
-      if (hit) return { cached: true, run: async () => ({ ...hit, cached: true }) };
+    return this.submit<SummaryOutcome>('summarize', req.documentId, onEvent, call, req.modelId, (runtime) => this.summaryJob(runtime, req));
+  }
+
+  /** Each document's own summary (the same job, and cache, as `summarize` of that document), in the collection's order. */
+  summarizeCollection(req: SummarizeCollectionRequest, onEvent: (e: JobEvent) => void, call: CallOptions = {}): JobHandle<CollectionSummaryOutcome> {
+    return this.submit<CollectionSummaryOutcome>('summarize', undefined, onEvent, call, req.modelId, (runtime) => {
+      const { collection, docs } = this.collectionDocuments(req.collectionId);
+      const parts = docs.map((doc) => ({ doc, job: this.summaryJob(runtime, { documentId: doc.id, length: req.length, regenerate: req.regenerate }) }));
+      const cached = parts.every((p) => p.job.cached);
       return {
-        cached: false,
+        cached,
         run: async (ctx) => {
-          const fresh = await summarize(ctx, env, req, doc);
-          ctx.signal.throwIfAborted();
-          this.library.summaries.put(cacheCtx, fresh, scope);
-          return { ...fresh, cached: false };
+          const documents: CollectionSummaryOutcome['documents'] = [];
+          for (const [i, { doc, job }] of parts.entries()) {
+            ctx.signal.throwIfAborted();
+            const where = `"${doc.title}" (${i + 1} of ${parts.length})`;
+            // one document's summary streams nothing: the collection's arrive whole, in order
+            const step: JobContext = { ...ctx, token: () => {}, progress: (stage, extra = {}) => ctx.progress(stage, { ...extra, detail: extra.detail ? `${where}: ${extra.detail}` : where }) };
+            const { engine, ...summary } = await job.run(step);
+            documents.push({ documentId: doc.id, title: doc.title, summary });
+          }
+          return { collection: { id: String(collection.id), name: collection.name }, documents, cached, model: runtime.entry.id };
         },
       };
     });
@@ -191,9 +200,9 @@ export class Assistant implements AssistantLike {
    * Starts a job. `prepare` runs first, synchronously (model, document and cache checks, all
    * cheap): a cache hit runs in a lane of its own so it never waits behind engine work.
    */
-  private submit<T extends AskOutcome | SummaryOutcome | PrepareResult>(
+  private submit<T extends AskOutcome | SummaryOutcome | CollectionSummaryOutcome | PrepareResult>(
     kind: 'ask' | 'summarize' | 'prepare',
-    documentId: string,
+    documentId: string | undefined,
     onEvent: (e: JobEvent) => void,
     call: CallOptions,
     modelId: string | undefined,
@@ -264,6 +273,64 @@ export class Assistant implements AssistantLike {
     await r.close();
   }
 
+  private qaEnv(runtime: ModelRuntime): QaEnv {
+    return { library: this.library, runtime, compression: this.compression, limit: this.limit, maxAnswerTokens: this.options.maxAnswerTokens ?? 64, confidentAt: this.options.confidentAt ?? CONFIDENT_AT };
+  }
+
+  /** An answer from the cache, or computed (and cached); either way recorded in its chat. */
+  private answerJob(cacheCtx: CacheContext, cacheQuestion: string, record: (result: AskOutcome) => AskOutcome, compute: (ctx: JobContext) => Promise<Omit<AskOutcome, 'chatId'>>): Prepared<AskOutcome> {
+    const hit = this.library.answers.get<Omit<AskOutcome, 'chatId'>>(cacheCtx, cacheQuestion);
+    if (hit) {
+      // answers cached before evidence was kept have none
+      const result: AskOutcome = { ...hit, evidence: hit.evidence ?? [], cached: true, chatId: '' };
+      delete result.engine;
+      return {
+        cached: true,
+        run: async (ctx) => {
+          if (result.answer) ctx.token(result.answer);
+          return record(result);
+        },
+      };
+    }
+    return {
+      cached: false,
+      run: async (ctx) => {
+        const fresh = await compute(ctx);
+        ctx.signal.throwIfAborted();
+        const { engine, ...stored } = fresh;
+        this.library.answers.put(cacheCtx, cacheQuestion, stored);
+        return record({ ...fresh, chatId: '' });
+      },
+    };
+  }
+
+  private summaryJob(runtime: ModelRuntime, req: SummarizeRequest): Prepared<SummaryOutcome> {
+    const env: SummaryEnv = { library: this.library, runtime, compression: this.compression, limit: this.limit, maxSummaryTokens: this.options.maxSummaryTokens ?? 192 };
+    const doc = this.document(req.documentId);
+    const cacheCtx = { ...summaryCacheContext(env, req.length), docId: doc.id };
+    const scope = summaryScope(req);
+    if (req.section !== undefined && (req.section < 0 || req.section >= doc.sections.length)) {
+      throw new LongreadError('section-not-found', `"${doc.title}" has ${doc.sections.length} sections (0–${Math.max(0, doc.sections.length - 1)}); there is no section ${req.section}.`);
+    }
+    const hit = req.regenerate ? null : this.library.summaries.get<Omit<SummaryOutcome, 'cached'>>(cacheCtx, scope);
+    if (hit) return { cached: true, run: async () => ({ ...hit, cached: true }) };
+    return {
+      cached: false,
+      run: async (ctx) => {
+        const fresh = await summarize(ctx, env, req, doc);
+        ctx.signal.throwIfAborted();
+        this.library.summaries.put(cacheCtx, fresh, scope);
+        return { ...fresh, cached: false };
+      },
+    };
+  }
+
+  /** A collection and its documents; a typed error when there is no such collection or it is empty. */
+  private collectionDocuments(collectionId: string): { collection: Collection; docs: ReadableDocument[] } {
+    const collection = this.library.collections.nonEmpty(collectionId);
+    return { collection, docs: collection.documentIds.map((id) => this.document(id)) };
+  }
+
   private document(id: string): ReadableDocument {
     const doc = this.library.documents.load(id);
     if (!doc) throw new LongreadError('document-not-found', `No document with id ${id} is in the library.`);
@@ -271,7 +338,7 @@ export class Assistant implements AssistantLike {
   }
 
   /** The chat the question belongs to (checked now); a new chat is only made when the answer is there. */
-  private chatFor(req: AskRequest): number | null {
+  private chatFor(req: { chatId?: string }): number | null {
     if (!req.chatId) return null;
     const chat = this.library.chats.list().find((c) => c.id === Number(req.chatId));
     if (!chat) throw new LongreadError('chat-not-found', `There is no chat ${req.chatId}.`);
@@ -283,9 +350,10 @@ export class Assistant implements AssistantLike {
    * a new chat. The same question asked again is no follow-up of itself: it follows what the first
    * asking followed (and so is answered, and cached, alike).
    */
-  private previousTurn(chatId: number, docId: string, question: string): PreviousTurn | null {
-    // a question about another book follows nothing said about this one
-    if (!this.library.chats.list(docId).some((c) => c.id === chatId)) return null;
+  private previousTurn(chatId: number, sameSubject: (chat: Chat) => boolean, question: string): PreviousTurn | null {
+    // a question about another book (or collection) follows nothing said about this one
+    const chat = this.library.chats.list().find((c) => c.id === chatId);
+    if (!chat || !sameSubject(chat)) return null;
     const messages = this.library.chats.messages(chatId);
     const same = normalizeQuestion(question);
     for (let i = messages.length - 1; i >= 0; i--) {
@@ -298,10 +366,10 @@ export class Assistant implements AssistantLike {
     return null;
   }
 
-  private record(chat: number | null, req: AskRequest, result: AskOutcome): AskOutcome {
-    const q = req.question.trim().replace(/\s+/g, ' ');
-    const { chatId } = this.library.chats.addExchange(chat, { docId: req.documentId, title: q.length > 80 ? `${q.slice(0, 79)}…` : q }, [
-      { role: 'user', content: req.question.trim() },
+  private record(chat: number | null, question: string, subject: { docId: string | null; collectionId?: number }, result: AskOutcome): AskOutcome {
+    const q = question.trim().replace(/\s+/g, ' ');
+    const { chatId } = this.library.chats.addExchange(chat, { ...subject, title: q.length > 80 ? `${q.slice(0, 79)}…` : q }, [
+      { role: 'user', content: question.trim() },
       {
         role: 'assistant',
         content: result.answer,
@@ -314,6 +382,7 @@ export class Assistant implements AssistantLike {
           read: result.read,
           cached: result.cached,
           documentTokens: result.documentTokens,
+          ...(result.collection ? { collection: result.collection } : {}),
         },
       },
     ]);

@@ -1,4 +1,4 @@
-import type { AskResult, JobEvent, JobKind, JobStage, PrepareResult, SummaryResult } from '../../common/api';
+import type { AskResult, CollectionSummaryResult, JobEvent, JobKind, JobStage, PrepareResult, SummaryResult } from '../../common/api';
 import { CancelledError, LongreadError } from '../../common/errors';
 import type { JobHandle, JobSnapshot } from './types';
 
@@ -9,7 +9,8 @@ export interface JobContext {
   token(text: string): void;
 }
 
-type JobResult = AskResult | SummaryResult | PrepareResult;
+/** What a job resolves to. */
+export type JobResult = AskResult | SummaryResult | CollectionSummaryResult | PrepareResult;
 
 export interface JobSpec<T extends JobResult> {
   kind: JobKind;

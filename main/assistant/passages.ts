@@ -1,6 +1,7 @@
+import type { TextRange } from '../../common/document';
 import type { LayerEvidence } from '../../engine/vcc/encoder';
-import { evidenceRanges, topPassages } from './citations';
-import { rankPassages, type RankedPassage } from './passage-ranking';
+import { topPassages } from './citations';
+import type { RankedPassage } from './passage-ranking';
 import { charEnd, charStart, mergeWindows, tokenAtChar, type TokenWindow } from './text-ranges';
 import type { TokenizedText } from './types';
 
@@ -22,14 +23,9 @@ export function rereadWindows(evidence: LayerEvidence[], windows: TokenWindow[],
   return mergeWindows(spans.filter((w) => w.end > w.start));
 }
 
-/**
- * The question's passages best first: the text read cut into passages, ranked by BM25 of the
- * question's words fused with the VIP tokens' attention (VCC's fine blocks over every layer).
- */
-export function questionPassages(question: string, evidence: LayerEvidence[], windows: TokenWindow[], tokens: TokenizedText, text: string): RankedPassage[] {
-  const ranges = windows.map((w) => ({ start: charStart(tokens, w.start), end: charEnd(tokens, w.end) }));
-  const blocks = evidenceRanges(evidence, windows, tokens).flatMap((layer) => layer.blocks);
-  return rankPassages(text, ranges, question, blocks);
+/** The character ranges of token windows. */
+export function windowCharRanges(windows: TokenWindow[], tokens: TokenizedText): TextRange[] {
+  return windows.map((w) => ({ start: charStart(tokens, w.start), end: charEnd(tokens, w.end) }));
 }
 
 /** Token windows of the best `count` ranked passages, in document order, touching ones joined. */

@@ -1,16 +1,19 @@
-import type { CompressionPreset } from '../../common/api';
+import type { AskResult, Citation, CompressionPreset } from '../../common/api';
+import type { TextRange } from '../../common/document';
 import { qaQueryText, type PreviousTurn } from '../../engine/qa-format';
 import { normalizeQuestion } from '../library/cache-keys';
 import type { CacheContext } from '../library/caches';
 import type { Library } from '../library/library';
 import { citation, evidenceRanges } from './citations';
-import { passageWindows, questionPassages } from './passages';
+import { collectionCitation, collectionEvidence, collectionRead, describeCollectionWindows, joinCollection, joinedPage, splitAtDocuments, type JoinedCollection } from './collection-reading';
+import { passageWindows, windowCharRanges } from './passages';
+import { rankPassages } from './passage-ranking';
 import type { JobContext } from './job-queue';
 import { vccSettingsFor } from './presets';
-import { planRead, type ReadableDocument } from './reading';
+import { planRead, type PageSearch, type ReadableDocument } from './reading';
 import type { ModelRuntime } from './runtime';
-import { eosIdOf, feedIds, textTokenCount } from './text-ranges';
-import type { AskOutcome, AskRequest, EngineTask } from './types';
+import { eosIdOf, feedIds, textTokenCount, type TokenWindow } from './text-ranges';
+import type { AskCollectionRequest, AskOutcome, AskRequest, EngineTask, TokenizedText } from './types';
 
 /** Bump when how answers are computed changes, so old cached answers are not served. */
 const QA_VERSION = 4;
@@ -40,9 +43,40 @@ export function answerCacheContext(env: QaEnv, req: AskRequest): CacheContext {
  * What the answer cache keys an answer on: the question, and for a follow-up the turn before it
  * (the same words after another question are another query).
  */
-export function cachedQuestion(req: AskRequest, previous: PreviousTurn | null): string {
+export function cachedQuestion(req: { question: string }, previous: PreviousTurn | null): string {
   // each question normalized as a lone one is (the cache normalizes the whole string too)
   return previous ? qaQueryText(normalizeQuestion(req.question), { question: normalizeQuestion(previous.question), answer: previous.answer }) : req.question;
+}
+
+/**
+ * The answer-cache context of a question asked of a collection: its documents, in order, are part
+ * of the key (adding or removing one, or reordering them, asks anew). Stored under the first
+ * document, so removing it from the library drops these answers with its own.
+ */
+export function collectionAnswerCacheContext(env: QaEnv, documentIds: readonly string[]): CacheContext {
+  const single = answerCacheContext(env, { documentId: documentIds[0]!, question: '' });
+  return { ...single, settings: { ...single.settings, collection: [...documentIds] } };
+}
+
+/** Full-text search hits kept for one term (for each document of a collection). */
+const SEARCH_HITS = 1000;
+
+/**
+ * What one question reads and how its findings are named: a document, or a collection's documents
+ * joined (then passages never span two documents and each citation names its own).
+ */
+interface AnswerSource {
+  doc: ReadableDocument;
+  tokens: TokenizedText;
+  search: PageSearch;
+  /** The document whose local-layer states the engine keeps (the store's rows belong to a document). */
+  ownerId: string;
+  scope?: string;
+  describe?: (windows: TokenWindow[]) => string;
+  passageRanges(windows: TokenWindow[]): TextRange[];
+  cite(start: number, end: number, score: number): Citation;
+  evidence(evidence: AskResult['evidence']): AskResult['evidence'];
+  collection?(windows: TokenWindow[]): AskResult['collection'];
 }
 
 /**
@@ -58,23 +92,93 @@ export function cachedQuestion(req: AskRequest, previous: PreviousTurn | null): 
  * is his wife?" after "Who is the captain?" finds the captain's wife.
  */
 export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: ReadableDocument, previous: PreviousTurn | null = null): Promise<Omit<AskOutcome, 'chatId'>> {
-  // the words that choose what is read and which passages rank: the question's, and a follow-up's previous turn's
-  const searchText = previous ? `${previous.question} ${previous.answer} ${req.question}` : req.question;
-  const facts = await env.runtime.open(ctx);
+  await env.runtime.open(ctx);
   const t0 = performance.now();
   const tokens = await env.runtime.tokens(ctx, doc.id, doc.text);
   const tokenizeMs = performance.now() - t0;
   env.library.documents.ensureTokenCount(doc.id, { modelId: env.runtime.entry.id, count: () => textTokenCount(tokens) });
+  const source: AnswerSource = {
+    doc,
+    tokens,
+    search: (term) => env.library.documents.search(term, { docId: doc.id, limit: SEARCH_HITS }).map((h) => h.page),
+    ownerId: doc.id,
+    passageRanges: (windows) => windowCharRanges(windows, tokens),
+    cite: (start, end, score) => citation(doc, start, end, score),
+    evidence: (e) => e,
+  };
+  return answerFrom(ctx, env, source, req.question, req.sections, previous, tokenizeMs);
+}
+
+/**
+ * Answers a question asked of a collection: its documents joined in order are read as one text
+ * (all of it within the limit; over it, the windows full-text search over the collection's pages
+ * picks, wherever they are), and every citation and evidence block names its document.
+ */
+export async function answerCollection(
+  ctx: JobContext,
+  env: QaEnv,
+  req: AskCollectionRequest,
+  collection: { id: string; name: string },
+  docs: ReadableDocument[],
+  previous: PreviousTurn | null = null,
+): Promise<Omit<AskOutcome, 'chatId'>> {
+  await env.runtime.open(ctx);
+  const t0 = performance.now();
+  const parts: Array<{ doc: ReadableDocument; tokens: TokenizedText }> = [];
+  for (const doc of docs) {
+    const tokens = await env.runtime.tokens(ctx, doc.id, doc.text);
+    env.library.documents.ensureTokenCount(doc.id, { modelId: env.runtime.entry.id, count: () => textTokenCount(tokens) });
+    parts.push({ doc, tokens });
+  }
+  const tokenizeMs = performance.now() - t0;
+  const joined: JoinedCollection = joinCollection(collection, parts);
+  const docIds = docs.map((d) => d.id);
+  const source: AnswerSource = {
+    doc: joined.doc,
+    tokens: joined.tokens,
+    search: (term) =>
+      env.library.documents
+        .search(term, { docIds, limit: SEARCH_HITS * docIds.length })
+        .flatMap((h) => {
+          const page = joinedPage(joined, h.docId, h.page);
+          return page === undefined ? [] : [page];
+        }),
+    ownerId: docIds[0]!,
+    scope: `the collection "${collection.name}"`,
+    describe: (windows) => describeCollectionWindows(joined, windows),
+    passageRanges: (windows) => splitAtDocuments(joined, windowCharRanges(windows, joined.tokens)),
+    cite: (start, end, score) => collectionCitation(joined, start, end, score),
+    evidence: (e) => collectionEvidence(joined, e),
+    collection: (windows) => collectionRead(joined, windows),
+  };
+  return answerFrom(ctx, env, source, req.question, undefined, previous, tokenizeMs);
+}
+
+async function answerFrom(
+  ctx: JobContext,
+  env: QaEnv,
+  source: AnswerSource,
+  question: string,
+  sections: AskRequest['sections'],
+  previous: PreviousTurn | null,
+  tokenizeMs: number,
+): Promise<Omit<AskOutcome, 'chatId'>> {
+  const { doc, tokens } = source;
+  // the words that choose what is read and which passages rank: the question's, and a follow-up's previous turn's
+  const searchText = previous ? `${previous.question} ${previous.answer} ${question}` : question;
+  const facts = await env.runtime.open(ctx);
   ctx.progress('reading');
   const vcc = vccSettingsFor(env.compression, facts.numLayers);
   const plan = planRead(doc, tokens, {
     limit: env.limit,
-    sections: req.sections,
+    sections,
     question: searchText,
-    search: (term) => env.library.documents.search(term, { docId: doc.id, limit: 1000 }).map((h) => h.page),
+    search: source.search,
+    ...(source.scope ? { scope: source.scope } : {}),
+    ...(source.describe ? { describe: source.describe } : {}),
     alignTo: vcc.segment,
   });
-  const query = previous ? ({ kind: 'qa', question: req.question, previous } as const) : ({ kind: 'qa', question: req.question } as const);
+  const query = previous ? ({ kind: 'qa', question, previous } as const) : ({ kind: 'qa', question } as const);
   // Answers are quotes of the text read: faithful by construction, and a small model's copy cannot drift.
   const generate = { maxNewTokens: env.maxAnswerTokens, numBeams: 1, quote: true };
   const eos = eosIdOf(tokens);
@@ -85,7 +189,7 @@ export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: 
     vcc,
     ensureEvidence: true,
     generate: fromPassages ? null : generate,
-    localState: { docId: doc.id, modelId: env.runtime.key },
+    localState: { docId: source.ownerId, modelId: env.runtime.key },
   };
   // The answer is known to be shown only once its confidence is: it is sent whole, not streamed.
   const silent: JobContext = { ...ctx, token: () => {} };
@@ -93,7 +197,8 @@ export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: 
   const r = await env.runtime.run(silent, task);
   let answered = r;
   let answeredFrom: AskOutcome['answeredFrom'] = 'whole';
-  const ranked = questionPassages(searchText, r.evidence, plan.windows, tokens, doc.text);
+  const evidence = evidenceRanges(r.evidence, plan.windows, tokens);
+  const ranked = rankPassages(doc.text, source.passageRanges(plan.windows), searchText, evidence.flatMap((layer) => layer.blocks));
   const passages = fromPassages ? passageWindows(ranked, tokens) : [];
   if (passages.length > 0) {
     ctx.progress('generating', { fraction: 0, detail: 'reading the best passages again' });
@@ -113,12 +218,13 @@ export async function answer(ctx: JobContext, env: QaEnv, req: AskRequest, doc: 
     confident,
     confidence,
     answeredFrom,
-    citations: ranked.slice(0, CITATIONS).map((p) => citation(doc, p.start, p.end, p.score)),
-    evidence: evidenceRanges(r.evidence, plan.windows, tokens),
+    citations: ranked.slice(0, CITATIONS).map((p) => source.cite(p.start, p.end, p.score)),
+    evidence: source.evidence(evidence),
     cached: false,
     model: env.runtime.entry.id,
     documentTokens: plan.documentTokens,
     read: plan.read,
+    ...(source.collection ? { collection: source.collection(plan.windows) } : {}),
     engine: {
       localCacheHit: r.localCacheHit,
       settings: r.settings,

@@ -46,27 +46,39 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 export function planRead(
   doc: ReadableDocument,
   tokens: TokenizedText,
-  o: { limit: number; sections?: { from: number; to: number }; question?: string; search?: PageSearch; alignTo?: number },
+  o: {
+    limit: number;
+    sections?: { from: number; to: number };
+    question?: string;
+    search?: PageSearch;
+    /** What the notes call the text read (default: "the document", or the sections asked for). */
+    scope?: string;
+    /** How the notes name windows (default: token ranges with their pages). */
+    describe?: (windows: TokenWindow[]) => string;
+    /** Cut windows over the limit on whole segments of this size (alignWindows). */
+    alignTo?: number;
+  },
 ): ReadPlan {
   const documentTokens = textTokenCount(tokens);
   const base = o.sections ? sectionTokens(doc, tokens, o.sections) : { start: 0, end: documentTokens };
   const budget = Math.max(1, o.limit - 1); // one seat for </s>
-  const scope = o.sections ? sectionsName(doc, o.sections) : 'the document';
+  const scope = o.sections ? sectionsName(doc, o.sections) : (o.scope ?? 'the document');
+  const describe = o.describe ?? ((ws: TokenWindow[]) => describeWindows(doc, tokens, ws));
   let windows: TokenWindow[];
   let note: string | undefined;
   if (base.end - base.start <= budget) {
     windows = [base];
-    if (o.sections) note = `Read ${scope} (${describe(doc, tokens, windows)}) as asked.`;
+    if (o.sections) note = `Read ${scope} (${describe(windows)}) as asked.`;
   } else {
     const scored = o.question && o.search ? scorePages(doc, o.question, o.search, tokens, base) : [];
     const terms = o.question ? [...new Set(contentWords(o.question))] : [];
     if (scored.length === 0) {
       windows = [{ start: base.start, end: base.start + budget }];
-      note = `${cap(scope)} has ${fmt(base.end - base.start)} tokens, over the limit of ${fmt(o.limit)}; full-text search found no page with ${terms.length ? `the question's words (${terms.join(', ')})` : 'words from the question'}, so its beginning was read: ${describe(doc, tokens, windows)}.`;
+      note = `${cap(scope)} has ${fmt(base.end - base.start)} tokens, over the limit of ${fmt(o.limit)}; full-text search found no page with ${terms.length ? `the question's words (${terms.join(', ')})` : 'words from the question'}, so its beginning was read: ${describe(windows)}.`;
     } else {
       windows = chooseWindows(scored, base, budget);
       if (o.alignTo) windows = alignWindows(windows, o.alignTo, base);
-      note = `${cap(scope)} has ${fmt(base.end - base.start)} tokens, over the limit of ${fmt(o.limit)}; read ${windows.length === 1 ? 'the window' : `${windows.length} windows`} around the pages where full-text search found ${terms.join(', ')}: ${describe(doc, tokens, windows)}.`;
+      note = `${cap(scope)} has ${fmt(base.end - base.start)} tokens, over the limit of ${fmt(o.limit)}; read ${windows.length === 1 ? 'the window' : `${windows.length} windows`} around the pages where full-text search found ${terms.join(', ')}: ${describe(windows)}.`;
     }
   }
   const first = windows[0]!;
@@ -96,7 +108,7 @@ function cap(s: string): string {
   return s[0]!.toUpperCase() + s.slice(1);
 }
 
-function describe(doc: ReadableDocument, tokens: TokenizedText, windows: TokenWindow[]): string {
+function describeWindows(doc: ReadableDocument, tokens: TokenizedText, windows: TokenWindow[]): string {
   return windows
     .map((w) => {
       const pages = pagesOf(doc.pages, charStart(tokens, w.start), charEnd(tokens, w.end));
@@ -105,7 +117,7 @@ function describe(doc: ReadableDocument, tokens: TokenizedText, windows: TokenWi
     .join(', ');
 }
 
-function pagesOf(pages: DocumentPage[], start: number, end: number): string | null {
+export function pagesOf(pages: DocumentPage[], start: number, end: number): string | null {
   const inside = pages.filter((p) => p.end > start && p.start < end);
   if (inside.length === 0) return null;
   const a = inside[0]!.number;

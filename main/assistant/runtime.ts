@@ -3,8 +3,12 @@ import type { ModelEntry } from './models';
 import { EngineWorker, type RequestHooks } from './engine-worker';
 import type { EngineTask, EngineTaskResult, ModelFacts, PrepareTask, TokenizedText } from './types';
 
-/** Tokenized documents kept per model (the last few asked about). */
-const TOKEN_CACHE_DOCS = 3;
+/**
+ * Tokenized documents kept per model, the last asked about first, up to this many bytes (12 a
+ * token: about 5.6M tokens, some forty books), so a collection's documents stay tokenized between
+ * its questions; the last one is always kept.
+ */
+const TOKEN_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** One model as the jobs see it: its worker, its facts, and the documents it has tokenized. */
 export class ModelRuntime {
@@ -33,7 +37,13 @@ export class ModelRuntime {
     const t = await this.worker.tokenize(text, this.hooks(ctx));
     ctx.progress('tokenizing', { fraction: 1 });
     this.tokenCache.set(cacheKey, t);
-    while (this.tokenCache.size > TOKEN_CACHE_DOCS) this.tokenCache.delete(this.tokenCache.keys().next().value!);
+    const bytes = (x: TokenizedText) => x.ids.byteLength + x.offsets.byteLength;
+    let total = [...this.tokenCache.values()].reduce((a, x) => a + bytes(x), 0);
+    while (total > TOKEN_CACHE_BYTES && this.tokenCache.size > 1) {
+      const oldest = this.tokenCache.keys().next().value!;
+      total -= bytes(this.tokenCache.get(oldest)!);
+      this.tokenCache.delete(oldest);
+    }
     return t;
   }
 

@@ -3,14 +3,16 @@
  * engine worker. The wire forms (AskResult, SummaryResult, Citation, JobEvent, ModelInfo) live in
  * common/api.ts; what is here adds to them without changing them.
  */
-import type { AskResult, JobKind, JobStage, SummaryResult } from '../../common/api';
+import type { AskResult, CollectionSummaryResult, JobKind, JobStage, SummaryResult } from '../../common/api';
 import type { PreviousTurn } from '../../engine/qa-format';
 import type { LayerEvidence } from '../../engine/vcc/encoder';
 import type { VccSettings } from '../../engine/vcc/settings';
-import type { AskRequestLike, AssistantOpenOptions, SummarizeRequestLike } from '../api/assistant-host';
+import type { AskCollectionRequestLike, AskRequestLike, AssistantOpenOptions, SummarizeCollectionRequestLike, SummarizeRequestLike } from '../api/assistant-host';
 
 export type AskRequest = AskRequestLike;
 export type SummarizeRequest = SummarizeRequestLike;
+export type AskCollectionRequest = AskCollectionRequestLike;
+export type SummarizeCollectionRequest = SummarizeCollectionRequestLike;
 
 /** The most document tokens one encode reads (the model's configured limit). */
 export const DEFAULT_MAX_DOCUMENT_TOKENS = 128 * 1024;
@@ -41,6 +43,8 @@ export interface AskOutcome extends AskResult {
 export interface SummaryOutcome extends SummaryResult {
   engine?: EngineFacts;
 }
+
+export type CollectionSummaryOutcome = CollectionSummaryResult;
 
 /** How an answer was computed (absent when it came from the cache). */
 export interface EngineFacts {

@@ -5,7 +5,7 @@ import { LongreadError } from '../../common/errors';
 import { SettingsStore, stateCacheBytes } from '../api/settings';
 import { Assistant } from '../assistant/assistant';
 import { hubCacheDir, listCachedModels, resolveModelSource } from '../assistant/hf-cache';
-import type { AskOutcome, SummaryOutcome } from '../assistant/types';
+import type { AskOutcome, CollectionSummaryOutcome, SummaryOutcome } from '../assistant/types';
 import { Library } from '../library/library';
 import { choiceOption, intOption, rangeOption } from './options';
 
@@ -109,11 +109,19 @@ function chapterIndex(library: Library, documentId: string, n: number | undefine
 }
 
 function citationJson(c: Citation) {
-  return { page: c.page ?? null, chapter: c.section ? { index: c.section.index + 1, title: c.section.title } : null, start: c.start, end: c.end, quote: c.quote, score: c.score };
+  return {
+    ...(c.documentTitle !== undefined ? { document: { id: c.documentId, title: c.documentTitle } } : {}),
+    page: c.page ?? null,
+    chapter: c.section ? { index: c.section.index + 1, title: c.section.title } : null,
+    start: c.start,
+    end: c.end,
+    quote: c.quote,
+    score: c.score,
+  };
 }
 
 function where(c: Citation): string {
-  const parts = [c.page !== undefined ? `p. ${c.page}` : null, c.section ? c.section.title : null, `chars ${c.start}–${c.end}`].filter(Boolean);
+  const parts = [c.documentTitle !== undefined ? `“${c.documentTitle}”` : null, c.page !== undefined ? `p. ${c.page}` : null, c.section ? c.section.title : null, `chars ${c.start}–${c.end}`].filter(Boolean);
   return parts.join(', ');
 }
 
@@ -132,24 +140,56 @@ function engineOptions(cmd: Command): Command {
     .option('--json', 'print one JSON object (or the error) on stdout');
 }
 
+/**
+ * The positional arguments of a command that reads a file, or with --collection a collection
+ * (then the file is left out): a usage error when they do not fit.
+ */
+function fileOrCollection(cmd: Command, args: Array<string | undefined>, wanted: number, flags: { collection?: string; chapter?: unknown }): { file: string | null; rest: string[] } {
+  const given = args.filter((a): a is string => a !== undefined);
+  if (flags.collection !== undefined) {
+    if (flags.chapter !== undefined) cmd.error('error: --chapter reads one document\'s chapters; leave it out with --collection');
+    if (given.length !== wanted) cmd.error(`error: with --collection give ${wanted === 0 ? 'no file' : 'only the question (no file)'}`);
+    return { file: null, rest: given };
+  }
+  if (given.length !== wanted + 1) cmd.error(`error: give the file${wanted === 0 ? '' : ' and the question'} (or --collection NAME)`);
+  return { file: given[0]!, rest: given.slice(1) };
+}
+
+/** The collection named on the command line (its name or number), with at least one document. */
+function collectionArg(library: Library, nameOrId: string) {
+  return library.collections.nonEmpty(String(library.collections.resolve(nameOrId).id));
+}
+
 export function registerAssistant(program: Command): void {
   engineOptions(
     program
       .command('ask')
-      .description('Answer a question about a document (added to the library first if needed), with citations.')
-      .argument('<file>', 'the document (PDF, EPUB, Word .docx, text, Markdown, HTML)')
-      .argument('<question>', 'the question')
+      .description('Answer a question about a document (added to the library first if needed), or about every document in a collection, with citations.')
+      .usage('[options] <file> <question>\n       longread ask [options] --collection <name> <question>')
+      .argument('[file]', 'the document (PDF, EPUB, Word .docx, text, Markdown, HTML); left out with --collection')
+      .argument('[question]', 'the question')
+      .option('--collection <name>', 'ask every document in this collection (its name or number); each citation names its document')
       .option('--chapter <n>', 'only read section N, or sections N-M (1 = the first section of the document)', rangeOption),
-  ).action(async (file: string, question: string, flags: EngineFlags & { chapter?: { from: number; to: number } }) => {
+  ).action(async (a: string | undefined, b: string | undefined, flags: EngineFlags & { chapter?: { from: number; to: number }; collection?: string }, cmd: Command) => {
+    const { file, rest } = fileOrCollection(cmd, [a, b], 1, flags);
+    const question = rest[0]!;
     await withAssistant(flags, async ({ library, assistant, signal, progress }) => {
-      const documentId = await addFile(library, file, progress, signal);
       let streamed = false;
-      const sections = flags.chapter && { from: chapterIndex(library, documentId, flags.chapter.from)!, to: chapterIndex(library, documentId, flags.chapter.to)! };
-      const job = assistant.ask({ documentId, question, sections, modelId: flags.model }, jobEvents(progress, (t) => {
+      const onEvent = jobEvents(progress, (t) => {
         if (flags.json) return;
         streamed = true;
         process.stdout.write(t);
-      }), { signal });
+      });
+      let documentId: string | null = null;
+      let job;
+      if (file === null) {
+        const collection = collectionArg(library, flags.collection!);
+        job = assistant.askCollection({ collectionId: String(collection.id), question, modelId: flags.model }, onEvent, { signal });
+      } else {
+        documentId = await addFile(library, file, progress, signal);
+        const sections = flags.chapter && { from: chapterIndex(library, documentId, flags.chapter.from)!, to: chapterIndex(library, documentId, flags.chapter.to)! };
+        job = assistant.ask({ documentId, question, sections, modelId: flags.model }, onEvent, { signal });
+      }
       const r: AskOutcome = await job.result;
       if (flags.json) {
         process.stdout.write(
@@ -162,7 +202,8 @@ export function registerAssistant(program: Command): void {
             evidence: r.evidence,
             cached: r.cached,
             model: r.model,
-            documentId,
+            ...(documentId !== null ? { documentId } : {}),
+            ...(r.collection ? { collection: r.collection } : {}),
             documentTokens: r.documentTokens,
             read: r.read,
             chatId: r.chatId,
@@ -183,12 +224,19 @@ export function registerAssistant(program: Command): void {
   engineOptions(
     program
       .command('summarize')
-      .description('Summarize a document or one of its sections.')
-      .argument('<file>', 'the document')
+      .description('Summarize a document or one of its sections, or each document in a collection.')
+      .usage('[options] <file>\n       longread summarize [options] --collection <name>')
+      .argument('[file]', 'the document; left out with --collection')
+      .option('--collection <name>', "each document's summary in this collection (its name or number)")
       .option('--chapter <n>', 'only section N (1 = the first section of the document)', intOption(1))
       .option('--length <length>', 'short or detailed', choiceOption(['short', 'detailed'] as const), 'short')
       .option('--regenerate', 'ignore cached summaries'),
-  ).action(async (file: string, flags: EngineFlags & { chapter?: number; length: 'short' | 'detailed'; regenerate?: boolean }) => {
+  ).action(async (a: string | undefined, flags: EngineFlags & { chapter?: number; length: 'short' | 'detailed'; regenerate?: boolean; collection?: string }, cmd: Command) => {
+    const { file } = fileOrCollection(cmd, [a], 0, flags);
+    if (file === null) {
+      await summarizeCollection(flags);
+      return;
+    }
     await withAssistant(flags, async ({ library, assistant, signal, progress }) => {
       const documentId = await addFile(library, file, progress, signal);
       let streamed = false;
@@ -252,6 +300,30 @@ export function registerAssistant(program: Command): void {
       process.stderr.write(`Prepared states use ${gib(store.storeBytes)} of ${gib(store.capBytes)} (Settings → stateCacheGiB; the least recently used go first).\n`);
     });
   });
+  async function summarizeCollection(flags: EngineFlags & { length: 'short' | 'detailed'; regenerate?: boolean; collection?: string }): Promise<void> {
+    await withAssistant(flags, async ({ library, assistant, signal, progress }) => {
+      const collection = collectionArg(library, flags.collection!);
+      const job = assistant.summarizeCollection({ collectionId: String(collection.id), length: flags.length, regenerate: flags.regenerate, modelId: flags.model }, jobEvents(progress, () => {}), { signal });
+      const r: CollectionSummaryOutcome = await job.result;
+      progress.stop();
+      if (flags.json) {
+        const documents = r.documents.map((d) => ({
+          documentId: d.documentId,
+          title: d.title,
+          summary: d.summary.summary,
+          kind: d.summary.kind,
+          sections: d.summary.sections.map((s) => ({ chapter: s.index + 1, title: s.title, summary: s.summary })),
+          citations: d.summary.citations.map(citationJson),
+          cached: d.summary.cached,
+        }));
+        process.stdout.write(JSON.stringify({ collection: r.collection, documents, cached: r.cached, model: r.model }) + '\n');
+        return;
+      }
+      for (const d of r.documents) process.stdout.write(`## ${d.title}\n${d.summary.summary}\n\n`);
+      if (r.documents.some((d) => d.summary.kind === 'extractive')) process.stderr.write(`(extractive summaries: sentences from each text, chosen by ${r.model})\n`);
+      if (r.cached) process.stderr.write('(summaries from the cache)\n');
+    });
+  }
 
   const models = program.command('models').description('The models the assistant can use.');
   const printModels = (list: ModelInfo[], json?: boolean) => {

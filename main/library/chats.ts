@@ -5,6 +5,8 @@ export type MessageRole = 'user' | 'assistant' | 'system';
 export interface Chat {
   id: number;
   docId: string | null;
+  /** The collection the chat's questions were asked of (null: a chat about one document, or none). */
+  collectionId: number | null;
   title: string;
   createdAt: number;
   updatedAt: number;
@@ -20,13 +22,15 @@ export interface Message {
   createdAt: number;
 }
 
+const CHAT_SELECT = 'SELECT id, doc_hash AS docId, collection_id AS collectionId, title, created_at AS createdAt, updated_at AS updatedAt FROM chats';
+
 export class ChatStore {
   constructor(private readonly db: Db) {}
 
-  create(docId: string | null, title: string): Chat {
+  create(docId: string | null, title: string, collectionId: number | null = null): Chat {
     const now = Date.now();
-    const { lastInsertRowid } = this.db.prepare('INSERT INTO chats (doc_hash, title, created_at, updated_at) VALUES (?, ?, ?, ?)').run(docId, title, now, now);
-    return { id: Number(lastInsertRowid), docId, title, createdAt: now, updatedAt: now };
+    const { lastInsertRowid } = this.db.prepare('INSERT INTO chats (doc_hash, collection_id, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(docId, collectionId, title, now, now);
+    return { id: Number(lastInsertRowid), docId, collectionId, title, createdAt: now, updatedAt: now };
   }
 
   /**
@@ -36,18 +40,22 @@ export class ChatStore {
    */
   addExchange(
     chatId: number | null,
-    newChat: { docId: string | null; title: string },
+    newChat: { docId: string | null; title: string; collectionId?: number },
     messages: ReadonlyArray<{ role: MessageRole; content: string; meta?: unknown }>,
   ): { chatId: number; messages: Message[] } {
     return this.db.transaction(() => {
-      const id = chatId ?? this.create(newChat.docId, newChat.title).id;
+      const id = chatId ?? this.create(newChat.docId, newChat.title, newChat.collectionId ?? null).id;
       return { chatId: id, messages: messages.map((m) => this.addMessage(id, m.role, m.content, m.meta ?? null)) };
     })();
   }
 
   list(docId?: string): Chat[] {
-    const sql = 'SELECT id, doc_hash AS docId, title, created_at AS createdAt, updated_at AS updatedAt FROM chats';
-    return (docId ? this.db.prepare(`${sql} WHERE doc_hash = ? ORDER BY updated_at DESC`).all(docId) : this.db.prepare(`${sql} ORDER BY updated_at DESC`).all()) as Chat[];
+    return (docId ? this.db.prepare(`${CHAT_SELECT} WHERE doc_hash = ? ORDER BY updated_at DESC`).all(docId) : this.db.prepare(`${CHAT_SELECT} ORDER BY updated_at DESC`).all()) as Chat[];
+  }
+
+  /** The chats about a collection, latest first. */
+  ofCollection(collectionId: number): Chat[] {
+    return this.db.prepare(`${CHAT_SELECT} WHERE collection_id = ? ORDER BY updated_at DESC`).all(collectionId) as Chat[];
   }
 
   /** Adds a message and touches the chat in one transaction. */

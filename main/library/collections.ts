@@ -90,6 +90,14 @@ export class CollectionStore {
     return rows.map((r) => this.withDocuments(r));
   }
 
+  /** A collection to ask or summarize: a typed error when there is none with that id (a decimal string) or it has no documents. */
+  nonEmpty(collectionId: string): Collection {
+    const c = /^[1-9][0-9]*$/.test(collectionId) ? this.get(Number(collectionId)) : null;
+    if (!c) throw new LongreadError('collection-not-found', `There is no collection ${collectionId}.`);
+    if (c.documentIds.length === 0) throw new LongreadError('collection-empty', `The collection "${c.name}" has no documents; add some first (\`longread library collection add\`).`);
+    return c;
+  }
+
   /** A collection by its name (any case) or its number, for the command line. */
   resolve(nameOrId: string): Collection {
     const byName = this.db.prepare(`${SELECT} WHERE name = ? COLLATE NOCASE`).get(nameOrId.trim()) as Row | undefined;

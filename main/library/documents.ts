@@ -222,7 +222,7 @@ export class DocumentStore {
    * written without spaces (Chinese, Japanese, Thai…) have no word boundaries for the index,
    * so such queries are matched as substrings of the page text instead.
    */
-  search(query: string, options: { docId?: string; limit?: number } = {}): SearchHit[] {
+  search(query: string, options: { docId?: string; docIds?: readonly string[]; limit?: number } = {}): SearchHit[] {
     const words = query.match(/[\p{L}\p{N}]+/gu) ?? [];
     if (words.length === 0) return [];
     if (words.some((w) => UNSPACED.test(w))) return this.substringSearch(words, options);
@@ -231,10 +231,10 @@ export class DocumentStore {
       .prepare(
         `SELECT p.doc_hash AS docId, d.title, p.number AS page, p.label, p.start, p.end
          FROM pages_fts JOIN pages p ON p.id = pages_fts.rowid JOIN documents d ON d.hash = p.doc_hash
-         WHERE pages_fts MATCH ? ${options.docId ? 'AND p.doc_hash = ?' : ''}
+         WHERE pages_fts MATCH ? ${options.docId ? 'AND p.doc_hash = ?' : ''} ${options.docIds ? `AND p.doc_hash IN (SELECT value FROM json_each(?))` : ''}
          ORDER BY bm25(pages_fts) LIMIT ?`,
       )
-      .all(...[match, ...(options.docId ? [options.docId] : []), options.limit ?? 20]) as Omit<SearchHit, 'snippet'>[];
+      .all(...[match, ...(options.docId ? [options.docId] : []), ...(options.docIds ? [JSON.stringify(options.docIds)] : []), options.limit ?? 20]) as Omit<SearchHit, 'snippet'>[];
     const texts = new Map<string, string>();
     return rows.map((r) => {
       if (!texts.has(r.docId)) texts.set(r.docId, this.text(r.docId) ?? '');
@@ -242,10 +242,11 @@ export class DocumentStore {
     });
   }
 
-  private substringSearch(words: string[], options: { docId?: string; limit?: number }): SearchHit[] {
+  private substringSearch(words: string[], options: { docId?: string; docIds?: readonly string[]; limit?: number }): SearchHit[] {
     const limit = options.limit ?? 20;
     const lowered = words.map((w) => w.toLowerCase());
-    const docs = (options.docId ? [{ hash: options.docId }] : this.db.prepare('SELECT hash FROM documents ORDER BY added_at DESC').all()) as { hash: string }[];
+    const all = (options.docId ? [{ hash: options.docId }] : this.db.prepare('SELECT hash FROM documents ORDER BY added_at DESC').all()) as { hash: string }[];
+    const docs = options.docIds ? all.filter((d) => options.docIds!.includes(d.hash)) : all;
     const hits: SearchHit[] = [];
     for (const { hash } of docs) {
       const text = this.text(hash);

@@ -167,4 +167,10 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX collection_documents_doc ON collection_documents(doc_hash);
   `,
+
+  // 4: a chat may be about a collection (its questions were asked of every document in it).
+  `
+  ALTER TABLE chats ADD COLUMN collection_id INTEGER REFERENCES collections(id) ON DELETE SET NULL;
+  CREATE INDEX chats_collection ON chats(collection_id);
+  `,
 ];

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AskResult, JobEvent, ModelInfo, PrepareResult, SummaryResult } from '../../common/api';
+import type { AskResult, CollectionSummaryResult, JobEvent, ModelInfo, PrepareResult, SummaryResult } from '../../common/api';
 import { LongreadError } from '../../common/errors';
-import type { AssistantLike, AskRequestLike, SummarizeRequestLike } from '../../main/api/assistant-host';
+import type { AskCollectionRequestLike, AssistantLike, AskRequestLike, SummarizeCollectionRequestLike, SummarizeRequestLike } from '../../main/api/assistant-host';
 
 export function tempHome(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'longread-app-'));
@@ -27,6 +27,8 @@ export function writeBook(dir: string, name = 'The Test Voyage.txt', extra = '')
 export class RecordingAssistant implements AssistantLike {
   readonly asked: AskRequestLike[] = [];
   readonly summarized: SummarizeRequestLike[] = [];
+  readonly askedCollections: AskCollectionRequestLike[] = [];
+  readonly summarizedCollections: SummarizeCollectionRequestLike[] = [];
   readonly cancelled: string[] = [];
   active = 'tiny';
   closed = 0;
@@ -66,6 +68,37 @@ export class RecordingAssistant implements AssistantLike {
     const error = new LongreadError('no-model', 'no model');
     queueMicrotask(() => onEvent({ type: 'error', jobId, error: { code: 'no-model', message: 'no model' } }));
     return { jobId, result: Promise.reject<SummaryResult>(error) };
+  }
+
+  askCollection(req: AskCollectionRequestLike, onEvent: (e: JobEvent) => void) {
+    this.askedCollections.push(req);
+    const jobId = `job-${this.next++}`;
+    const result: AskResult = {
+      answer: '',
+      confident: false,
+      confidence: 0.1,
+      answeredFrom: 'passages',
+      citations: [],
+      evidence: [],
+      cached: false,
+      model: this.active,
+      documentTokens: 20,
+      read: { startToken: 0, endToken: 20, startChar: 0, endChar: 200, whole: true },
+      chatId: req.chatId ?? '2',
+      collection: { id: req.collectionId, name: 'Shelf', documents: [] },
+    };
+    onEvent({ type: 'queued', jobId, kind: 'ask', position: 0 });
+    queueMicrotask(() => onEvent({ type: 'done', jobId, result }));
+    return { jobId, result: Promise.resolve(result) };
+  }
+
+  summarizeCollection(req: SummarizeCollectionRequestLike, onEvent: (e: JobEvent) => void) {
+    this.summarizedCollections.push(req);
+    const jobId = `job-${this.next++}`;
+    const result: CollectionSummaryResult = { collection: { id: req.collectionId, name: 'Shelf' }, documents: [], cached: false, model: this.active };
+    onEvent({ type: 'queued', jobId, kind: 'summarize', position: 0 });
+    queueMicrotask(() => onEvent({ type: 'done', jobId, result }));
+    return { jobId, result: Promise.resolve(result) };
   }
 
   /** Documents asked to be prepared, in order; each is ready once its job is done. */

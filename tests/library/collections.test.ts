@@ -153,3 +153,51 @@ test('the API: collections.* validated (zod) and typed errors; changes tell the 
     cleanup();
   }
 });
+
+test('the API: assistant.askCollection|summarizeCollection validated (zod), typed errors for an unknown or empty collection; chats.list by collection', async () => {
+  const { dir, cleanup } = tempDir();
+  const assistant = new RecordingAssistant();
+  const api = AppApi.open({ home: dir, mode: 'browser', openAssistant: async () => assistant });
+  const value = (r: ApiResult) => {
+    assert.equal(r.ok, true, JSON.stringify(r));
+    return (r as Extract<ApiResult, { ok: true }>).value as any;
+  };
+  const failed = (r: ApiResult) => {
+    assert.equal(r.ok, false, JSON.stringify(r));
+    return (r as Extract<ApiResult, { ok: false }>).error;
+  };
+  try {
+    const [a] = value(await api.call('library.add', { paths: [writeBook(dir, 'a.txt', 'Alpha.')] })).added.map((x: any) => x.document.id);
+    const empty = value(await api.call('collections.create', { name: 'Empty' }));
+    const shelf = value(await api.call('collections.create', { name: 'Shelf' }));
+    value(await api.call('collections.addDocuments', { collectionId: shelf.id, documentIds: [a] }));
+
+    assert.equal(failed(await api.call('assistant.askCollection', { collectionId: empty.id, question: 'Who?' })).code, 'collection-empty');
+    assert.equal(failed(await api.call('assistant.askCollection', { collectionId: '999', question: 'Who?' })).code, 'collection-not-found');
+    assert.equal(failed(await api.call('assistant.summarizeCollection', { collectionId: empty.id, length: 'short' })).code, 'collection-empty');
+    assert.equal(failed(await api.call('assistant.askCollection', { collectionId: shelf.id, question: '   ' })).code, 'invalid-request');
+    assert.equal(failed(await api.call('assistant.askCollection', { collectionId: 'x', question: 'Who?' })).code, 'invalid-request');
+    assert.equal(failed(await api.call('assistant.askCollection', { collectionId: shelf.id, question: 'Who?', documentId: a } as any)).code, 'invalid-request');
+    assert.equal(failed(await api.call('assistant.summarizeCollection', { collectionId: shelf.id, length: 'long' } as any)).code, 'invalid-request');
+    assert.equal(failed(await api.call('assistant.askCollection', { collectionId: shelf.id, question: 'Who?', chatId: '77' })).code, 'chat-not-found');
+    assert.equal(assistant.askedCollections.length, 0, 'nothing refused reached the assistant');
+
+    assert.match(value(await api.call('assistant.askCollection', { collectionId: shelf.id, question: 'Who?' })).jobId, /^job-/);
+    assert.match(value(await api.call('assistant.summarizeCollection', { collectionId: shelf.id, length: 'detailed' })).jobId, /^job-/);
+    assert.deepEqual(assistant.askedCollections, [{ collectionId: shelf.id, question: 'Who?' }]);
+    assert.deepEqual(assistant.summarizedCollections, [{ collectionId: shelf.id, length: 'detailed' }]);
+
+    // a chat about the collection is listed by it, not by a document
+    const chat = api.library.chats.create(null, 'Shelf questions', Number(shelf.id));
+    api.library.chats.create(a, 'About a');
+    assert.deepEqual(value(await api.call('chats.list', { collectionId: shelf.id })).chats.map((c: any) => [c.id, c.collectionId]), [[String(chat.id), shelf.id]]);
+    assert.equal(value(await api.call('chats.list', { documentId: a })).chats.length, 1);
+    assert.equal(failed(await api.call('chats.list', { documentId: a, collectionId: shelf.id })).code, 'invalid-argument');
+    // deleting the collection keeps its chats (they no longer name it)
+    value(await api.call('collections.remove', { collectionId: shelf.id }));
+    assert.equal(api.library.chats.list().find((c) => c.id === chat.id)!.collectionId, null);
+  } finally {
+    await api.close();
+    cleanup();
+  }
+});

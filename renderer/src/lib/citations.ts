@@ -1,3 +1,4 @@
+import { clip } from './format';
 import type { Citation } from '../../../common/api';
 
 function isCitation(c: unknown): c is Citation {
@@ -25,8 +26,8 @@ export function confidentOf(meta: unknown): boolean {
   return v !== false;
 }
 
+/** Where a citation is: its page, else its chapter; an answer about a collection's citations name their document first. */
 export function citationLabel(c: Citation): string {
-  if (c.page !== undefined) return `p. ${c.page}`;
-  if (c.section) return c.section.title;
-  return 'passage';
+  const where = c.page !== undefined ? `p. ${c.page}` : c.section ? c.section.title : 'passage';
+  return c.documentTitle !== undefined ? `${clip(c.documentTitle, 28)}, ${where}` : where;
 }

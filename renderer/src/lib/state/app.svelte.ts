@@ -1,4 +1,4 @@
-import { DEFAULT_SETTINGS, type ApiEvent, type ErrorBody, type Citation, type DocumentDetail, type DocumentInfo, type MenuCommand, type Settings } from '../../../../common/api';
+import { DEFAULT_SETTINGS, type ApiEvent, type ErrorBody, type Citation, type CollectionInfo, type DocumentDetail, type DocumentInfo, type MenuCommand, type Settings } from '../../../../common/api';
 import { Api } from '../api/index';
 import { Jobs } from './jobs.svelte';
 import { toasts } from './toasts.svelte';
@@ -40,6 +40,9 @@ export class AppState {
   documents = $state<DocumentInfo[]>([]);
   libraryLoaded = $state(false);
   selectedId = $state<string | null>(null);
+  collections = $state<CollectionInfo[]>([]);
+  /** The collection the chat panel asks (its citations open their own documents), or null: the chat is the open document's. */
+  selectedCollectionId = $state<string | null>(null);
   detail = $state<DocumentDetail | null>(null);
   detailLoading = $state(false);
   ingests = $state<IngestView[]>([]);
@@ -67,6 +70,10 @@ export class AppState {
     return this.documents.find((d) => d.id === this.selectedId) ?? null;
   }
 
+  get selectedCollection(): CollectionInfo | null {
+    return this.collections.find((c) => c.id === this.selectedCollectionId) ?? null;
+  }
+
   async start(): Promise<void> {
     this.api.onEvent((e) => this.onEvent(e));
     const [info] = await Promise.allSettled([this.api.call('app.info', {}), this.refreshLibrary(), this.loadSettings()]);
@@ -84,6 +91,41 @@ export class AppState {
       toasts.error('Could not list the library', e);
     } finally {
       this.libraryLoaded = true;
+    }
+    await this.refreshCollections();
+  }
+
+  async refreshCollections(): Promise<void> {
+    try {
+      this.collections = (await this.api.call('collections.list', {})).collections;
+      if (this.selectedCollectionId && !this.selectedCollection) this.selectedCollectionId = null;
+    } catch (e) {
+      toasts.error('Could not list the collections', e);
+    }
+  }
+
+  /** Opens a document from the library list: the chat panel is then that document's. */
+  openDocument(id: string): void {
+    this.selectedCollectionId = null;
+    this.select(id);
+  }
+
+  /** Asks a collection in the chat panel; the reader keeps the open document (or opens the collection's first). */
+  selectCollection(id: string | null): void {
+    this.selectedCollectionId = id;
+    const c = this.selectedCollection;
+    if (c && c.documentIds.length > 0 && !(this.selectedId && c.documentIds.includes(this.selectedId))) this.select(c.documentIds[0]!);
+  }
+
+  /** Runs a collection change; the list is refreshed by the library-changed event, and here too so the caller sees it at once. */
+  async changeCollections<T>(what: string, change: () => Promise<T>): Promise<T | null> {
+    try {
+      const r = await change();
+      await this.refreshCollections();
+      return r;
+    } catch (e) {
+      toasts.error(what, e);
+      return null;
     }
   }
 

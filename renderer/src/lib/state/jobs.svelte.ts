@@ -1,4 +1,4 @@
-import type { AskResult, ErrorBody, JobEvent, JobKind, JobStage, PrepareResult, SummaryResult } from '../../../../common/api';
+import type { AskResult, CollectionSummaryResult, ErrorBody, JobEvent, JobKind, JobStage, PrepareResult, SummaryResult } from '../../../../common/api';
 import { JobEventBuffer } from './event-buffer';
 
 export interface JobView {
@@ -18,7 +18,7 @@ export interface JobView {
 
 export interface JobHandlers {
   onToken?(text: string, all: string): void;
-  onDone?(result: AskResult | SummaryResult | PrepareResult): void;
+  onDone?(result: AskResult | SummaryResult | CollectionSummaryResult | PrepareResult): void;
   onError?(error: ErrorBody): void;
   onCancelled?(): void;
 }
