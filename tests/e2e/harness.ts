@@ -1,6 +1,6 @@
 // Browser end-to-end harness: the real local server (startServer) on a temp LONGREAD_HOME, the
 // built renderer, and Debian's Chromium driven by playwright-core.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,9 +38,14 @@ export interface Session {
   close(): Promise<void>;
 }
 
-/** Starts the server on a fresh home and opens its URL in a fresh Chromium profile. */
-export async function openSession(options: { colorScheme?: 'light' | 'dark' } = {}): Promise<Session> {
+/**
+ * Starts the server on a fresh home and opens its URL in a fresh Chromium profile. Books added
+ * are not prepared for fast questions in the background unless `prepareAfterAdd` (the app's
+ * default; off here so that other tests' timings do not share the 2 cores with it).
+ */
+export async function openSession(options: { colorScheme?: 'light' | 'dark'; prepareAfterAdd?: boolean } = {}): Promise<Session> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'longread-e2e-home-'));
+  writeFileSync(path.join(home, 'settings.json'), JSON.stringify({ prepareAfterAdd: options.prepareAfterAdd ?? false }));
   const profile = mkdtempSync(path.join(os.tmpdir(), 'longread-e2e-profile-'));
   const server = await startServer({ home });
   const context = await chromium.launchPersistentContext(profile, {
