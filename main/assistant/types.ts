@@ -7,6 +7,7 @@ import type { AskResult, CollectionSummaryResult, JobKind, JobStage, SummaryResu
 import type { PreviousTurn } from '../../engine/qa-format';
 import type { LayerEvidence } from '../../engine/vcc/encoder';
 import type { VccSettings } from '../../engine/vcc/settings';
+import type { WireError } from '../process/child-process';
 import type { AskCollectionRequestLike, AskRequestLike, AssistantOpenOptions, SummarizeCollectionRequestLike, SummarizeRequestLike } from '../api/assistant-host';
 
 export type AskRequest = AskRequestLike;
@@ -157,12 +158,7 @@ export type ToWorker =
   | { type: 'abort'; id: number }
   | { type: 'close' };
 
-export interface WireError {
-  code: string;
-  message: string;
-  file?: string;
-  name: string;
-}
+export type { WireError };
 
 export type FromWorker =
   /** The engine process listens (messages sent before this would be lost). */

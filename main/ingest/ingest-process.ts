@@ -1,6 +1,6 @@
 import type { CountingModel, IngestedDocument } from '../../common/document';
 import { CancelledError, LongreadError } from '../../common/errors';
-import { describeExit, startChild, type ChildSpec } from '../process/child-process';
+import { describeExit, startChild, type ChildSpec, type WireError } from '../process/child-process';
 import { IngestError, ingestError, type IngestErrorCode } from './errors';
 import { loadSource, type IngestOptions, type SourceFile } from './index';
 
@@ -22,18 +22,11 @@ export interface IngestRequest {
   countWith: CountingModel | null;
 }
 
-export interface WireIngestError {
-  code: string;
-  message: string;
-  file?: string;
-  name: string;
-}
-
 export type IngestReply =
   | { type: 'ready' }
   | { type: 'progress'; done: number; total: number }
   | { type: 'done'; doc: IngestedDocument }
-  | { type: 'error'; error: WireIngestError };
+  | { type: 'error'; error: WireError };
 
 /** The reader's entry: TypeScript through tsx in a checkout, bundled JavaScript next to main.mjs in the app. */
 export const INGEST_PROCESS: ChildSpec = { entry: new URL('./ingest-process.mjs', import.meta.url), serviceName: 'Longread reader' };
@@ -90,7 +83,7 @@ function describeMs(ms: number): string {
   return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
-function revive(e: WireIngestError): Error {
+function revive(e: WireError): Error {
   if (e.code === 'cancelled') return new CancelledError('Reading the file');
   if (e.name === 'IngestError') return new IngestError(e.code as IngestErrorCode, e.message, { file: e.file });
   if (e.code === 'internal') return new Error(e.message);

@@ -60,22 +60,7 @@ export class EngineStateStore {
 
   /** Writes the file atomically (temp file, fsync, rename), indexes it, then evicts down to the cap. */
   put(k: EngineStateKey, data: Uint8Array): void {
-    const key = EngineStateStore.key(k);
-    const fileName = `${key}.bin`;
-    const temp = path.join(this.dir, `.tmp-${randomBytes(8).toString('hex')}`);
-    const fd = openSync(temp, 'w', PRIVATE_FILE_MODE);
-    try {
-      writeSync(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path.join(this.dir, fileName));
-    const now = Math.max(Date.now(), this.newestUse() + 1);
-    this.db
-      .prepare('INSERT OR REPLACE INTO engine_state_files (key, doc_hash, model_id, file_name, byte_size, sha256, created_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(key, k.docId, k.modelId, fileName, data.byteLength, sha256(data), now, now);
-    this.evict(this.capBytes, key);
+    this.index([this.writeFile(k, data, true)]);
   }
 
   /**
@@ -84,20 +69,25 @@ export class EngineStateStore {
    * file a crash leaves short fails its SHA-256 check at the next read and is a cache miss.
    */
   putMany(entries: Array<{ key: EngineStateKey; data: Uint8Array }>): void {
-    if (entries.length === 0) return;
-    const rows = entries.map(({ key: k, data }) => {
-      const key = EngineStateStore.key(k);
-      const fileName = `${key}.bin`;
-      const temp = path.join(this.dir, `.tmp-${randomBytes(8).toString('hex')}`);
-      const fd = openSync(temp, 'w', PRIVATE_FILE_MODE);
-      try {
-        writeSync(fd, data);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(temp, path.join(this.dir, fileName));
-      return { key, k, fileName, size: data.byteLength, sha: sha256(data) };
-    });
+    if (entries.length > 0) this.index(entries.map((e) => this.writeFile(e.key, e.data, false)));
+  }
+
+  private writeFile(k: EngineStateKey, data: Uint8Array, sync: boolean) {
+    const key = EngineStateStore.key(k);
+    const fileName = `${key}.bin`;
+    const temp = path.join(this.dir, `.tmp-${randomBytes(8).toString('hex')}`);
+    const fd = openSync(temp, 'w', PRIVATE_FILE_MODE);
+    try {
+      writeSync(fd, data);
+      if (sync) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path.join(this.dir, fileName));
+    return { key, k, fileName, size: data.byteLength, sha: sha256(data) };
+  }
+
+  private index(rows: Array<ReturnType<EngineStateStore['writeFile']>>): void {
     const insert = this.db.prepare('INSERT OR REPLACE INTO engine_state_files (key, doc_hash, model_id, file_name, byte_size, sha256, created_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       const now = Math.max(Date.now(), this.newestUse() + 1);

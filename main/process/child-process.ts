@@ -10,6 +10,14 @@ import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
+/** An error as it crosses between processes: typed fields only, never a stack. */
+export interface WireError {
+  code: string;
+  message: string;
+  file?: string;
+  name: string;
+}
+
 /** How a child process ended: `signal` when a signal killed it (SIGSEGV, SIGABRT, SIGKILL from the OOM killer…). */
 export interface ChildExit {
   code: number | null;
