@@ -16,6 +16,14 @@ export type Int8Kernel = 'dqmm' | 'integer' | 'nbits8';
 export const INT8_KERNELS: readonly Int8Kernel[] = ['dqmm', 'integer', 'nbits8'];
 export const INT8_KERNEL: Int8Kernel = 'dqmm';
 
+/**
+ * What int8 leaves in fp32, by decision: the embedding table (a Gather, not a MatMul), layer
+ * norms, position biases, attention itself (activations × activations), and the decoder's
+ * cross-attention key/value projections (applied per head to the encoder states, see
+ * decoder-graphs.ts). The LM head (vocab × d, the largest matrix) is int8 only when this is true.
+ */
+export const INT8_LM_HEAD = process.env.LONGREAD_INT8_LM_HEAD === '1';
+
 /** Symmetric int8 weights, one scale per output column: w[k][n] ≈ q[k][n] · scale[n], q ∈ [−127, 127]. */
 export interface QuantizedColumns {
   /** Row-major (K, N), as the float weight [in, out] it replaces. */
