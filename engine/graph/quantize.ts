@@ -1,8 +1,9 @@
 import type { GraphBuilder } from './builder';
 
-/** How a model's linear layers are stored and multiplied. Part of the graph cache key. */
-export type Precision = 'fp32' | 'int8';
-export const PRECISIONS: readonly Precision[] = ['fp32', 'int8'];
+import { PRECISIONS, type Precision } from '../../common/precision';
+
+/** How a model's linear layers are stored and multiplied (part of the graph cache key). */
+export { PRECISIONS, type Precision };
 
 /**
  * The int8 kernels ONNX Runtime's CPU provider can run; all take float activations, quantize them

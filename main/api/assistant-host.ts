@@ -1,4 +1,4 @@
-import type { AskResult, CompressionPreset, JobEvent, JobInfo, ModelInfo, Provider, SummaryResult } from '../../common/api';
+import type { AskResult, CompressionPreset, JobEvent, JobInfo, ModelInfo, Precision, Provider, SummaryResult } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import type { Library } from '../library/library';
 import type { SettingsStore } from './settings';
@@ -11,9 +11,10 @@ export interface AssistantLike {
   jobs(): unknown[] | Promise<unknown[]>;
   models: {
     list(): ModelInfo[] | Promise<ModelInfo[]>;
-    import(dir: string, onProgress?: (p: unknown) => void): ModelInfo | Promise<ModelInfo>;
+    import(dir: string, onProgress?: (p: unknown) => void, precision?: Precision): ModelInfo | Promise<ModelInfo>;
     remove(id: string): unknown;
     setActive(id: string): unknown;
+    setPrecision(id: string, precision: Precision): unknown;
   };
   close(): unknown;
 }
