@@ -60,11 +60,14 @@ for (const p of PRECISIONS) {
   await engines[p].model.warmUp();
   await engines[p].encode({ queryIds: ids.slice(0, 300), documentIds: [], attention: 'dense' });
 }
+// Per precision the best whole encode, and each stage's best over the runs (a burst of load on a shared machine lands on one stage of one run).
 const best: Record<Precision, Awaited<ReturnType<typeof encodeOnce>> | undefined> = { fp32: undefined, int8: undefined };
+const bestStage = Object.fromEntries(PRECISIONS.map((p) => [p, { kv: Infinity, query: Infinity, attention: Infinity, output: Infinity }])) as Record<Precision, Record<Stage, number>>;
 for (let r = 0; r < reps; r++) {
   for (const p of PRECISIONS) {
     const res = await encodeOnce(engines[p]);
     if (!best[p] || res.seconds < best[p]!.seconds) best[p] = res;
+    for (const st of Object.keys(res.ms) as Stage[]) bestStage[p][st] = Math.min(bestStage[p][st], res.ms[st]);
   }
 }
 const totalOps = encoderLayerFlops(cfg, n) * cfg.numLayers;
@@ -72,9 +75,9 @@ for (const p of PRECISIONS) {
   const b = best[p]!;
   const unit = p === 'fp32' ? 'GFLOP/s' : 'GOP/s';
   const stages = (Object.keys(opsPerLayer) as Stage[])
-    .map((s) => `${s} ${(b.ms[s] / 1000).toFixed(2)} s ${((opsPerLayer[s] * cfg.numLayers) / (b.ms[s] / 1000) / 1e9).toFixed(1)}`)
+    .map((s) => `${s} ${(bestStage[p][s] / 1000).toFixed(2)} s ${((opsPerLayer[s] * cfg.numLayers) / (bestStage[p][s] / 1000) / 1e9).toFixed(1)}`)
     .join(', ');
-  console.log(`${p}: encoder ${b.seconds.toFixed(2)} s (best of ${reps}), ${(totalOps / b.seconds / 1e9).toFixed(1)} ${unit} over ${(totalOps / 1e9).toFixed(0)} G ops; stages (${unit}): ${stages}`);
+  console.log(`${p}: encoder ${b.seconds.toFixed(2)} s (best of ${reps}), ${(totalOps / b.seconds / 1e9).toFixed(1)} ${unit} over ${(totalOps / 1e9).toFixed(0)} G ops; each stage's best (${unit}): ${stages}`);
 }
 let num = 0;
 let den = 0;
