@@ -18,12 +18,14 @@ export const INT8_KERNELS: readonly Int8Kernel[] = ['dqmm', 'integer', 'nbits8']
 export const INT8_KERNEL: Int8Kernel = 'dqmm';
 
 /**
- * What int8 leaves in fp32, by decision: the embedding table (a Gather, not a MatMul), layer
- * norms, position biases, attention itself (activations × activations), and the decoder's
- * cross-attention key/value projections (applied per head to the encoder states, see
- * decoder-graphs.ts). The LM head (vocab × d, the largest matrix) is int8 only when this is true.
+ * What int8 leaves in fp32, by decision: the embedding table (a Gather, not a MatMul: a tied
+ * model's decoder graph then holds it in fp32 and the LM head in int8), layer norms, position
+ * biases, attention itself (activations × activations), and the decoder's cross-attention
+ * key/value projections (applied per head to the encoder states, see decoder-graphs.ts).
+ * The LM head (vocab × d, the largest matrix, read whole at every decoding step) is int8: on the
+ * bundled model's eval at 4K tokens all 64 answers were the same with it int8 as with it fp32.
  */
-export const INT8_LM_HEAD = process.env.LONGREAD_INT8_LM_HEAD === '1';
+export const INT8_LM_HEAD = true;
 
 /** Symmetric int8 weights, one scale per output column: w[k][n] ≈ q[k][n] · scale[n], q ∈ [−127, 127]. */
 export interface QuantizedColumns {
