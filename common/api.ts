@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import type { DocumentPage, DocumentSection, DocumentType, PageKind, TokenCount } from './document';
+import { PRECISIONS, type Precision } from './precision';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -43,6 +44,7 @@ export const fileNameSchema = z
 export const pdfPasswordSchema = z.string().min(1).max(1024);
 
 export const PROVIDERS = ['cpu', 'cuda', 'dml'] as const;
+export { PRECISIONS, type Precision };
 export type Provider = (typeof PROVIDERS)[number];
 /** How hard VCC compresses: `fast` keeps fewer tokens at full resolution, `accurate` more. */
 export const COMPRESSION_PRESETS = ['fast', 'balanced', 'accurate'] as const;
@@ -175,6 +177,7 @@ export interface ModelInfo {
   summaries: 'extractive' | 'abstractive';
   /** passages: answers are read again from the passages VCC ranks highest; whole: from the whole compressed document. */
   answers: 'passages' | 'whole';
+  precision: Precision;
   parameters: number;
 }
 
@@ -430,11 +433,12 @@ export const requestSchemas = {
   /** The T5 models in the Hugging Face cache (HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub). */
   'models.cached': empty,
   /** Imports a Hugging Face T5 folder (absolute path) into the data home. */
-  'models.import': z.strictObject({ dir: absolutePathSchema }),
+  'models.import': z.strictObject({ dir: absolutePathSchema, precision: z.enum(PRECISIONS).optional() }),
   /** Desktop only: shows a folder dialog, then imports the chosen folder (null when cancelled). */
   'models.pick': empty,
   'models.use': z.strictObject({ id: modelIdSchema }),
   'models.remove': z.strictObject({ id: modelIdSchema }),
+  'models.setPrecision': z.strictObject({ id: modelIdSchema, precision: z.enum(PRECISIONS) }),
 
   'export.chat': z.strictObject({ chatId: chatIdSchema }),
   'export.summary': z.strictObject({ documentId: documentIdSchema, section: z.number().int().min(0).optional(), summary: summaryResultSchema }),
@@ -488,6 +492,7 @@ export interface ApiResponses {
   'models.pick': { model: ModelInfo | null };
   'models.use': { models: ModelInfo[] };
   'models.remove': { models: ModelInfo[] };
+  'models.setPrecision': { models: ModelInfo[] };
   'export.chat': Markdown;
   'export.summary': Markdown;
   'export.save': { path: string | null };

@@ -12,12 +12,15 @@ import {
   encoderSelectGraph,
 } from './graph/encoder-graphs';
 import { checkpointBytes, estimateMemory, systemMemoryLimits, type MemoryEstimate, type MemoryLimits, type MemoryRequest } from './memory';
-import { cachedGraph, graphCacheDir, pruneGraphCache } from './runtime/graph-cache';
+import type { Precision } from './graph/quantize';
+import { cachedGraph, graphCacheDir, graphCacheDirs, pruneGraphCache } from './runtime/graph-cache';
 import { openSession, type ExecutionProvider, type LoadedSession, type RuntimeOptions } from './runtime/onnx';
 
 export interface ModelOptions extends RuntimeOptions {
   /** Where compiled graphs are cached; defaults to `<model dir>/.longread-cache`. */
   cacheRoot?: string;
+  /** fp32 (default), or int8 weights for every linear layer with activations quantized per call (engine/graph/quantize.ts). */
+  precision?: Precision;
   /** The memory a request may use (tests inject small limits); defaults to the machine's or the cgroup's. */
   memoryLimits?: () => MemoryLimits;
 }
@@ -29,6 +32,7 @@ export interface ModelOptions extends RuntimeOptions {
 export class T5Model {
   readonly config: T5Config;
   readonly cacheDir: string;
+  readonly precision: Precision;
   private readonly sessions = new Map<string, Promise<LoadedSession>>();
   private actualProvider: ExecutionProvider | undefined;
   private readonly options: ModelOptions;
@@ -51,8 +55,9 @@ export class T5Model {
     };
     this.config = checkpoint.config;
     this.weightBytes = checkpointBytes(checkpoint);
-    this.cacheDir = graphCacheDir(checkpoint, options.cacheRoot);
-    pruneGraphCache(this.cacheDir);
+    this.precision = options.precision ?? 'fp32';
+    this.cacheDir = graphCacheDir(checkpoint, options.cacheRoot, this.precision);
+    pruneGraphCache(graphCacheDirs(checkpoint, options.cacheRoot));
   }
 
   /** The provider sessions actually run on (known after the first session is opened). */
@@ -91,7 +96,7 @@ export class T5Model {
   }
 
   encoderKv(layer: number): Promise<LoadedSession> {
-    return this.session(`encoder_${layer}_kv`, () => encoderKvGraph(this.checkpoint, layer));
+    return this.session(`encoder_${layer}_kv`, () => encoderKvGraph(this.checkpoint, layer, this.precision));
   }
 
   /** The encoder's relative position bias table (2L+1, H) over key − query position ∈ [−L, L]. */
@@ -100,7 +105,7 @@ export class T5Model {
   }
 
   encoderQuery(layer: number): Promise<LoadedSession> {
-    return this.session(`encoder_${layer}_query`, () => encoderQueryGraph(this.checkpoint, layer));
+    return this.session(`encoder_${layer}_query`, () => encoderQueryGraph(this.checkpoint, layer, this.precision));
   }
 
   /** One key tile of attention with the position bias gathered per (query, key); shared by all layers. */
@@ -114,15 +119,15 @@ export class T5Model {
   }
 
   encoderOutput(layer: number): Promise<LoadedSession> {
-    return this.session(`encoder_${layer}_output`, () => encoderOutputGraph(this.checkpoint, layer));
+    return this.session(`encoder_${layer}_output`, () => encoderOutputGraph(this.checkpoint, layer, this.precision));
   }
 
   encoderSelect(layer: number): Promise<LoadedSession> {
-    return this.session(`encoder_${layer}_select`, () => encoderSelectGraph(this.checkpoint, layer));
+    return this.session(`encoder_${layer}_select`, () => encoderSelectGraph(this.checkpoint, layer, this.precision));
   }
 
   decoderStep(): Promise<LoadedSession> {
-    return this.session('decoder_step', () => decoderStepGraph(this.checkpoint));
+    return this.session('decoder_step', () => decoderStepGraph(this.checkpoint, this.precision));
   }
 
   /** Builds and opens every graph the dense path needs, so the first request does not pay for it. */

@@ -4,8 +4,11 @@ const { onnx } = protobuf;
 const DT = onnx.TensorProto.DataType;
 
 export type Dim = number | string;
-export type ElemType = 'float' | 'int64' | 'bool';
+export type ElemType = 'float' | 'int64' | 'bool' | 'int8' | 'uint8';
 export type AttrValue = number | number[] | string | { float: number } | { floats: number[] };
+
+/** ONNX Runtime's contrib operators (DynamicQuantizeMatMul, MatMulNBits, …). */
+export const MS_DOMAIN = 'com.microsoft';
 
 /** Initializers at least this large go to the external data file instead of the protobuf. */
 const EXTERNAL_MIN_BYTES = 1024;
@@ -18,6 +21,10 @@ function elemTypeCode(t: ElemType): number {
       return DT.INT64;
     case 'bool':
       return DT.BOOL;
+    case 'int8':
+      return DT.INT8;
+    case 'uint8':
+      return DT.UINT8;
   }
 }
 
@@ -69,6 +76,7 @@ export class GraphBuilder {
   private readonly inputs: unknown[] = [];
   private readonly outputs: unknown[] = [];
   private readonly inits: PendingInitializer[] = [];
+  private readonly domains = new Set<string>();
   private counter = 0;
 
   constructor(readonly name: string) {}
@@ -91,6 +99,13 @@ export class GraphBuilder {
   weight(name: string, data: Float32Array, dims: number[]): string {
     if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`initializer ${name}: size does not match ${dims}`);
     this.inits.push({ name, dims, type: 'float', bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    return name;
+  }
+
+  /** An 8-bit integer initializer (quantized weights, zero points). */
+  bytes(name: string, type: 'int8' | 'uint8', data: Int8Array | Uint8Array, dims: number[]): string {
+    if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`initializer ${name}: size does not match ${dims}`);
+    this.inits.push({ name, dims, type, bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
     return name;
   }
 
@@ -117,17 +132,29 @@ export class GraphBuilder {
   }
 
   op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outName?: string): string {
-    const out = outName ?? this.fresh(opType.toLowerCase());
+    return this.opMulti(opType, inputs, 1, attrs, '', outName ? [outName] : undefined)[0];
+  }
+
+  /** An operator of the com.microsoft domain with one output. */
+  msOp(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}): string {
+    return this.opMulti(opType, inputs, 1, attrs, MS_DOMAIN)[0];
+  }
+
+  /** An operator with `outputs` outputs (an input named '' is an omitted optional input). */
+  opMulti(opType: string, inputs: string[], outputs: number, attrs: Record<string, AttrValue> = {}, domain = '', outNames?: string[]): string[] {
+    const outs = outNames ?? Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase()));
+    if (domain) this.domains.add(domain);
     this.nodes.push(
       onnx.NodeProto.create({
         opType,
+        domain,
         input: inputs,
-        output: [out],
+        output: outs,
         name: this.fresh(`n_${opType}`),
         attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
       }),
     );
-    return out;
+    return outs;
   }
 
   // Shorthands for the ops the T5 graphs use.
@@ -190,7 +217,7 @@ export class GraphBuilder {
     });
     const model = onnx.ModelProto.create({
       irVersion: 8,
-      opsetImport: [{ domain: '', version: 17 }],
+      opsetImport: [{ domain: '', version: 17 }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
       producerName: 'longread',
       graph,
     });

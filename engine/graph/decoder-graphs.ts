@@ -1,7 +1,8 @@
 import type { Checkpoint } from '../checkpoint/types';
 import { GraphBuilder } from './builder';
+import { INT8_LM_HEAD, int8MatMul, type Precision } from './quantize';
 import { decoderBiasTable } from './position-bias';
-import { attend, feedForward, getWeight, linear, mergeHeads, rmsNorm, splitHeads } from './t5-blocks';
+import { attend, feedForward, getWeight, linear, mergeHeads, rmsNorm, splitHeads, transposed } from './t5-blocks';
 
 /*
  * Decoding uses one graph, run once per generated token: one new token per beam, the
@@ -50,7 +51,7 @@ function crossAttendStates(g: GraphBuilder, ckpt: Checkpoint, q: string, enc: st
   return g.matmul(mixed, headValueProjectionT(g, ckpt, `${prefix}.v.weight`));
 }
 
-export function decoderStepGraph(ckpt: Checkpoint): GraphBuilder {
+export function decoderStepGraph(ckpt: Checkpoint, precision: Precision): GraphBuilder {
   const cfg = ckpt.config;
   const H = cfg.numHeads;
   const g = new GraphBuilder('decoder_step');
@@ -77,30 +78,32 @@ export function decoderStepGraph(ckpt: Checkpoint): GraphBuilder {
     const pastV = g.input(`past_v_${l}`, 'float', ['B', H, 't', cfg.dKv]);
 
     const h = rmsNorm(g, ckpt, x, `${p}.0.layer_norm.weight`);
-    const q = splitHeads(g, cfg, linear(g, ckpt, h, `${p}.0.SelfAttention.q.weight`));
-    const k = g.op('Concat', [pastK, splitHeads(g, cfg, linear(g, ckpt, h, `${p}.0.SelfAttention.k.weight`))], { axis: 2 });
-    const v = g.op('Concat', [pastV, splitHeads(g, cfg, linear(g, ckpt, h, `${p}.0.SelfAttention.v.weight`))], { axis: 2 });
+    const q = splitHeads(g, cfg, linear(g, ckpt, h, `${p}.0.SelfAttention.q.weight`, precision));
+    const k = g.op('Concat', [pastK, splitHeads(g, cfg, linear(g, ckpt, h, `${p}.0.SelfAttention.k.weight`, precision))], { axis: 2 });
+    const v = g.op('Concat', [pastV, splitHeads(g, cfg, linear(g, ckpt, h, `${p}.0.SelfAttention.v.weight`, precision))], { axis: 2 });
     g.output(k, `present_k_${l}`, 'float', ['B', H, 't1', cfg.dKv]);
     g.output(v, `present_v_${l}`, 'float', ['B', H, 't1', cfg.dKv]);
     const selfCtx = attend(g, q, g.transpose(k, [0, 1, 3, 2]), v, selfBias);
-    x = g.add(x, linear(g, ckpt, mergeHeads(g, cfg, selfCtx), `${p}.0.SelfAttention.o.weight`));
+    x = g.add(x, linear(g, ckpt, mergeHeads(g, cfg, selfCtx), `${p}.0.SelfAttention.o.weight`, precision));
 
     const hc = rmsNorm(g, ckpt, x, `${p}.1.layer_norm.weight`);
-    const qc = splitHeads(g, cfg, linear(g, ckpt, hc, `${p}.1.EncDecAttention.q.weight`));
+    const qc = splitHeads(g, cfg, linear(g, ckpt, hc, `${p}.1.EncDecAttention.q.weight`, precision));
     const crossCtx = crossAttendStates(g, ckpt, qc, enc, `${p}.1.EncDecAttention`);
-    x = g.add(x, linear(g, ckpt, mergeHeads(g, cfg, crossCtx), `${p}.1.EncDecAttention.o.weight`));
+    x = g.add(x, linear(g, ckpt, mergeHeads(g, cfg, crossCtx), `${p}.1.EncDecAttention.o.weight`, precision));
 
-    x = feedForward(g, ckpt, x, `${p}.2`);
+    x = feedForward(g, ckpt, x, `${p}.2`, precision);
   }
 
   let out = g.reshape(rmsNorm(g, ckpt, x, 'decoder.final_layer_norm.weight'), [-1, cfg.dModel]);
-  let head = embed;
-  if (cfg.tieWordEmbeddings) {
-    out = g.mul(out, g.scalar(cfg.dModel ** -0.5));
+  if (cfg.tieWordEmbeddings) out = g.mul(out, g.scalar(cfg.dModel ** -0.5));
+  const headName = cfg.tieWordEmbeddings ? 'shared.weight' : 'lm_head.weight';
+  let logits: string;
+  if (precision === 'int8' && INT8_LM_HEAD) {
+    logits = int8MatMul(g, out, `${headName}.head`, transposed(getWeight(ckpt, headName)), cfg.dModel, cfg.vocabSize);
   } else {
-    const lm = getWeight(ckpt, 'lm_head.weight');
-    head = g.weight('lm_head.weight', lm.data, lm.shape);
+    const head = cfg.tieWordEmbeddings ? embed : g.weight('lm_head.weight', getWeight(ckpt, 'lm_head.weight').data, [cfg.vocabSize, cfg.dModel]);
+    logits = g.op('Gemm', [out, head], { transB: 1 });
   }
-  g.output(g.op('Gemm', [out, head], { transB: 1 }), 'logits', 'float', ['B', cfg.vocabSize]);
+  g.output(logits, 'logits', 'float', ['B', cfg.vocabSize]);
   return g;
 }

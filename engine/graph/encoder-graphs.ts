@@ -1,5 +1,6 @@
 import type { Checkpoint } from '../checkpoint/types';
 import { GraphBuilder } from './builder';
+import type { Precision } from './quantize';
 import { encoderBiasTable } from './position-bias';
 import { feedForward, getWeight, linear, mergeHeads, rmsNorm, splitHeads, splitHeadsTransposed } from './t5-blocks';
 
@@ -36,14 +37,14 @@ function scoreBias(g: GraphBuilder, ckpt: Checkpoint, qpos: string, kpos: string
   return g.add(pos, g.unsqueeze(kbias, [1, 2]));
 }
 
-export function encoderKvGraph(ckpt: Checkpoint, layer: number): GraphBuilder {
+export function encoderKvGraph(ckpt: Checkpoint, layer: number, precision: Precision): GraphBuilder {
   const cfg = ckpt.config;
   const p = `encoder.block.${layer}.layer.0`;
   const g = new GraphBuilder(`encoder_${layer}_kv`);
   const x = g.input('x', 'float', ['B', 'n', cfg.dModel]);
   const h = rmsNorm(g, ckpt, x, `${p}.layer_norm.weight`);
-  g.output(splitHeadsTransposed(g, cfg, linear(g, ckpt, h, `${p}.SelfAttention.k.weight`)), 'kT', 'float', ['B', cfg.numHeads, cfg.dKv, 'n']);
-  g.output(splitHeads(g, cfg, linear(g, ckpt, h, `${p}.SelfAttention.v.weight`)), 'v', 'float', ['B', cfg.numHeads, 'n', cfg.dKv]);
+  g.output(splitHeadsTransposed(g, cfg, linear(g, ckpt, h, `${p}.SelfAttention.k.weight`, precision)), 'kT', 'float', ['B', cfg.numHeads, cfg.dKv, 'n']);
+  g.output(splitHeads(g, cfg, linear(g, ckpt, h, `${p}.SelfAttention.v.weight`, precision)), 'v', 'float', ['B', cfg.numHeads, 'n', cfg.dKv]);
   return g;
 }
 
@@ -68,13 +69,13 @@ export function encoderPositionBias(ckpt: Checkpoint): { table: Float32Array; ma
   };
 }
 
-export function encoderQueryGraph(ckpt: Checkpoint, layer: number): GraphBuilder {
+export function encoderQueryGraph(ckpt: Checkpoint, layer: number, precision: Precision): GraphBuilder {
   const cfg = ckpt.config;
   const p = `encoder.block.${layer}.layer.0`;
   const g = new GraphBuilder(`encoder_${layer}_query`);
   const x = g.input('x', 'float', ['B', 'c', cfg.dModel]);
   const h = rmsNorm(g, ckpt, x, `${p}.layer_norm.weight`);
-  g.output(splitHeads(g, cfg, linear(g, ckpt, h, `${p}.SelfAttention.q.weight`)), 'q', 'float', ['B', cfg.numHeads, 'c', cfg.dKv]);
+  g.output(splitHeads(g, cfg, linear(g, ckpt, h, `${p}.SelfAttention.q.weight`, precision)), 'q', 'float', ['B', cfg.numHeads, 'c', cfg.dKv]);
   return g;
 }
 
@@ -128,7 +129,7 @@ export function encoderFarTileGraph(ckpt: Checkpoint): GraphBuilder {
   return g;
 }
 
-export function encoderOutputGraph(ckpt: Checkpoint, layer: number): GraphBuilder {
+export function encoderOutputGraph(ckpt: Checkpoint, layer: number, precision: Precision): GraphBuilder {
   const cfg = ckpt.config;
   const p = `encoder.block.${layer}.layer`;
   const g = new GraphBuilder(`encoder_${layer}_output`);
@@ -136,8 +137,8 @@ export function encoderOutputGraph(ckpt: Checkpoint, layer: number): GraphBuilde
   const acc = g.input('acc', 'float', ['B', cfg.numHeads, 'c', cfg.dKv + 1]);
   const slice = (from: number, to: number) => g.op('Slice', [acc, g.int64s([from], [1]), g.int64s([to], [1]), g.int64s([3], [1])]);
   const ctx = mergeHeads(g, cfg, g.op('Div', [slice(0, cfg.dKv), slice(cfg.dKv, cfg.dKv + 1)]));
-  const x1 = g.add(x, linear(g, ckpt, ctx, `${p}.0.SelfAttention.o.weight`));
-  g.output(feedForward(g, ckpt, x1, `${p}.1`), 'y', 'float', ['B', 'c', cfg.dModel]);
+  const x1 = g.add(x, linear(g, ckpt, ctx, `${p}.0.SelfAttention.o.weight`, precision));
+  g.output(feedForward(g, ckpt, x1, `${p}.1`, precision), 'y', 'float', ['B', 'c', cfg.dModel]);
   return g;
 }
 
@@ -145,13 +146,13 @@ export function encoderOutputGraph(ckpt: Checkpoint, layer: number): GraphBuilde
  * VCC's selection score: the layer's own attention probabilities from the VIP tokens (queries)
  * to the given keys, averaged over heads and VIP tokens → (B, m).
  */
-export function encoderSelectGraph(ckpt: Checkpoint, layer: number): GraphBuilder {
+export function encoderSelectGraph(ckpt: Checkpoint, layer: number, precision: Precision): GraphBuilder {
   const cfg = ckpt.config;
   const p = `encoder.block.${layer}.layer.0`;
   const g = new GraphBuilder(`encoder_${layer}_select`);
   const { x, qpos, kT, kpos, kbias } = queryKeyInputs(g, ckpt);
   const h = rmsNorm(g, ckpt, x, `${p}.layer_norm.weight`);
-  const q = splitHeads(g, cfg, linear(g, ckpt, h, `${p}.SelfAttention.q.weight`));
+  const q = splitHeads(g, cfg, linear(g, ckpt, h, `${p}.SelfAttention.q.weight`, precision));
   const probs = g.op('Softmax', [g.add(g.matmul(q, kT), scoreBias(g, ckpt, qpos, kpos, kbias))], { axis: -1 });
   g.output(g.op('ReduceMean', [probs], { axes: [1, 2], keepdims: 0 }), 'score', 'float', ['B', 'm']);
   return g;

@@ -1,5 +1,6 @@
 import type { Checkpoint, F32Tensor, T5Config } from '../checkpoint/types';
 import type { GraphBuilder } from './builder';
+import { int8MatMul, type Precision } from './quantize';
 
 /** HF linear weights are [out, in]; MatMul wants [in, out]. */
 export function transposed(t: F32Tensor): Float32Array {
@@ -18,10 +19,12 @@ export function getWeight(ckpt: Checkpoint, name: string): F32Tensor {
   return w;
 }
 
-/** Adds `x · Wᵀ` for the HF linear weight `name`. */
-export function linear(g: GraphBuilder, ckpt: Checkpoint, x: string, name: string): string {
+/** Adds `x · Wᵀ` for the HF linear weight `name`, its weight stored in `precision`. */
+export function linear(g: GraphBuilder, ckpt: Checkpoint, x: string, name: string, precision: Precision): string {
   const w = getWeight(ckpt, name);
-  return g.matmul(x, g.weight(name, transposed(w), [w.shape[1], w.shape[0]]));
+  const [outDim, inDim] = w.shape as [number, number];
+  if (precision === 'int8') return int8MatMul(g, x, name, transposed(w), inDim, outDim);
+  return g.matmul(x, g.weight(name, transposed(w), [inDim, outDim]));
 }
 
 /** T5's layer norm: RMS only, no mean subtraction, no bias. */
@@ -53,17 +56,17 @@ function activation(g: GraphBuilder, cfg: T5Config, x: string): string {
 }
 
 /** The feed-forward sublayer with its residual: x + FFN(LN(x)). `prefix` is e.g. 'encoder.block.3.layer.1'. */
-export function feedForward(g: GraphBuilder, ckpt: Checkpoint, x: string, prefix: string): string {
+export function feedForward(g: GraphBuilder, ckpt: Checkpoint, x: string, prefix: string, precision: Precision): string {
   const cfg = ckpt.config;
   const h = rmsNorm(g, ckpt, x, `${prefix}.layer_norm.weight`);
   let inner: string;
   if (cfg.isGatedAct) {
-    const gate = activation(g, cfg, linear(g, ckpt, h, `${prefix}.DenseReluDense.wi_0.weight`));
-    inner = g.mul(gate, linear(g, ckpt, h, `${prefix}.DenseReluDense.wi_1.weight`));
+    const gate = activation(g, cfg, linear(g, ckpt, h, `${prefix}.DenseReluDense.wi_0.weight`, precision));
+    inner = g.mul(gate, linear(g, ckpt, h, `${prefix}.DenseReluDense.wi_1.weight`, precision));
   } else {
-    inner = activation(g, cfg, linear(g, ckpt, h, `${prefix}.DenseReluDense.wi.weight`));
+    inner = activation(g, cfg, linear(g, ckpt, h, `${prefix}.DenseReluDense.wi.weight`, precision));
   }
-  return g.add(x, linear(g, ckpt, inner, `${prefix}.DenseReluDense.wo.weight`));
+  return g.add(x, linear(g, ckpt, inner, `${prefix}.DenseReluDense.wo.weight`, precision));
 }
 
 /** (B, t, H·dk) → (B, H, t, dk) */

@@ -2,13 +2,21 @@ import { mkdirSync, readdirSync, renameSync, rmSync, existsSync, openSync, write
 import path from 'node:path';
 import type { Checkpoint } from '../checkpoint/types';
 import type { GraphBuilder } from '../graph/builder';
+import { PRECISIONS, type Precision } from '../graph/quantize';
 
 /** Bump when the graphs' structure changes so old caches are not reused. */
 export const GRAPH_FORMAT_VERSION = 4;
 
-export function graphCacheDir(ckpt: Checkpoint, cacheRoot?: string): string {
+/** The cache folder of a checkpoint's graphs in one precision: `<hash>-g<format>` for fp32, `<hash>-g<format>-int8` for int8. */
+export function graphCacheDir(ckpt: Checkpoint, cacheRoot: string | undefined, precision: Precision): string {
   const root = cacheRoot ?? path.join(ckpt.dir, '.longread-cache');
-  return path.join(root, `${ckpt.hash.slice(0, 20)}-g${GRAPH_FORMAT_VERSION}`);
+  const base = `${ckpt.hash.slice(0, 20)}-g${GRAPH_FORMAT_VERSION}`;
+  return path.join(root, precision === 'fp32' ? base : `${base}-${precision}`);
+}
+
+/** The cache folders of this checkpoint and graph format in every precision (switching precision keeps the other's graphs). */
+export function graphCacheDirs(ckpt: Checkpoint, cacheRoot?: string): string[] {
+  return PRECISIONS.map((p) => graphCacheDir(ckpt, cacheRoot, p));
 }
 
 function writeFileDurably(file: string, chunks: Uint8Array[]): void {
@@ -51,15 +59,20 @@ export function cachedGraph(dir: string, name: string, build: () => GraphBuilder
   return modelPath;
 }
 
-/** Removes cache folders of other checkpoint versions and stray temporary files in this one. */
-export function pruneGraphCache(dir: string): void {
-  const root = path.dirname(dir);
+/**
+ * Removes cache folders of other checkpoint versions and graph formats (everything beside `keep`,
+ * which share one parent) and stray temporary files in the kept ones.
+ */
+export function pruneGraphCache(keep: string[]): void {
+  if (keep.length === 0) return;
+  const root = path.dirname(keep[0]);
   if (!existsSync(root)) return;
   for (const entry of readdirSync(root)) {
     const full = path.join(root, entry);
-    if (full !== dir) rmSync(full, { recursive: true, force: true });
+    if (!keep.includes(full)) rmSync(full, { recursive: true, force: true });
   }
-  if (existsSync(dir)) {
+  for (const dir of keep) {
+    if (!existsSync(dir)) continue;
     for (const entry of readdirSync(dir)) if (entry.includes('.tmp-')) rmSync(path.join(dir, entry), { force: true });
   }
 }

@@ -1,4 +1,4 @@
-import type { ModelInfo } from '../../common/api';
+import type { ModelInfo, Precision } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import { listCachedModels } from '../assistant/hf-cache';
 import { jobInfoOf, type AssistantLike } from './assistant-host';
@@ -8,7 +8,7 @@ import { requireDocument } from './library-handlers';
 import type { ApiContext, Handlers } from './types';
 
 export function assistantHandlers(ctx: ApiContext): Handlers<
-  'assistant.ask' | 'assistant.summarize' | 'assistant.askCollection' | 'assistant.summarizeCollection' | 'assistant.prepare' | 'assistant.readiness' | 'assistant.cancel' | 'assistant.jobs' | 'settings.get' | 'settings.set' | 'models.list' | 'models.cached' | 'models.import' | 'models.pick' | 'models.use' | 'models.remove'
+  'assistant.ask' | 'assistant.summarize' | 'assistant.askCollection' | 'assistant.summarizeCollection' | 'assistant.prepare' | 'assistant.readiness' | 'assistant.cancel' | 'assistant.jobs' | 'settings.get' | 'settings.set' | 'models.list' | 'models.cached' | 'models.import' | 'models.pick' | 'models.use' | 'models.remove' | 'models.setPrecision'
 > {
   const emitJob = ctx.emit;
   // a job's result promise is consumed through its events; keep a rejected one from going unhandled
@@ -105,8 +105,8 @@ export function assistantHandlers(ctx: ApiContext): Handlers<
 
     'models.cached': async () => ({ models: await listCachedModels() }),
 
-    'models.import': async ({ dir }) => {
-      const model = await importModel(ctx, dir);
+    'models.import': async ({ dir, precision }) => {
+      const model = await importModel(ctx, dir, precision);
       return { model };
     },
 
@@ -132,17 +132,28 @@ export function assistantHandlers(ctx: ApiContext): Handlers<
       modelsChanged();
       return { models: await models(assistant) };
     },
+
+    'models.setPrecision': async ({ id, precision }) => {
+      const assistant = await ctx.assistant.get();
+      await assistant.models.setPrecision(id, precision);
+      modelsChanged();
+      return { models: await models(assistant) };
+    },
   };
 }
 
-async function importModel(ctx: ApiContext, dir: string): Promise<ModelInfo> {
+async function importModel(ctx: ApiContext, dir: string, precision?: Precision): Promise<ModelInfo> {
   const assistant = await ctx.assistant.get();
-  const model = await assistant.models.import(dir, (p) => {
-    const progress = p as { done?: unknown; total?: unknown } | null;
-    if (progress && typeof progress.done === 'number' && typeof progress.total === 'number') {
-      ctx.emit({ type: 'model-import-progress', dir, done: progress.done, total: progress.total });
-    }
-  });
+  const model = await assistant.models.import(
+    dir,
+    (p) => {
+      const progress = p as { done?: unknown; total?: unknown } | null;
+      if (progress && typeof progress.done === 'number' && typeof progress.total === 'number') {
+        ctx.emit({ type: 'model-import-progress', dir, done: progress.done, total: progress.total });
+      }
+    },
+    precision,
+  );
   ctx.emit({ type: 'models-changed' });
   return model;
 }

@@ -1,4 +1,4 @@
-import type { AskResult, CollectionSummaryResult, CompressionPreset, JobEvent, JobInfo, ModelInfo, PrepareResult, Provider, SummaryResult } from '../../common/api';
+import type { AskResult, CollectionSummaryResult, CompressionPreset, JobEvent, JobInfo, ModelInfo, Precision, PrepareResult, Provider, SummaryResult } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import type { Library } from '../library/library';
 import type { SettingsStore } from './settings';
@@ -15,9 +15,10 @@ export interface AssistantLike {
   jobs(): unknown[] | Promise<unknown[]>;
   models: {
     list(): ModelInfo[] | Promise<ModelInfo[]>;
-    import(dir: string, onProgress?: (p: unknown) => void): ModelInfo | Promise<ModelInfo>;
+    import(dir: string, onProgress?: (p: unknown) => void, precision?: Precision): ModelInfo | Promise<ModelInfo>;
     remove(id: string): unknown;
     setActive(id: string): unknown;
+    setPrecision(id: string, precision: Precision): unknown;
   };
   close(): unknown;
 }

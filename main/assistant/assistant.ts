@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_SETTINGS, type CompressionPreset, type JobEvent, type ModelInfo, type PrepareResult } from '../../common/api';
+import { DEFAULT_SETTINGS, type CompressionPreset, type JobEvent, type ModelInfo, type Precision, type PrepareResult } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import type { AssistantLike } from '../api/assistant-host';
 import { noAssistant } from '../api/assistant-host';
@@ -169,8 +169,8 @@ export class Assistant implements AssistantLike {
 
   readonly models = {
     list: (): ModelInfo[] => this.registry.list(),
-    import: async (dir: string, onProgress?: (p: unknown) => void): Promise<ModelInfo> => {
-      const entry = await this.registry.import(dir, (d) => this.validate(d), onProgress);
+    import: async (dir: string, onProgress?: (p: unknown) => void, precision?: Precision): Promise<ModelInfo> => {
+      const entry = await this.registry.import(dir, (d) => this.validate(d), onProgress, precision);
       return this.registry.list().find((m) => m.id === entry.id)!;
     },
     remove: async (id: string): Promise<ModelInfo[]> => {
@@ -182,6 +182,11 @@ export class Assistant implements AssistantLike {
     },
     setActive: (id: string): ModelInfo[] => {
       this.registry.setActive(id);
+      return this.registry.list();
+    },
+    /** The model's next job opens a new engine in this precision (the fingerprint, and so the runtime's key, changes). */
+    setPrecision: (id: string, precision: Precision): ModelInfo[] => {
+      this.registry.setPrecision(id, precision);
       return this.registry.list();
     },
   };
@@ -235,19 +240,20 @@ export class Assistant implements AssistantLike {
     const known = this.runtimes.get(entry.id);
     if (known && known.key === key) return known;
     if (known) void known.close();
-    const runtime = new ModelRuntime(entry, key, this.worker(entry.dir, entry.id));
+    const runtime = new ModelRuntime(entry, key, this.worker(entry.dir, entry.id, entry.precision));
     this.runtimes.set(entry.id, runtime);
     return runtime;
   }
 
   /** `cacheName`: the model's own graph-cache folder (the engine prunes everything else under that root). */
-  private worker(modelDir: string, cacheName: string): EngineWorker {
+  private worker(modelDir: string, cacheName: string, precision: Precision = 'fp32'): EngineWorker {
     const state = this.library.engineState;
     return new EngineWorker(
       {
         modelDir,
         threads: this.options.threads,
         provider: this.options.provider,
+        precision,
         graphCacheRoot: path.join(this.options.home, GRAPH_CACHE_DIR, cacheName),
         engineState: { databaseFile: path.join(this.library.home, LIBRARY_FILE), dir: state.dir, capBytes: state.capBytes },
         reportEncoderHash: this.options.reportEncoderHash ?? false,

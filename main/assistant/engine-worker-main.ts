@@ -46,7 +46,7 @@ function engineLoop(init: WorkerInit, link: EngineLink): (m: ToWorker) => void {
   const inflight = new Set<Promise<void>>();
 
   async function open(): Promise<ModelFacts> {
-    engine ??= await Engine.open(init.modelDir, { threads: init.threads, provider: init.provider, cacheRoot: init.graphCacheRoot });
+    engine ??= await Engine.open(init.modelDir, { threads: init.threads, provider: init.provider, precision: init.precision, cacheRoot: init.graphCacheRoot });
     tokenizer ??= await engine.tokenizer();
     const c = engine.model.checkpoint;
     return { hash: c.hash, parameters: parameters(c.weights), numLayers: c.config.numLayers, vocabSize: c.config.vocabSize };

@@ -3,7 +3,7 @@ import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ModelInfo } from '../../common/api';
+import { PRECISIONS, type ModelInfo, type Precision } from '../../common/api';
 import type { CountingModel } from '../../common/document';
 import { LongreadError } from '../../common/errors';
 import { readT5Config } from '../../engine/checkpoint/config';
@@ -15,6 +15,12 @@ export const BUNDLED_ID = 'default';
 export const MODELS_DIR = 'models';
 const ACTIVE_FILE = 'active.json';
 const META_FILE = 'longread-model.json';
+/** The bundled model's record (its own folder may be read-only): `{ precision }`. */
+const BUNDLED_RECORD = 'bundled-model.json';
+/** The bundled model's precision until the user picks one (see README: int8 vs fp32 on its eval). */
+export const BUNDLED_PRECISION: Precision = 'fp32';
+/** An imported model's precision unless its import chose one. */
+export const IMPORTED_PRECISION: Precision = 'fp32';
 
 /** Where the repo keeps the bundled default model (the packaged app passes its unpacked copy instead). */
 export function repoDefaultModelDir(): string {
@@ -34,6 +40,36 @@ export interface ModelEntry {
   summaries: 'extractive' | 'abstractive';
   /** passages: answers are read again from the passages VCC ranks highest (measured better for the small bundled model); whole: from the whole compressed document (the paper's VCC). */
   answers: 'passages' | 'whole';
+  /** How the engine stores its linear layers: fp32, or int8 (quantized per output channel when its graphs are built). */
+  precision: Precision;
+}
+
+interface ModelRecord {
+  id?: string;
+  name?: string;
+  source?: string;
+  importedAt?: string;
+  precision?: unknown;
+}
+
+function readRecord(file: string): ModelRecord {
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return typeof r === 'object' && r !== null && !Array.isArray(r) ? (r as ModelRecord) : {};
+  } catch {
+    return {};
+  }
+}
+
+function precisionOf(record: ModelRecord, fallback: Precision): Precision {
+  return (PRECISIONS as readonly unknown[]).includes(record.precision) ? (record.precision as Precision) : fallback;
+}
+
+/** Writes a small JSON file by rename, so a reader never sees half of it. */
+function writeJsonAtomically(file: string, value: unknown): void {
+  const tmp = path.join(path.dirname(file), `.tmp-${randomBytes(4).toString('hex')}`);
+  writeFileSync(tmp, JSON.stringify(value));
+  renameSync(tmp, file);
 }
 
 /**
@@ -84,7 +120,8 @@ export class ModelRegistry {
 
   private bundled(): ModelEntry | null {
     if (!existsSync(path.join(this.bundledDir, 'config.json'))) return null;
-    return { id: BUNDLED_ID, name: 'Longread default', dir: this.bundledDir, bundled: true, summaries: 'extractive', answers: 'passages' };
+    const precision = precisionOf(readRecord(path.join(this.root, BUNDLED_RECORD)), BUNDLED_PRECISION);
+    return { id: BUNDLED_ID, name: 'Longread default', dir: this.bundledDir, bundled: true, summaries: 'extractive', answers: 'passages', precision };
   }
 
   private imported(): ModelEntry[] {
@@ -98,13 +135,10 @@ export class ModelRegistry {
     for (const id of names.sort()) {
       const dir = path.join(this.root, id);
       if (id.startsWith('.') || !existsSync(path.join(dir, 'config.json'))) continue;
-      let name = id;
-      try {
-        name = (JSON.parse(readFileSync(path.join(dir, META_FILE), 'utf8')) as { name?: string }).name ?? id;
-      } catch {
-        // no metadata: the folder name is the name
-      }
-      out.push({ id, name, dir, bundled: false, summaries: 'abstractive', answers: 'whole' });
+      // no metadata: the folder name is the name
+      const record = readRecord(path.join(dir, META_FILE));
+      const name = typeof record.name === 'string' ? record.name : id;
+      out.push({ id, name, dir, bundled: false, summaries: 'abstractive', answers: 'whole', precision: precisionOf(record, IMPORTED_PRECISION) });
     }
     return out;
   }
@@ -142,6 +176,19 @@ export class ModelRegistry {
     return e;
   }
 
+  /** Sets the precision the model's engine runs in (kept in the model's record; the bundled one's in the models folder). */
+  setPrecision(id: string, precision: Precision): ModelEntry {
+    const e = this.get(id);
+    if (e.bundled) {
+      mkdirSync(this.root, { recursive: true });
+      writeJsonAtomically(path.join(this.root, BUNDLED_RECORD), { precision });
+    } else {
+      const file = path.join(e.dir, META_FILE);
+      writeJsonAtomically(file, { ...readRecord(file), precision });
+    }
+    return this.get(id);
+  }
+
   list(): ModelInfo[] {
     const active = this.active()?.id;
     return this.entries().map((m) => ({ ...m, active: m.id === active, parameters: this.parameters(m.dir) }));
@@ -175,7 +222,12 @@ export class ModelRegistry {
    * copied); `validate` then runs on the copy under a temporary name, so what is checked is what is
    * kept, and the copy is renamed into place only when it passed.
    */
-  async import(dir: string, validate: (dir: string) => Promise<ModelFacts>, onProgress?: (p: { done: number; total: number }) => void): Promise<ModelEntry> {
+  async import(
+    dir: string,
+    validate: (dir: string) => Promise<ModelFacts>,
+    onProgress?: (p: { done: number; total: number }) => void,
+    precision: Precision = IMPORTED_PRECISION,
+  ): Promise<ModelEntry> {
     const source = path.resolve(dir);
     let isDir = false;
     try {
@@ -209,7 +261,7 @@ export class ModelRegistry {
       } catch (e) {
         throw nameSource(e, temp, source);
       }
-      writeFileSync(path.join(temp, META_FILE), JSON.stringify({ id, name, source, importedAt: new Date().toISOString() }));
+      writeFileSync(path.join(temp, META_FILE), JSON.stringify({ id, name, source, importedAt: new Date().toISOString(), precision }));
       await rename(temp, path.join(this.root, id));
     } catch (e) {
       await rm(temp, { recursive: true, force: true });
@@ -245,6 +297,8 @@ export class ModelRegistry {
     } catch {
       // unreadable folder: the engine will say why when it opens
     }
+    // int8 answers differ from fp32 ones, and a changed precision must start a new engine
+    h.update(`precision:${e.precision}`);
     return `${e.id}@${h.digest('hex').slice(0, 16)}`;
   }
 

@@ -3,7 +3,7 @@
  * engine worker. The wire forms (AskResult, SummaryResult, Citation, JobEvent, ModelInfo) live in
  * common/api.ts; what is here adds to them without changing them.
  */
-import type { AskResult, CollectionSummaryResult, JobKind, JobStage, SummaryResult } from '../../common/api';
+import type { AskResult, CollectionSummaryResult, JobKind, JobStage, Precision, SummaryResult } from '../../common/api';
 import type { PreviousTurn } from '../../engine/qa-format';
 import type { LayerEvidence } from '../../engine/vcc/encoder';
 import type { VccSettings } from '../../engine/vcc/settings';
@@ -87,6 +87,8 @@ export interface WorkerInit {
   modelDir: string;
   threads?: number;
   provider?: 'cpu' | 'cuda' | 'dml';
+  /** fp32 when not given. */
+  precision?: Precision;
   /** Where compiled graphs are cached (never inside a read-only bundled model folder). */
   graphCacheRoot: string;
   /** The library's engine-state store, opened again on the engine process's own connection. */

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { COMPRESSION_PRESETS, NO_CONFIDENT_ANSWER, type Citation, type CompressionPreset, type JobEvent, type ModelInfo } from '../../common/api';
+import { COMPRESSION_PRESETS, NO_CONFIDENT_ANSWER, PRECISIONS, type Citation, type CompressionPreset, type JobEvent, type ModelInfo, type Precision } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import { SettingsStore, stateCacheBytes } from '../api/settings';
 import { Assistant } from '../assistant/assistant';
@@ -15,6 +15,7 @@ interface EngineFlags {
   threads?: number;
   compression?: CompressionPreset;
   limit?: number;
+  precision?: Precision;
 }
 
 /** Progress on stderr, only for a person at a terminal (scripts get clean streams). */
@@ -333,7 +334,7 @@ export function registerAssistant(program: Command): void {
     }
     if (list.length === 0) console.log('No model is installed; import one with `longread models import DIR`.');
     for (const m of list) {
-      console.log(`${m.active ? '*' : ' '} ${m.id.padEnd(24)} ${m.bundled ? 'bundled ' : 'imported'} ${m.summaries.padEnd(11)} ${(m.parameters / 1e6).toFixed(1).padStart(7)}M  ${m.dir}`);
+      console.log(`${m.active ? '*' : ' '} ${m.id.padEnd(24)} ${m.bundled ? 'bundled ' : 'imported'} ${m.summaries.padEnd(11)} ${m.precision} ${(m.parameters / 1e6).toFixed(1).padStart(7)}M  ${m.dir}`);
     }
   };
   models
@@ -349,14 +350,19 @@ export function registerAssistant(program: Command): void {
       'Import a Hugging Face T5 / Flan-T5 model and make it active: a folder (config.json, safetensors or pytorch_model.bin weights, tokenizer.json), a Hugging Face cache snapshot, or a repo id already in the cache (e.g. google/flan-t5-base; nothing is downloaded).',
     )
     .argument('<dir-or-repo-id>', 'the model folder, or a repo id in the Hugging Face cache')
+    .option('--precision <p>', 'fp32 or int8 (linear layers quantized per output channel; smaller and faster, answers may differ slightly)', choiceOption(PRECISIONS), 'fp32')
     .option('--json', 'print JSON')
     .action(async (arg: string, flags: EngineFlags) => {
       const dir = resolveModelSource(arg);
       await withAssistant(flags, async ({ library, assistant, progress }) => {
-        const m = await assistant.models.import(dir, (p) => {
-          const { done, total } = p as { done: number; total: number };
-          progress.show('copying', total ? done / total : 1);
-        });
+        const m = await assistant.models.import(
+          dir,
+          (p) => {
+            const { done, total } = p as { done: number; total: number };
+            progress.show('copying', total ? done / total : 1);
+          },
+          flags.precision,
+        );
         progress.stop();
         syncSetting(library.home, m.id);
         if (flags.json) process.stdout.write(JSON.stringify({ model: m }) + '\n');
@@ -387,6 +393,15 @@ export function registerAssistant(program: Command): void {
         syncSetting(library.home, id);
         printModels(list, flags.json);
       });
+    });
+  models
+    .command('precision')
+    .description("Set the precision a model's engine runs in: fp32, or int8 (its graphs are quantized once, on first use).")
+    .argument('<id>', 'model id')
+    .argument('<precision>', 'fp32 or int8', choiceOption(PRECISIONS))
+    .option('--json', 'print JSON')
+    .action(async (id: string, precision: Precision, flags: EngineFlags) => {
+      await withAssistant(flags, async ({ assistant }) => printModels(assistant.models.setPrecision(id, precision), flags.json));
     });
   models
     .command('remove')

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { LongreadError } from '../../common/errors';
 import { Engine, type AttentionMode } from '../../engine/engine';
+import { PRECISIONS, type Precision } from '../../engine/graph/quantize';
 import type { ExecutionProvider } from '../../engine/runtime/onnx';
 import { resolveSettings, type VccLayout } from '../../engine/vcc/settings';
 import { choiceOption, idListOption, intOption } from './options';
@@ -15,6 +16,7 @@ interface GenerateFlags {
   numBeams?: number;
   threads?: number;
   provider: ExecutionProvider;
+  precision: Precision;
   json?: boolean;
   attention: AttentionMode;
   vipTokens?: number;
@@ -37,6 +39,7 @@ export function registerGenerate(program: Command): void {
     .option('--num-beams <n>', "beam width, 1 = greedy (default: generation_config.json's num_beams, else 1)", intOption(1))
     .option('--threads <n>', 'intra-op threads (default: one per physical core)', intOption(1))
     .option('--provider <name>', 'execution provider: cpu, cuda or dml (falls back to cpu)', choiceOption(['cpu', 'cuda', 'dml'] as const), 'cpu')
+    .option('--precision <p>', 'weights of the linear layers: fp32, or int8 (quantized per output channel when the graphs are built)', choiceOption(PRECISIONS), 'fp32')
     .option('--attention <mode>', 'dense or vcc', choiceOption(['dense', 'vcc'] as const), 'dense')
     .option('--vip-tokens <n>', 'VIP tokens: the first N input tokens (vcc)', intOption(1))
     .option('--block-size <n>', 'VCC block size k', intOption(1))
@@ -59,6 +62,7 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
   const engine = await Engine.open(path.resolve(flags.model), {
     threads: flags.threads,
     provider: flags.provider,
+    precision: flags.precision,
     onWarning: (w) => {
       warnings.push(w);
       if (!flags.json) process.stderr.write(`warning: ${w}\n`);
@@ -120,6 +124,7 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
           compressedLengths: encoded.compressedLengths,
           evidence: encoded.evidence,
           provider: engine.model.provider,
+          precision: engine.model.precision,
           warnings,
           timingsMs: { encode: Math.round(encodeMs), total: Math.round(performance.now() - started) },
         }) + '\n',

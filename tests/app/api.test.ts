@@ -440,6 +440,13 @@ test('settings persist in the data home; engine settings reopen the assistant; a
     assert.equal(failed(await first.api.call('settings.set', { model: 'ghost' })).code, 'model-not-found');
     assert.equal(value(await first.api.call('settings.get', {})).model, 'other');
 
+    const eventsBefore = first.events.filter((e) => e.type === 'models-changed').length;
+    const precise = value(await first.api.call('models.setPrecision', { id: 'other', precision: 'int8' })).models;
+    assert.deepEqual(precise.map((m: any) => [m.id, m.precision]), [['tiny', 'fp32'], ['other', 'int8']]);
+    assert.equal(first.events.filter((e) => e.type === 'models-changed').length, eventsBefore + 1);
+    assert.equal(failed(await first.api.call('models.setPrecision', { id: 'other', precision: 'int4' } as never)).code, 'invalid-request');
+    assert.equal(failed(await first.api.call('models.setPrecision', { id: 'ghost', precision: 'fp32' })).code, 'model-not-found');
+
     const imported = value(await first.api.call('models.import', { dir: '/tmp/some-model' })).model;
     assert.equal(imported.dir, '/tmp/some-model');
     assert.deepEqual(first.events.filter((e) => e.type === 'model-import-progress').map((e: any) => e.done), [1, 2]);

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AskResult, CollectionSummaryResult, JobEvent, ModelInfo, PrepareResult, SummaryResult } from '../../common/api';
+import type { AskResult, CollectionSummaryResult, JobEvent, ModelInfo, Precision, PrepareResult, SummaryResult } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import type { AskCollectionRequestLike, AssistantLike, AskRequestLike, SummarizeCollectionRequestLike, SummarizeRequestLike } from '../../main/api/assistant-host';
 
@@ -34,8 +34,8 @@ export class RecordingAssistant implements AssistantLike {
   closed = 0;
   private next = 1;
   readonly modelList: ModelInfo[] = [
-    { id: 'tiny', name: 'Tiny', dir: '/models/tiny', bundled: true, active: true, summaries: 'extractive', answers: 'passages', parameters: 1000 },
-    { id: 'other', name: 'Other', dir: '/models/other', bundled: false, active: false, summaries: 'abstractive', answers: 'whole', parameters: 2000 },
+    { id: 'tiny', name: 'Tiny', dir: '/models/tiny', bundled: true, active: true, summaries: 'extractive', answers: 'passages', precision: 'fp32', parameters: 1000 },
+    { id: 'other', name: 'Other', dir: '/models/other', bundled: false, active: false, summaries: 'abstractive', answers: 'whole', precision: 'fp32', parameters: 2000 },
   ];
 
   ask(req: AskRequestLike, onEvent: (e: JobEvent) => void) {
@@ -128,10 +128,10 @@ export class RecordingAssistant implements AssistantLike {
 
   models = {
     list: () => this.modelList.map((m) => ({ ...m, active: m.id === this.active })),
-    import: async (dir: string, onProgress?: (p: unknown) => void) => {
+    import: async (dir: string, onProgress?: (p: unknown) => void, precision: Precision = 'fp32') => {
       onProgress?.({ done: 1, total: 2 });
       onProgress?.({ done: 2, total: 2 });
-      const model: ModelInfo = { id: 'imported', name: 'Imported', dir, bundled: false, active: false, summaries: 'abstractive', answers: 'whole', parameters: 1 };
+      const model: ModelInfo = { id: 'imported', name: 'Imported', dir, bundled: false, active: false, summaries: 'abstractive', answers: 'whole', precision, parameters: 1 };
       this.modelList.push(model);
       return model;
     },
@@ -143,6 +143,11 @@ export class RecordingAssistant implements AssistantLike {
     setActive: (id: string) => {
       if (!this.modelList.some((m) => m.id === id)) throw new LongreadError('model-not-found', `no model ${id}`);
       this.active = id;
+    },
+    setPrecision: (id: string, precision: Precision) => {
+      const m = this.modelList.find((x) => x.id === id);
+      if (!m) throw new LongreadError('model-not-found', `no model ${id}`);
+      m.precision = precision;
     },
   };
 

@@ -16,6 +16,7 @@
  *
  *   node bin/run-ts.mjs tests/bench/default-model-eval.ts [--model models/default] [--lengths 4096,16384,65536,131072]
  *        [--questions 16] [--dense16k 16] [--seed 11] [--free] [--compression accurate] [--fine-blocks H] [--json out.json]
+ *        [--precision fp32|int8]
  * --compression takes the assistant's preset (block size k and fine blocks h; default accurate: k 16, h 90, the app's
  * default); --fine-blocks overrides h, for both layouts.
  * Per VCC answer the JSON details give the score rank of the answer's block in each VCC layer (null: not kept).
@@ -23,6 +24,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Engine, type EncodeRequest } from '../../engine/engine';
+import { PRECISIONS, type Precision } from '../../engine/graph/quantize';
 import type { LayerEvidence } from '../../engine/vcc/encoder';
 import { qaQueryIds } from '../../engine/qa-format';
 import type { CompressionPreset } from '../../common/api';
@@ -49,6 +51,8 @@ const compression = arg('compression', 'accurate') as CompressionPreset;
 if (!PRESET_BLOCKS[compression]) throw new Error(`--compression: one of ${Object.keys(PRESET_BLOCKS).join(', ')}`);
 const fineBlocks = process.argv.includes('--fine-blocks') ? Number(arg('fine-blocks', '90')) : PRESET_BLOCKS[compression].fineBlocks;
 const blockSize = PRESET_BLOCKS[compression].blockSize;
+const precision = arg('precision', 'fp32') as Precision;
+if (!PRECISIONS.includes(precision)) throw new Error(`--precision: one of ${PRECISIONS.join(', ')}`);
 const TRUNC = 4096;
 const MAX_NEW = 12;
 
@@ -192,7 +196,7 @@ async function answer(engine: Engine, tok: T5Tokenizer, doc: Doc, q: Question, m
   return { pred, ranks: answerRanks(enc.evidence, q.span), reread: method === 'vcc-cached' ? await reread(engine, tok, doc, queryIds, enc.evidence) : undefined };
 }
 
-const engine = await Engine.open(modelDir, { threads: 2 });
+const engine = await Engine.open(modelDir, { threads: 2, precision });
 const tok = await engine.tokenizer();
 const books: Book[] = (await evalSources()).map((s) => {
   const sents = sentences(s.text);
@@ -259,7 +263,7 @@ for (const length of lengths) {
   const inFirst = docs.flatMap((d) => d.questions).filter((q) => q.inFirst4k).length;
   console.log(`${label(length)}: ${inFirst} of ${docs.reduce((a, d) => a + d.questions.length, 0)} answers lie in the first 4K tokens`);
   results[label(length)] = row;
-  if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ model: modelDir, seed, results, details }, null, 1));
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ model: modelDir, precision, seed, results, details }, null, 1));
 }
 
 const cols: Array<[string, string]> = [
@@ -270,7 +274,7 @@ const cols: Array<[string, string]> = [
   ['dense', 'dense'],
 ];
 const fmt = (c?: Cell) => (c ? `${((100 * c.em) / c.n).toFixed(1)} / ${((100 * c.f1) / c.n).toFixed(1)}`.padEnd(13) : '—'.padEnd(13));
-console.log(`\nEM / F1 (%), ${quote ? 'quoted' : 'free'} answers, questions per length: ${perLength} (dense at 16K: ${dense16k}); ${((Date.now() - started) / 60000).toFixed(1)} min`);
+console.log(`\nEM / F1 (%), ${precision}, ${quote ? 'quoted' : 'free'} answers, questions per length: ${perLength} (dense at 16K: ${dense16k}); ${((Date.now() - started) / 60000).toFixed(1)} min`);
 console.log(`| length | ${cols.map(([, h]) => h.padEnd(13)).join(' | ')} |`);
 console.log(`|---|${cols.map(() => '---').join('|')}|`);
 for (const [len, row] of Object.entries(results)) {

@@ -40,4 +40,20 @@ describe('models in the Hugging Face cache', { skip: skip ?? false, timeout: 120
     await cached.locator('li').filter({ hasText: REPO }).getByText('Imported').waitFor();
     assert.deepEqual(s.problems, []);
   });
+
+  test("a model's precision is chosen in its row and kept", async () => {
+    const { page } = s;
+    const dialog = page.getByRole('dialog', { name: 'Settings' });
+    const precision = dialog.getByRole('combobox', { name: `Precision of ${REPO}` });
+    assert.equal(await precision.inputValue(), 'fp32');
+    const saved = page.waitForResponse((r) => r.url().endsWith('/api/models.setPrecision') && r.ok());
+    await precision.selectOption('int8');
+    await saved;
+    await dialog.getByRole('button', { name: 'Close settings' }).click();
+    await page.reload();
+    await page.locator('header').getByRole('button', { name: 'Settings' }).click();
+    await page.getByRole('dialog', { name: 'Settings' }).getByRole('combobox', { name: `Precision of ${REPO}` }).waitFor();
+    assert.equal(await page.getByRole('dialog', { name: 'Settings' }).getByRole('combobox', { name: `Precision of ${REPO}` }).inputValue(), 'int8');
+    assert.deepEqual(s.problems, []);
+  });
 });

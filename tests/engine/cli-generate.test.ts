@@ -68,6 +68,20 @@ describe('longread generate', () => {
     assert.equal(r.json.text, tokenizer.decode(r.json.outputIds, { skipSpecial: true }));
   });
 
+  test('--precision int8: int8 graphs in their own cache folder, logits near fp32 but not equal; an unknown precision is refused', async () => {
+    const ids = [5, 17, 42, 99, 7, 150, 23, 64, 88, 3, 12];
+    const r = await longread(['generate', '--model', model, '--input-ids', ids.join(','), '--max-new-tokens', '3', '--threads', '1', '--precision', 'int8', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.precision, 'int8');
+    const ref = decoderLogits(ckpt, encoderForward(ckpt, ids), [ckpt.config.decoderStartTokenId]);
+    const err = relErr(r.json.firstStepLogits, ref);
+    assert.ok(err > 1e-4 && err < 0.05, `int8 vs the fp32 reference: ${err.toExponential(2)}`);
+    assert.ok(readdirSync(path.join(model, '.longread-cache')).some((d) => d.endsWith('-int8')));
+    const bad = await longread(['generate', '--model', model, '--input-ids', '5,6', '--precision', 'int4']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /fp32, int8/);
+  });
+
   test('--input TEXT is tokenized with the model tokenizer, </s> appended; plain mode streams the text', async () => {
     const text = 'The whale swam under the ship at dawn.';
     const tokenizer = await loadTokenizer(model);

@@ -6,6 +6,7 @@
  * Hugging Face's [out, in] layout, so y = x · Wᵀ.
  */
 import type { Checkpoint, T5Config } from '../../engine/checkpoint/types';
+import { dequantizedActivations, dequantizedWeight } from './int8-f64';
 
 /** transformers builds its additive mask from the float32 minimum; we use the same value. */
 const MASKED = -3.4028234663852886e38;
@@ -24,6 +25,35 @@ function w(ckpt: Checkpoint, name: string): Float64Array {
   let v = m.get(name);
   if (!v) m.set(name, (v = weight(ckpt, name)));
   return v;
+}
+
+/**
+ * Which linear layers run in int8 (tests/reference/int8-f64.ts), and over how many rows one
+ * activation scale is taken (the rows one call of the engine's graph quantizes together).
+ */
+export interface Int8Simulation {
+  quantized(weightName: string): boolean;
+  rowsPerScale(weightName: string, n: number): number;
+}
+const int8Simulations = new WeakMap<Checkpoint, Int8Simulation>();
+
+/** The checkpoint seen through int8 linear layers: the forward passes here then compute the int8 math in float64. */
+export function withInt8Simulation(ckpt: Checkpoint, sim: Int8Simulation): Checkpoint {
+  const copy: Checkpoint = { ...ckpt };
+  int8Simulations.set(copy, sim);
+  return copy;
+}
+
+/** x (n × inDim) · Wᵀ for the checkpoint's linear weight `name` ([outDim, inDim]), int8 when simulated so. */
+function project(ckpt: Checkpoint, name: string, x: Float64Array, n: number, outDim: number, inDim: number): Float64Array {
+  const sim = int8Simulations.get(ckpt);
+  if (!sim?.quantized(name)) return linear(x, n, w(ckpt, name), outDim, inDim);
+  const key = `${name}#int8`;
+  let m = cache.get(ckpt);
+  if (!m) cache.set(ckpt, (m = new Map()));
+  let W = m.get(key);
+  if (!W) m.set(key, (W = dequantizedWeight(w(ckpt, name), outDim, inDim)));
+  return linear(dequantizedActivations(x, n, inDim, sim.rowsPerScale(name, n)), n, W, outDim, inDim);
 }
 
 /** x (n × inDim) times Wᵀ, W being [outDim, inDim]. */
@@ -105,9 +135,9 @@ export function attention(
   const cfg = ckpt.config;
   const { dModel: d, dKv, numHeads: H } = cfg;
   const inner = H * dKv;
-  const q = linear(xq, qLen, w(ckpt, `${prefix}.q.weight`), inner, d);
-  const k = linear(xkv, kLen, w(ckpt, `${prefix}.k.weight`), inner, d);
-  const v = linear(xkv, kLen, w(ckpt, `${prefix}.v.weight`), inner, d);
+  const q = project(ckpt, `${prefix}.q.weight`, xq, qLen, inner, d);
+  const k = project(ckpt, `${prefix}.k.weight`, xkv, kLen, inner, d);
+  const v = project(ckpt, `${prefix}.v.weight`, xkv, kLen, inner, d);
   const ctx = new Float64Array(qLen * inner);
   const scores = new Float64Array(kLen);
   for (let h = 0; h < H; h++) {
@@ -128,7 +158,7 @@ export function attention(
       }
     }
   }
-  return linear(ctx, qLen, w(ckpt, `${prefix}.o.weight`), d, inner);
+  return project(ckpt, `${prefix}.o.weight`, ctx, qLen, d, inner);
 }
 
 /** Error function, |error| < 1e-15: Taylor series near 0, continued fraction for erfc in the tails. */
@@ -170,14 +200,14 @@ export function feedForward(ckpt: Checkpoint, prefix: string, x: Float64Array, n
   const { dModel: d, dFf, denseAct, isGatedAct } = ckpt.config;
   let hidden: Float64Array;
   if (isGatedAct) {
-    hidden = linear(x, n, w(ckpt, `${prefix}.DenseReluDense.wi_0.weight`), dFf, d);
-    const lin = linear(x, n, w(ckpt, `${prefix}.DenseReluDense.wi_1.weight`), dFf, d);
+    hidden = project(ckpt, `${prefix}.DenseReluDense.wi_0.weight`, x, n, dFf, d);
+    const lin = project(ckpt, `${prefix}.DenseReluDense.wi_1.weight`, x, n, dFf, d);
     for (let i = 0; i < hidden.length; i++) hidden[i] = activation(denseAct, hidden[i]!) * lin[i]!;
   } else {
-    hidden = linear(x, n, w(ckpt, `${prefix}.DenseReluDense.wi.weight`), dFf, d);
+    hidden = project(ckpt, `${prefix}.DenseReluDense.wi.weight`, x, n, dFf, d);
     for (let i = 0; i < hidden.length; i++) hidden[i] = activation(denseAct, hidden[i]!);
   }
-  return linear(hidden, n, w(ckpt, `${prefix}.DenseReluDense.wo.weight`), d, dFf);
+  return project(ckpt, `${prefix}.DenseReluDense.wo.weight`, hidden, n, d, dFf);
 }
 
 function addInPlace(h: Float64Array, delta: Float64Array): void {
@@ -273,7 +303,7 @@ export function lmHead(ckpt: Checkpoint, hidden: Float64Array): Float64Array {
     const s = d ** -0.5;
     x = hidden.map((v) => v * s);
   }
-  return linear(x, t, w(ckpt, tieWordEmbeddings ? 'shared.weight' : 'lm_head.weight'), vocabSize, d);
+  return project(ckpt, tieWordEmbeddings ? 'shared.weight' : 'lm_head.weight', x, t, vocabSize, d);
 }
 
 /** Logits (t × vocab) for every decoder position. */
