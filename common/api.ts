@@ -12,7 +12,7 @@
  * event types).
  */
 import { z } from 'zod';
-import type { DocumentPage, DocumentSection, DocumentType, PageKind, TokenCount } from './document';
+import type { DocumentPage, DocumentSection, DocumentType, IngestPhase, PageKind, TokenCount } from './document';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -58,10 +58,12 @@ export const settingsSchema = z.strictObject({
   threads: z.number().int().min(0).max(256),
   compression: z.enum(COMPRESSION_PRESETS),
   theme: z.enum(THEMES),
+  /** Read PDF pages without a text layer (scans) by OCR; off, such a PDF is refused as `pdf-scanned`. */
+  ocr: z.boolean(),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
-export const DEFAULT_SETTINGS: Settings = { model: null, provider: 'cpu', threads: 0, compression: 'accurate', theme: 'system' };
+export const DEFAULT_SETTINGS: Settings = { model: null, provider: 'cpu', threads: 0, compression: 'accurate', theme: 'system', ocr: true };
 
 // ---------------------------------------------------------------------------------------------
 // Assistant types (the wire form of the assistant contract, `main/assistant/types.ts`)
@@ -433,7 +435,8 @@ export type AppEvent =
   | { type: 'open-document'; documentId: string }
   /** Adding a file from the OS/drop failed. */
   | { type: 'add-failed'; error: ErrorBody }
-  | { type: 'ingest-progress'; path: string; phase: 'read' | 'store'; done: number; total: number }
+  /** `ocr`: pages without a text layer being read by OCR, `etaSeconds` the estimated time the rest takes. */
+  | { type: 'ingest-progress'; path: string; phase: IngestPhase; done: number; total: number; etaSeconds?: number }
   | { type: 'settings-changed'; settings: Settings }
   | { type: 'models-changed' }
   | { type: 'model-import-progress'; dir: string; done: number; total: number }

@@ -7,6 +7,7 @@ import { Assistant } from '../assistant/assistant';
 import { hubCacheDir, listCachedModels, resolveModelSource } from '../assistant/hf-cache';
 import type { AskOutcome, SummaryOutcome } from '../assistant/types';
 import { Library } from '../library/library';
+import { etaText, ingestPhaseLabel, NO_OCR_HELP } from './library';
 import { choiceOption, intOption, rangeOption } from './options';
 
 interface EngineFlags {
@@ -72,11 +73,12 @@ async function withAssistant<T>(flags: EngineFlags, fn: (ctx: { library: Library
   }
 }
 
-async function addFile(library: Library, file: string, progress: Progress, signal: AbortSignal): Promise<string> {
+async function addFile(library: Library, file: string, progress: Progress, signal: AbortSignal, ocr: boolean): Promise<string> {
   const added = await library.add(file, {
     inOwnProcess: true, // Ctrl-C stops even a stuck parse
     signal,
-    onProgress: (p) => progress.show(p.phase === 'read' ? 'reading file' : 'storing', p.total ? p.done / p.total : 0),
+    ocr: ocr && new SettingsStore(library.home).get().ocr,
+    onProgress: (p) => progress.show(ingestPhaseLabel(p.phase), p.total ? p.done / p.total : 0, etaText(p.etaSeconds)),
   });
   progress.stop();
   return added.document.id;
@@ -138,10 +140,11 @@ export function registerAssistant(program: Command): void {
       .description('Answer a question about a document (added to the library first if needed), with citations.')
       .argument('<file>', 'the document (PDF, EPUB, Word .docx, text, Markdown, HTML)')
       .argument('<question>', 'the question')
-      .option('--chapter <n>', 'only read section N, or sections N-M (1 = the first section of the document)', rangeOption),
-  ).action(async (file: string, question: string, flags: EngineFlags & { chapter?: { from: number; to: number } }) => {
+      .option('--chapter <n>', 'only read section N, or sections N-M (1 = the first section of the document)', rangeOption)
+      .option('--no-ocr', NO_OCR_HELP),
+  ).action(async (file: string, question: string, flags: EngineFlags & { chapter?: { from: number; to: number }; ocr: boolean }) => {
     await withAssistant(flags, async ({ library, assistant, signal, progress }) => {
-      const documentId = await addFile(library, file, progress, signal);
+      const documentId = await addFile(library, file, progress, signal, flags.ocr);
       let streamed = false;
       const sections = flags.chapter && { from: chapterIndex(library, documentId, flags.chapter.from)!, to: chapterIndex(library, documentId, flags.chapter.to)! };
       const job = assistant.ask({ documentId, question, sections, modelId: flags.model }, jobEvents(progress, (t) => {
@@ -186,10 +189,11 @@ export function registerAssistant(program: Command): void {
       .argument('<file>', 'the document')
       .option('--chapter <n>', 'only section N (1 = the first section of the document)', intOption(1))
       .option('--length <length>', 'short or detailed', choiceOption(['short', 'detailed'] as const), 'short')
-      .option('--regenerate', 'ignore cached summaries'),
-  ).action(async (file: string, flags: EngineFlags & { chapter?: number; length: 'short' | 'detailed'; regenerate?: boolean }) => {
+      .option('--regenerate', 'ignore cached summaries')
+      .option('--no-ocr', NO_OCR_HELP),
+  ).action(async (file: string, flags: EngineFlags & { chapter?: number; length: 'short' | 'detailed'; regenerate?: boolean; ocr: boolean }) => {
     await withAssistant(flags, async ({ library, assistant, signal, progress }) => {
-      const documentId = await addFile(library, file, progress, signal);
+      const documentId = await addFile(library, file, progress, signal, flags.ocr);
       let streamed = false;
       const job = assistant.summarize(
         { documentId, section: chapterIndex(library, documentId, flags.chapter), length: flags.length, regenerate: flags.regenerate, modelId: flags.model },

@@ -167,4 +167,10 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX collection_documents_doc ON collection_documents(doc_hash);
   `,
+
+  // 4: the words OCR read on a page that had no text layer, with their boxes (JSON array of
+  //    PageWord, common/document.ts); null for every other page.
+  `
+  ALTER TABLE pages ADD COLUMN words TEXT;
+  `,
 ];
