@@ -487,3 +487,8 @@ export function isApiMethod(name: unknown): name is ApiMethod {
 export const DESKTOP_ONLY_METHODS: readonly ApiMethod[] = ['library.pick', 'models.pick', 'export.save'];
 
 export { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } from './ipc-channels';
+
+/** "about 40 s left", "about 3 min left": an estimate as the UI and the CLI show it. */
+export function describeTimeLeft(seconds: number): string {
+  return seconds >= 90 ? `about ${Math.round(seconds / 60)} min left` : `about ${Math.round(seconds)} s left`;
+}

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
+import { describeTimeLeft } from '../../common/api';
 import type { IngestProgress } from '../../common/document';
 import { DEFAULT_MAX_FILE_BYTES } from '../ingest/index';
 import type { DocumentSummary } from '../library/documents';
@@ -16,10 +17,9 @@ export function ingestPhaseLabel(phase: IngestProgress['phase']): string {
   return { read: 'reading', ocr: 'OCR', store: 'storing' }[phase];
 }
 
-/** "about 2 min left" from an estimate in seconds; empty without one. */
+/** The time an ingest still takes, when it is estimated (OCR); empty otherwise. */
 export function etaText(seconds: number | undefined): string {
-  if (seconds === undefined) return '';
-  return seconds >= 90 ? `about ${Math.round(seconds / 60)} min left` : `about ${seconds} s left`;
+  return seconds === undefined ? '' : describeTimeLeft(seconds);
 }
 
 const NO_MODEL_NOTE = 'No model is installed, so the token count is unknown.';
