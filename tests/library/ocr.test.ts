@@ -2,17 +2,20 @@
 // drawn to JPEG images and written as an image-only PDF, then added to a library.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { IngestProgress } from '../../common/document';
 import { LongreadError } from '../../common/errors';
+import { AppApi } from '../../main/api/api';
 import { ingestSource, loadSource } from '../../main/ingest/index';
 import { ingestSourceInProcess } from '../../main/ingest/ingest-process';
 import { ocrWorkerOptions } from '../../main/ingest/ocr';
 import { Library } from '../../main/library/library';
 import { procAvailable, readerProcesses, until } from '../helpers/engine-processes';
-import { corpus, needs, tempDir } from './helpers/corpus';
+import { corpus, needs, repoRoot, tempDir } from './helpers/corpus';
+import { RecordingAssistant } from '../app/helpers';
 import { scanPages, writeImagePdf } from './helpers/scanned-pdf';
 
 const PAPER = 'pdf/tracemonkey.pdf';
@@ -77,18 +80,38 @@ test('a scanned PDF is read by OCR in the reader: its sentences are found by ful
   }
 });
 
-test('with OCR off a scanned PDF is refused as pdf-scanned, naming the file and the setting', needs(PAPER), async () => {
+test('with OCR off a scanned PDF is refused as pdf-scanned, naming the file: the ingest option, the app setting, the CLI flag', needs(PAPER), async () => {
   const { dir, cleanup } = tempDir();
   try {
     const file = path.join(dir, 'scan.pdf');
     writeFileSync(file, await scannedPaper());
+    const refused = (e: { code?: string; message?: string; file?: string }) => {
+      assert.equal(e.code, 'pdf-scanned', JSON.stringify(e));
+      assert.match(e.message ?? '', /^scan\.pdf: this PDF looks scanned.*OCR is turned off/);
+      return true;
+    };
     await assert.rejects(ingestSource(await loadSource(file), { ocr: false }), (e: unknown) => {
       assert.ok(e instanceof LongreadError, String(e));
-      assert.equal(e.code, 'pdf-scanned');
       assert.equal(e.file, file);
-      assert.match(e.message, /^scan\.pdf: this PDF looks scanned.*OCR is turned off/);
-      return true;
+      return refused(e);
     });
+
+    // Settings → Scanned PDFs off reaches the reader through library.add
+    const api = AppApi.open({ home: path.join(dir, 'app'), mode: 'browser', openAssistant: async () => new RecordingAssistant() });
+    try {
+      assert.equal((await api.call('settings.set', { ocr: false })).ok, true);
+      const result = await api.call('library.add', { paths: [file] });
+      assert.ok(!result.ok && refused(result.error), JSON.stringify(result));
+    } finally {
+      await api.close();
+    }
+
+    const cli = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'longread.mjs'), 'library', 'add', file, '--no-ocr', '--json'], {
+      env: { ...process.env, LONGREAD_HOME: path.join(dir, 'cli'), LONGREAD_MODEL: path.join(dir, 'no-model') },
+      encoding: 'utf8',
+    });
+    assert.equal(cli.status, 1, cli.stderr);
+    refused((JSON.parse(cli.stdout) as { error: { code: string; message: string } }).error);
   } finally {
     cleanup();
   }
