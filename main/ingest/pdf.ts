@@ -137,7 +137,8 @@ async function readOpened(pdfjs: typeof PdfJs, file: string, doc: PdfDocument, o
     if (failed.length > 0) warnings.push(`OCR could not read pages ${ranges(failed)}; their text is missing.`);
   }
 
-  const firstPageLines = pageLines[0] ?? [];
+  // OCR boxes' heights follow rules, borders and figures as much as type sizes: no title from them
+  const firstPageLines = ocrLines.has(1) ? [] : (pageLines[0] ?? []);
   const cleaned = removeRunningLines(pageLines);
   const pageTexts = cleaned.map((lines, i) => {
     const laidOut = ocrLines.has(i + 1) ? layoutOcrLines(lines as OcrLine[]) : layoutPage(lines);

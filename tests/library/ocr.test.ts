@@ -45,6 +45,7 @@ test('a scanned PDF is read by OCR in the reader: its sentences are found by ful
     const added = await lib.add(file, { inOwnProcess: true, onProgress: (p) => progress.push(p) });
     const id = added.document.id;
     assert.match(lib.documents.get(id)!.warnings.join(' '), /Pages 1–2 have no text layer and were read by OCR/);
+    assert.equal(lib.documents.get(id)!.title, 'scan', 'no title is guessed from OCR boxes: the file name');
 
     const ocr = progress.filter((p) => p.phase === 'ocr');
     assert.deepEqual(
