@@ -12,7 +12,7 @@
  * event types).
  */
 import { z } from 'zod';
-import type { DocumentPage, DocumentSection, DocumentType, PageKind, TokenCount } from './document';
+import type { DocumentPage, DocumentSection, DocumentType, IngestPhase, PageKind, TokenCount } from './document';
 import { PRECISIONS, type Precision } from './precision';
 
 // ---------------------------------------------------------------------------------------------
@@ -64,10 +64,12 @@ export const settingsSchema = z.strictObject({
   prepareAfterAdd: z.boolean(),
   /** Disk space the prepared states (engine-state store) may use, GiB; least recently used go first. */
   stateCacheGiB: z.number().min(0.25).max(1024),
+  /** Read PDF pages without a text layer (scans) by OCR; off, such a PDF is refused as `pdf-scanned`. */
+  ocr: z.boolean(),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
-export const DEFAULT_SETTINGS: Settings = { model: null, provider: 'cpu', threads: 0, compression: 'accurate', theme: 'system', prepareAfterAdd: true, stateCacheGiB: 4 };
+export const DEFAULT_SETTINGS: Settings = { model: null, provider: 'cpu', threads: 0, compression: 'accurate', theme: 'system', prepareAfterAdd: true, stateCacheGiB: 4, ocr: true };
 
 // ---------------------------------------------------------------------------------------------
 // Assistant types (the wire form of the assistant contract, `main/assistant/types.ts`)
@@ -510,7 +512,8 @@ export type AppEvent =
   | { type: 'open-document'; documentId: string }
   /** Adding a file from the OS/drop failed. */
   | { type: 'add-failed'; error: ErrorBody }
-  | { type: 'ingest-progress'; path: string; phase: 'read' | 'store'; done: number; total: number }
+  /** `ocr`: pages without a text layer being read by OCR, `etaSeconds` the estimated time the rest takes. */
+  | { type: 'ingest-progress'; path: string; phase: IngestPhase; done: number; total: number; etaSeconds?: number }
   | { type: 'settings-changed'; settings: Settings }
   | { type: 'models-changed' }
   | { type: 'model-import-progress'; dir: string; done: number; total: number }
@@ -561,3 +564,8 @@ export function isApiMethod(name: unknown): name is ApiMethod {
 export const DESKTOP_ONLY_METHODS: readonly ApiMethod[] = ['library.pick', 'models.pick', 'export.save'];
 
 export { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } from './ipc-channels';
+
+/** "about 40 s left", "about 3 min left": an estimate as the UI and the CLI show it. */
+export function describeTimeLeft(seconds: number): string {
+  return seconds >= 90 ? `about ${Math.round(seconds / 60)} min left` : `about ${Math.round(seconds)} s left`;
+}

@@ -34,6 +34,21 @@ export interface DocumentPage extends TextRange {
   number: number;
   /** The page label printed in the source when it has one (PDF page labels such as "iv"). */
   label?: string;
+  /**
+   * Words read by OCR, when the page had no text layer: what a text-layer page's pdf.js text
+   * items give the reader (positions to highlight over the page image), in the same page space.
+   */
+  words?: PageWord[];
+}
+
+/** A word found by OCR: its box in PDF page space (points, origin bottom-left, y up, as pdf.js text items). */
+export interface PageWord {
+  text: string;
+  /** Bottom-left corner of the box. */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
 }
 
 export interface TokenCount {
@@ -75,8 +90,12 @@ export interface CountingModel {
 }
 
 export interface IngestProgress {
-  /** What is being done: reading the source, or writing it into the library. */
-  phase: 'read' | 'store';
+  /** What is being done: reading the source, reading page images by OCR, or writing it into the library. */
+  phase: IngestPhase;
   done: number;
   total: number;
+  /** OCR: the seconds the remaining pages will take, at the pace so far (after the first page). */
+  etaSeconds?: number;
 }
+
+export type IngestPhase = 'read' | 'ocr' | 'store';

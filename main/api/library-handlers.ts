@@ -96,7 +96,9 @@ export async function addPaths(ctx: ApiContext, paths: string[], password?: stri
           countWith,
           password,
           signal: controller.signal,
-          onProgress: (p) => ctx.emit({ type: 'ingest-progress', path: file, phase: p.phase, done: p.done, total: p.total }),
+          ocr: ctx.settings.get().ocr,
+          onProgress: (p) =>
+            ctx.emit({ type: 'ingest-progress', path: file, phase: p.phase, done: p.done, total: p.total, ...(p.etaSeconds !== undefined ? { etaSeconds: p.etaSeconds } : {}) }),
         });
         added.push({ status: result.status, document: documentInfo(result.document, result.tokens), path: result.path });
         void prepareAfterAdd(ctx, result.document.id);

@@ -7,6 +7,7 @@ import { Assistant } from '../assistant/assistant';
 import { hubCacheDir, listCachedModels, resolveModelSource } from '../assistant/hf-cache';
 import type { AskOutcome, CollectionSummaryOutcome, SummaryOutcome } from '../assistant/types';
 import { Library } from '../library/library';
+import { etaText, ingestPhaseLabel, NO_OCR_HELP } from './library';
 import { choiceOption, intOption, rangeOption } from './options';
 
 interface EngineFlags {
@@ -74,11 +75,12 @@ async function withAssistant<T>(flags: EngineFlags, fn: (ctx: { library: Library
   }
 }
 
-async function addFile(library: Library, file: string, progress: Progress, signal: AbortSignal): Promise<string> {
+async function addFile(library: Library, file: string, progress: Progress, signal: AbortSignal, ocr: boolean): Promise<string> {
   const added = await library.add(file, {
     inOwnProcess: true, // Ctrl-C stops even a stuck parse
     signal,
-    onProgress: (p) => progress.show(p.phase === 'read' ? 'reading file' : 'storing', p.total ? p.done / p.total : 0),
+    ocr: ocr && new SettingsStore(library.home).get().ocr,
+    onProgress: (p) => progress.show(ingestPhaseLabel(p.phase), p.total ? p.done / p.total : 0, etaText(p.etaSeconds)),
   });
   progress.stop();
   return added.document.id;
@@ -170,8 +172,9 @@ export function registerAssistant(program: Command): void {
       .argument('[file]', 'the document (PDF, EPUB, Word .docx, text, Markdown, HTML); left out with --collection')
       .argument('[question]', 'the question')
       .option('--collection <name>', 'ask every document in this collection (its name or number); each citation names its document')
-      .option('--chapter <n>', 'only read section N, or sections N-M (1 = the first section of the document)', rangeOption),
-  ).action(async (a: string | undefined, b: string | undefined, flags: EngineFlags & { chapter?: { from: number; to: number }; collection?: string }, cmd: Command) => {
+      .option('--chapter <n>', 'only read section N, or sections N-M (1 = the first section of the document)', rangeOption)
+      .option('--no-ocr', NO_OCR_HELP),
+  ).action(async (a: string | undefined, b: string | undefined, flags: EngineFlags & { chapter?: { from: number; to: number }; collection?: string; ocr: boolean }, cmd: Command) => {
     const { file, rest } = fileOrCollection(cmd, [a, b], 1, flags);
     const question = rest[0]!;
     await withAssistant(flags, async ({ library, assistant, signal, progress }) => {
@@ -187,7 +190,7 @@ export function registerAssistant(program: Command): void {
         const collection = collectionArg(library, flags.collection!);
         job = assistant.askCollection({ collectionId: String(collection.id), question, modelId: flags.model }, onEvent, { signal });
       } else {
-        documentId = await addFile(library, file, progress, signal);
+        documentId = await addFile(library, file, progress, signal, flags.ocr);
         const sections = flags.chapter && { from: chapterIndex(library, documentId, flags.chapter.from)!, to: chapterIndex(library, documentId, flags.chapter.to)! };
         job = assistant.ask({ documentId, question, sections, modelId: flags.model }, onEvent, { signal });
       }
@@ -231,15 +234,16 @@ export function registerAssistant(program: Command): void {
       .option('--collection <name>', "each document's summary in this collection (its name or number)")
       .option('--chapter <n>', 'only section N (1 = the first section of the document)', intOption(1))
       .option('--length <length>', 'short or detailed', choiceOption(['short', 'detailed'] as const), 'short')
-      .option('--regenerate', 'ignore cached summaries'),
-  ).action(async (a: string | undefined, flags: EngineFlags & { chapter?: number; length: 'short' | 'detailed'; regenerate?: boolean; collection?: string }, cmd: Command) => {
+      .option('--regenerate', 'ignore cached summaries')
+      .option('--no-ocr', NO_OCR_HELP),
+  ).action(async (a: string | undefined, flags: EngineFlags & { chapter?: number; length: 'short' | 'detailed'; regenerate?: boolean; collection?: string; ocr: boolean }, cmd: Command) => {
     const { file } = fileOrCollection(cmd, [a], 0, flags);
     if (file === null) {
       await summarizeCollection(flags);
       return;
     }
     await withAssistant(flags, async ({ library, assistant, signal, progress }) => {
-      const documentId = await addFile(library, file, progress, signal);
+      const documentId = await addFile(library, file, progress, signal, flags.ocr);
       let streamed = false;
       const job = assistant.summarize(
         { documentId, section: chapterIndex(library, documentId, flags.chapter), length: flags.length, regenerate: flags.regenerate, modelId: flags.model },
@@ -280,10 +284,11 @@ export function registerAssistant(program: Command): void {
     program
       .command('prepare')
       .description('Make a document ready for fast questions: run the question-independent part of reading it (VCC local layers) once and keep it.')
-      .argument('<file>', 'the document (added to the library first if needed)'),
-  ).action(async (file: string, flags: EngineFlags) => {
+      .argument('<file>', 'the document (added to the library first if needed)')
+      .option('--no-ocr', NO_OCR_HELP),
+  ).action(async (file: string, flags: EngineFlags & { ocr: boolean }) => {
     await withAssistant(flags, async ({ library, assistant, signal, progress }) => {
-      const documentId = await addFile(library, file, progress, signal);
+      const documentId = await addFile(library, file, progress, signal, flags.ocr);
       const r = await assistant.prepare({ documentId, modelId: flags.model }, jobEvents(progress, () => {}), { signal }).result;
       progress.stop();
       const store = { storeBytes: library.engineState.totalBytes(), capBytes: library.engineState.capBytes };

@@ -1,11 +1,26 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
+import { describeTimeLeft } from '../../common/api';
 import type { IngestProgress } from '../../common/document';
 import { DEFAULT_MAX_FILE_BYTES } from '../ingest/index';
 import type { DocumentSummary } from '../library/documents';
 import { bundledModelDir, ModelRegistry } from '../assistant/models';
 import type { Collection } from '../library/collections';
 import { Library, type AddResult } from '../library/library';
+import { SettingsStore } from '../api/settings';
+
+/** `--no-ocr` of `library add`, `ask` and `summarize`. */
+export const NO_OCR_HELP = 'do not read PDF pages without a text layer by OCR: a scanned PDF is refused (default: from the settings, on)';
+
+/** How the CLI names what adding a file is doing. */
+export function ingestPhaseLabel(phase: IngestProgress['phase']): string {
+  return { read: 'reading', ocr: 'OCR', store: 'storing' }[phase];
+}
+
+/** The time an ingest still takes, when it is estimated (OCR); empty otherwise. */
+export function etaText(seconds: number | undefined): string {
+  return seconds === undefined ? '' : describeTimeLeft(seconds);
+}
 
 const NO_MODEL_NOTE = 'No model is installed, so the token count is unknown.';
 
@@ -22,10 +37,11 @@ export function registerLibrary(program: Command): void {
     .argument('<file>', 'the document to add')
     .option('--json', 'print the result (or the error) as JSON')
     .option('--password <password>', 'password of a protected PDF')
+    .option('--no-ocr', NO_OCR_HELP)
     .option('--max-size <MB>', `refuse files larger than this many megabytes (default ${DEFAULT_MAX_FILE_BYTES / 1024 / 1024})`, megabytes)
-    .action(async (file: string, flags: JsonFlag & { password?: string; maxSize?: number }) => {
+    .action(async (file: string, flags: JsonFlag & { password?: string; maxSize?: number; ocr: boolean }) => {
       const lib = openLibrary(flags);
-      const bar = !flags.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: ' {phase} [{bar}] {value}/{total}', stream: process.stderr, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
+      const bar = !flags.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: ' {phase} [{bar}] {value}/{total} {eta}', stream: process.stderr, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
       let phase: IngestProgress['phase'] | null = null;
       const abort = new AbortController();
       const onSigint = () => abort.abort();
@@ -35,6 +51,7 @@ export function registerLibrary(program: Command): void {
           inOwnProcess: true, // Ctrl-C stops even a stuck parse
           password: flags.password,
           maxBytes: flags.maxSize,
+          ocr: flags.ocr && new SettingsStore(lib.home).get().ocr,
           signal: abort.signal,
           countWith: new ModelRegistry(lib.home, bundledModelDir()).countingModel(),
           onProgress: (p) => {
@@ -42,9 +59,9 @@ export function registerLibrary(program: Command): void {
             if (p.phase !== phase) {
               if (phase) bar.stop();
               phase = p.phase;
-              bar.start(p.total, 0, { phase: p.phase === 'read' ? 'reading' : 'storing' });
+              bar.start(p.total, 0, { phase: ingestPhaseLabel(p.phase), eta: '' });
             }
-            bar.update(p.done);
+            bar.update(p.done, { eta: etaText(p.etaSeconds) });
           },
         });
         bar?.stop();

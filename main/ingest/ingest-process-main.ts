@@ -14,13 +14,14 @@ link.onMessage((m) => {
 });
 link.post({ type: 'ready' });
 
-async function read({ source, password, maxBytes, countWith }: IngestRequest): Promise<void> {
+async function read({ source, password, maxBytes, ocr, countWith }: IngestRequest): Promise<void> {
   try {
     const doc = await ingestSource(source, {
       password,
       maxBytes,
+      ocr,
       countWith,
-      onProgress: (done, total) => link.post({ type: 'progress', done, total }),
+      onProgress: (done, total, ocrProgress) => link.post({ type: 'progress', done, total, ...(ocrProgress ? { ocr: ocrProgress } : {}) }),
     });
     link.post({ type: 'done', doc });
   } catch (e) {

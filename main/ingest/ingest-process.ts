@@ -3,6 +3,7 @@ import { CancelledError, LongreadError } from '../../common/errors';
 import { describeExit, startChild, type ChildSpec, type WireError } from '../process/child-process';
 import { IngestError, ingestError, type IngestErrorCode } from './errors';
 import { loadSource, type IngestOptions, type SourceFile } from './index';
+import type { OcrProgress } from './types';
 
 /** How long one file may take to read before its reader is stopped: generous, a stuck parse still ends. */
 export const DEFAULT_INGEST_TIMEOUT_MS = 10 * 60 * 1000;
@@ -19,12 +20,13 @@ export interface IngestRequest {
   source: SourceFile;
   password?: string;
   maxBytes?: number;
+  ocr?: boolean;
   countWith: CountingModel | null;
 }
 
 export type IngestReply =
   | { type: 'ready' }
-  | { type: 'progress'; done: number; total: number }
+  | { type: 'progress'; done: number; total: number; ocr?: OcrProgress }
   | { type: 'done'; doc: IngestedDocument }
   | { type: 'error'; error: WireError };
 
@@ -53,7 +55,7 @@ export function ingestSourceInProcess(source: SourceFile, options: Omit<IngestOp
     };
     const child = startChild<IngestRequest, IngestReply>(INGEST_PROCESS, (m) => {
       if (m.type === 'progress') {
-        if (!settled) options.onProgress?.(m.done, m.total);
+        if (!settled) options.onProgress?.(m.done, m.total, m.ocr);
       } else if (m.type === 'done') finish(() => resolve(m.doc));
       else if (m.type === 'error') finish(() => reject(revive(m.error)));
     });
@@ -70,7 +72,7 @@ export function ingestSourceInProcess(source: SourceFile, options: Omit<IngestOp
     void child.exited.then((exit) =>
       finish(() => reject(ingestError('ingest-failed', source.path, `the reader stopped unexpectedly (${describeExit(exit)}) before it finished; the file may be damaged.`))),
     );
-    child.send({ type: 'read', source, password: options.password, maxBytes: options.maxBytes, countWith: options.countWith ?? null });
+    child.send({ type: 'read', source, password: options.password, maxBytes: options.maxBytes, ocr: options.ocr, countWith: options.countWith ?? null });
   });
 }
 

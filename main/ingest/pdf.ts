@@ -1,11 +1,12 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as PdfJs from 'pdfjs-dist/legacy/build/pdf.mjs';
-import type { DocumentPage } from '../../common/document';
+import type { DocumentPage, PageWord } from '../../common/document';
 import { CancelledError, throwIfAborted } from '../../common/errors';
 import { ingestError } from './errors';
 import { MAX_NESTING_DEPTH } from './htmltext';
 import { numberedHeadings } from './headings';
+import { layoutOcrLines, PageReader, type OcrLine, type OcrPage } from './ocr';
 import { layoutPage, pdfLinesOf, readingOrder, removeRunningLines, type PdfLine } from './pdf-layout';
 import type { SectionStart } from './pagination';
 import type { ReadOptions, ReadResult } from './types';
@@ -112,38 +113,65 @@ async function readOpened(pdfjs: typeof PdfJs, file: string, doc: PdfDocument, o
     warnings.push(`Pages ${ranges(unmappedPages)} use fonts that do not say which characters they show; most of their text could not be extracted.`);
   }
 
-  const firstPageLines = pageLines[0] ?? [];
+  // pages with (almost) no text: page images are read by OCR, or counted to tell a scanned PDF
+  const lowText = removeRunningLines(pageLines).map((lines, i) => visibleChars(lines) < LOW_TEXT_CHARS && !failedPages.includes(i + 1));
+  const imagePages: number[] = [];
+  let drawsText = false;
+  for (let i = 0; i < numPages; i++) {
+    if (!lowText[i]) continue;
+    throwIfAborted(options.signal, 'Reading the PDF');
+    const ops = await pageOperators(pdfjs, doc, i + 1);
+    if (ops.image) imagePages.push(i + 1);
+    drawsText ||= ops.text;
+  }
+  const ocrLines = new Map<number, OcrLine[]>();
+  const ocrWords = new Map<number, PageWord[]>();
+  if (imagePages.length > 0 && options.ocr !== false) {
+    const failed = await readByOcr(doc, imagePages, options, (n, page) => {
+      ocrLines.set(n, page.lines);
+      ocrWords.set(n, page.words);
+      pageLines[n - 1] = page.lines;
+    });
+    const read = imagePages.filter((n) => !failed.includes(n));
+    if (read.length > 0) warnings.push(`Pages ${ranges(read)} have no text layer and were read by OCR; their text may hold recognition errors.`);
+    if (failed.length > 0) warnings.push(`OCR could not read pages ${ranges(failed)}; their text is missing.`);
+  }
+
+  // OCR boxes' heights follow rules, borders and figures as much as type sizes: no title from them
+  const firstPageLines = ocrLines.has(1) ? [] : (pageLines[0] ?? []);
   const cleaned = removeRunningLines(pageLines);
-  const pageTexts = cleaned.map((lines) => fixSpacedAccents(layoutPage(lines).normalize('NFKC')).normalize('NFC'));
+  const pageTexts = cleaned.map((lines, i) => {
+    const laidOut = ocrLines.has(i + 1) ? layoutOcrLines(lines as OcrLine[]) : layoutPage(lines);
+    return fixSpacedAccents(laidOut.normalize('NFKC')).normalize('NFC');
+  });
 
   const visible = pageTexts.map((t) => t.replace(/\s/g, '').length);
-  const lowText = visible.map((v, i) => v < LOW_TEXT_CHARS && !failedPages.includes(i + 1));
-  if (lowText.filter(Boolean).length > 0) {
-    const imagePages: number[] = [];
-    let drawsText = false;
-    for (let i = 0; i < numPages; i++) {
-      if (!lowText[i]) continue;
-      throwIfAborted(options.signal, 'Reading the PDF');
-      const ops = await pageOperators(pdfjs, doc, i + 1);
-      if (ops.image) imagePages.push(i + 1);
-      drawsText ||= ops.text;
-    }
+  if (ocrLines.size === 0) {
     const textPages = visible.filter((v) => v >= LOW_TEXT_CHARS).length;
     // no text layer to speak of: mostly page images, (almost) no page with text
     if (imagePages.length > 0 && imagePages.length >= numPages / 2 && textPages <= numPages / 10) {
-      throw ingestError('pdf-scanned', file, 'this PDF looks scanned: its pages are images with no text layer. Run it through OCR first, then add it again.');
-    }
-    if (visible.every((v) => v === 0)) {
       throw ingestError(
-        'document-empty',
+        'pdf-scanned',
         file,
-        drawsText
-          ? 'this PDF has no extractable text: it draws text, but its fonts do not say which characters they show.'
-          : 'this PDF has no text: its pages are blank.',
+        options.ocr === false
+          ? 'this PDF looks scanned: its pages are images with no text layer, and OCR is turned off. Turn OCR on (Settings), or run it through OCR first, then add it again.'
+          : 'this PDF looks scanned: its pages are images with no text layer. Run it through OCR first, then add it again.',
       );
     }
-    if (imagePages.length > 0) warnings.push(`Pages ${ranges(imagePages)} look scanned; their text is missing.`);
   }
+  if (visible.every((v) => v === 0)) {
+    throw ingestError(
+      'document-empty',
+      file,
+      ocrLines.size > 0
+        ? 'this PDF has no text: its pages are images in which OCR found no words.'
+        : drawsText
+          ? 'this PDF has no extractable text: it draws text, but its fonts do not say which characters they show.'
+          : 'this PDF has no text: its pages are blank.',
+    );
+  }
+  const stillMissing = imagePages.filter((n) => !ocrLines.has(n));
+  if (stillMissing.length > 0 && options.ocr === false) warnings.push(`Pages ${ranges(stillMissing)} look scanned; their text is missing (OCR is off).`);
 
   const pages: DocumentPage[] = [];
   const parts: string[] = [];
@@ -159,7 +187,8 @@ async function readOpened(pdfjs: typeof PdfJs, file: string, doc: PdfDocument, o
     parts.push(t);
     pos = start + t.length;
     const label = labels?.[i];
-    pages.push({ number: i + 1, start, end: pos, ...(label && label !== String(i + 1) ? { label } : {}) });
+    const words = ocrWords.get(i + 1);
+    pages.push({ number: i + 1, start, end: pos, ...(label && label !== String(i + 1) ? { label } : {}), ...(words?.length ? { words } : {}) });
   });
   const text = parts.join('\n\n');
 
@@ -199,6 +228,41 @@ async function pageOperators(pdfjs: typeof PdfJs, doc: PdfDocument, n: number): 
   } catch {
     return { image: false, text: false };
   }
+}
+
+function visibleChars(lines: PdfLine[]): number {
+  return lines.reduce((n, l) => n + l.text.replace(/\s/g, '').length, 0);
+}
+
+/**
+ * Reads the given pages by OCR, one after another, reporting each with the time the rest will
+ * take at the pace so far. A page OCR fails on is left empty and returned; cancelling stops
+ * between pages (and the reader process is killed by a cancel anyway).
+ */
+async function readByOcr(doc: PdfDocument, pageNumbers: number[], options: ReadOptions, onPage: (n: number, page: OcrPage) => void): Promise<number[]> {
+  const reader = new PageReader();
+  const failed: number[] = [];
+  const started = performance.now();
+  try {
+    options.onProgress?.(0, pageNumbers.length, { phase: 'ocr' });
+    for (const [k, n] of pageNumbers.entries()) {
+      throwIfAborted(options.signal, 'Reading the PDF');
+      try {
+        const page = await doc.getPage(n);
+        onPage(n, await reader.read(page));
+        page.cleanup();
+      } catch (e) {
+        if (e instanceof CancelledError) throw e;
+        failed.push(n);
+      }
+      const done = k + 1;
+      const perPage = (performance.now() - started) / 1000 / done;
+      options.onProgress?.(done, pageNumbers.length, { phase: 'ocr', etaSeconds: Math.round(perPage * (pageNumbers.length - done)) });
+    }
+  } finally {
+    await reader.close();
+  }
+  return failed;
 }
 
 /** Bookmarks as sections: each starts where its title appears on its page, else at the page top. */

@@ -16,7 +16,16 @@ export interface ReadResult {
 
 export interface ReadOptions {
   signal?: AbortSignal;
-  onProgress?: (done: number, total: number) => void;
+  /** Pages (or parts) read so far; OCR of page images reports its own pages, with an estimate of the time left. */
+  onProgress?: (done: number, total: number, ocr?: OcrProgress) => void;
+  /** Read PDF pages that have no text layer by OCR (default true); off, a scanned PDF is refused as `pdf-scanned`. */
+  ocr?: boolean;
   /** PDF user password, when the user gave one. */
   password?: string;
+}
+
+export interface OcrProgress {
+  phase: 'ocr';
+  /** Seconds the remaining pages will take at the pace so far; absent before the first page is done. */
+  etaSeconds?: number;
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { DocumentPage, DocumentSection, DocumentType, IngestedDocument, PageKind, TokenCount, TokenCounter } from '../../common/document';
+import type { DocumentPage, DocumentSection, DocumentType, IngestedDocument, PageKind, PageWord, TextRange, TokenCount, TokenCounter } from '../../common/document';
 import { LongreadError } from '../../common/errors';
 import type { Db } from './database';
 
@@ -118,7 +118,7 @@ export class DocumentStore {
       'INSERT INTO documents (hash, type, title, author, text, char_count, page_kind, page_count, byte_size, warnings, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     const insertSection = this.db.prepare('INSERT INTO sections (doc_hash, ord, title, level, start, end, page) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    const insertPage = this.db.prepare('INSERT INTO pages (doc_hash, number, label, start, end) VALUES (?, ?, ?, ?, ?)');
+    const insertPage = this.db.prepare('INSERT INTO pages (doc_hash, number, label, start, end, words) VALUES (?, ?, ?, ?, ?, ?)');
     const insertFts = this.db.prepare('INSERT INTO pages_fts (rowid, text) VALUES (?, ?)');
     const insertFile = this.db.prepare('INSERT INTO document_files (path, doc_hash, version, byte_size, mtime_ms, added_at) VALUES (?, ?, ?, ?, ?, ?)');
     const now = Date.now();
@@ -129,7 +129,7 @@ export class DocumentStore {
         doc.sections.forEach((s, i) => insertSection.run(doc.id, i, s.title, s.level, s.start, s.end, s.page));
         if (doc.tokens) this.putTokenCount(doc.id, doc.tokens);
         doc.pages.forEach((p, i) => {
-          const { lastInsertRowid } = insertPage.run(doc.id, p.number, p.label ?? null, p.start, p.end);
+          const { lastInsertRowid } = insertPage.run(doc.id, p.number, p.label ?? null, p.start, p.end, p.words ? JSON.stringify(p.words) : null);
           insertFts.run(lastInsertRowid, doc.text.slice(p.start, p.end));
           onPage?.(i + 1, doc.pages.length);
         });
@@ -172,8 +172,8 @@ export class DocumentStore {
   }
 
   pages(id: string): DocumentPage[] {
-    const rows = this.db.prepare('SELECT number, label, start, end FROM pages WHERE doc_hash = ? ORDER BY number').all(id) as (DocumentPage & { label: string | null })[];
-    return rows.map(({ label, ...p }) => (label === null ? p : { ...p, label }));
+    const rows = this.db.prepare('SELECT number, label, start, end, words FROM pages WHERE doc_hash = ? ORDER BY number').all(id) as (TextRange & { number: number; label: string | null; words: string | null })[];
+    return rows.map(({ label, words, ...p }) => ({ ...p, ...(label !== null ? { label } : {}), ...(words !== null ? { words: JSON.parse(words) as PageWord[] } : {}) }));
   }
 
   tokenCount(id: string, modelId: string): TokenCount | null {

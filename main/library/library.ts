@@ -5,6 +5,7 @@ import { throwIfAborted } from '../../common/errors';
 import { ingestSource, loadSource, type IngestOptions } from '../ingest/index';
 import { tokenCounterOrNull } from '../ingest/token-counter';
 import { ingestSourceInProcess } from '../ingest/ingest-process';
+import type { OcrProgress } from '../ingest/types';
 import { AnswerCache, SummaryCache } from './caches';
 import { ChatStore } from './chats';
 import { CollectionStore } from './collections';
@@ -131,7 +132,10 @@ export class Library {
       return this.result('existing', version, absolute, source.hash, counter, modelId);
     }
     const isNewVersion = this.documents.latestVersion(absolute) > 0;
-    const readOptions = { ...rest, onProgress: (done: number, total: number) => options.onProgress?.({ phase: 'read', done, total }) };
+    const readOptions = {
+      ...rest,
+      onProgress: (done: number, total: number, ocr?: OcrProgress) => options.onProgress?.({ phase: ocr?.phase ?? 'read', done, total, ...(ocr?.etaSeconds !== undefined ? { etaSeconds: ocr.etaSeconds } : {}) }),
+    };
     // In a worker the tokens are counted there with the model's folder; a counter object stays on this thread.
     const doc: IngestedDocument = inOwnProcess
       ? await ingestSourceInProcess(source, { ...readOptions, countWith: tokenCounter ? null : countWith })

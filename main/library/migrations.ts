@@ -173,4 +173,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE chats ADD COLUMN collection_id INTEGER REFERENCES collections(id) ON DELETE SET NULL;
   CREATE INDEX chats_collection ON chats(collection_id);
   `,
+  // 5: the words OCR read on a page that had no text layer, with their boxes (JSON array of
+  //    PageWord, common/document.ts); null for every other page.
+  `
+  ALTER TABLE pages ADD COLUMN words TEXT;
+  `,
 ];

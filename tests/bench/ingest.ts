@@ -4,16 +4,65 @@
  * fresh library) are timed, best of --runs; then totals per file type in pages/s and MB/s.
  * Pages are the PDF's pages, or ~2,000-character book pages for other formats.
  *   node bin/run-ts.mjs tests/bench/ingest.ts [--runs 3]
+ * With --ocr N, only OCR is measured instead: the first N pages of tracemonkey.pdf drawn to
+ * images (200 dpi JPEG) and written as an image-only PDF, read by OCR (pages/s of the OCR phase,
+ * best of --runs, with the load average, since 2 shared cores make this vary a lot):
+ *   node bin/run-ts.mjs tests/bench/ingest.ts --ocr 4 --runs 1
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { LongreadError } from '../../common/errors';
 import { ingestFile } from '../../main/ingest/index';
 import { Library } from '../../main/library/library';
-import { corpusDir, tempDir } from '../library/helpers/corpus';
+import { corpusDir, corpusFile, tempDir } from '../library/helpers/corpus';
+import { scanPages, writeImagePdf } from '../library/helpers/scanned-pdf';
 
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
+
+const ocrArg = process.argv.indexOf('--ocr');
+if (ocrArg > 0) {
+  await benchOcr(Number(process.argv[ocrArg + 1] ?? 4));
+  process.exit(0);
+}
+
+async function benchOcr(pageCount: number): Promise<void> {
+  const paper = corpusFile('pdf/tracemonkey.pdf');
+  if (!paper) {
+    console.log(`No corpus under ${corpusDir}; nothing to measure.`);
+    return;
+  }
+  const { dir, cleanup } = tempDir('longread-bench-');
+  try {
+    const file = path.join(dir, 'scan.pdf');
+    writeFileSync(file, writeImagePdf(await scanPages(paper, Array.from({ length: pageCount }, (_, i) => i + 1))));
+    let best = Infinity;
+    for (let r = 0; r < runs; r++) {
+      const load = os.loadavg()[0]!;
+      let ocrStart = 0;
+      let ocrEnd = 0;
+      const t0 = performance.now();
+      const doc = await ingestFile(file, {
+        onProgress: (done, total, ocr) => {
+          if (!ocr) return;
+          if (done === 0) ocrStart = performance.now();
+          if (done === total) ocrEnd = performance.now();
+        },
+      });
+      const totalMs = performance.now() - t0;
+      const ocrMs = ocrEnd - ocrStart;
+      best = Math.min(best, ocrMs);
+      const words = doc.pages.reduce((n, p) => n + (p.words?.length ?? 0), 0);
+      console.log(
+        `OCR run ${r + 1}: ${pageCount} pages in ${(ocrMs / 1000).toFixed(1)} s (whole read ${(totalMs / 1000).toFixed(1)} s): ${((pageCount * 1000) / ocrMs).toFixed(3)} pages/s, ${(ocrMs / pageCount / 1000).toFixed(1)} s a page, ${words} words; load average before ${load.toFixed(2)}, after ${os.loadavg()[0]!.toFixed(2)} on ${os.cpus().length} CPUs`,
+      );
+    }
+    console.log(`OCR best: ${((pageCount * 1000) / best).toFixed(3)} pages/s`);
+  } finally {
+    cleanup();
+  }
+}
 
 interface Row {
   file: string;

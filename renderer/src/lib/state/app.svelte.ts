@@ -1,4 +1,5 @@
 import { DEFAULT_SETTINGS, type ApiEvent, type ErrorBody, type Citation, type CollectionInfo, type DocumentDetail, type DocumentInfo, type MenuCommand, type Settings } from '../../../../common/api';
+import type { IngestPhase } from '../../../../common/document';
 import { Api } from '../api/index';
 import { Jobs } from './jobs.svelte';
 import { toasts } from './toasts.svelte';
@@ -16,9 +17,11 @@ export interface PasswordPrompt {
 export interface IngestView {
   path: string;
   name: string;
-  phase: 'upload' | 'read' | 'store';
+  phase: 'upload' | IngestPhase;
   done: number;
   total: number;
+  /** OCR: the estimated seconds left. */
+  etaSeconds?: number;
 }
 
 /** Where the reader should go: a page and/or a character range of the document's text to highlight. */
@@ -307,7 +310,7 @@ export class AppState {
         break;
       case 'ingest-progress': {
         const name = baseName(e.path);
-        const view: IngestView = { path: e.path, name, phase: e.phase, done: e.done, total: e.total };
+        const view: IngestView = { path: e.path, name, phase: e.phase, done: e.done, total: e.total, ...(e.etaSeconds !== undefined ? { etaSeconds: e.etaSeconds } : {}) };
         const finished = e.phase === 'store' && e.total > 0 && e.done >= e.total;
         const others = this.ingests.filter((i) => i.path !== e.path && i.path !== `upload:${name}`);
         this.ingests = finished ? others : [...others, view];
