@@ -111,6 +111,21 @@ describe('collections in the browser', { skip: skip ?? false, timeout: 240_000 }
     await s.screenshot('22-collection-citation-jump');
   });
 
+  test('the Summary tab summarizes a selected collection document by document', async () => {
+    const { page } = s;
+    await page.getByRole('tab', { name: 'Summary' }).click();
+    await page.getByLabel('What to summarize').selectOption({ label: 'The collection “Reading”, document by document' });
+    await page.locator('#tabpanel-summary').getByRole('button', { name: 'Summarize', exact: true }).click();
+    const result = page.getByTestId('summary-result');
+    await result.getByRole('heading', { name: 'Summary of the collection “Reading”' }).waitFor({ timeout: 180_000 });
+    const parts = result.locator('section.collection-document');
+    assert.equal(await parts.count(), 2, 'one summary per document');
+    assert.match(await parts.nth(0).locator('h4').innerText(), /Trace-based/, 'in the collection order');
+    assert.match(await parts.nth(1).locator('h4').innerText(), /Alice/);
+    for (let i = 0; i < 2; i++) assert.ok((await parts.nth(i).locator('p.text').innerText()).trim().length > 40, 'each has its summary');
+    await s.screenshot('23-collection-summary');
+  });
+
   test('the page ran without console errors or CSP violations', () => {
     assert.deepEqual(s.problems, []);
   });
