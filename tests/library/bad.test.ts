@@ -16,7 +16,7 @@ function rowCounts(lib: Library): Record<string, number> {
 }
 
 /** Adds the file to a library and expects the typed error, with no rows written. */
-async function expectRefused(file: string, code: string, message: RegExp, options: { password?: string; maxBytes?: number } = {}): Promise<void> {
+async function expectRefused(file: string, code: string, message: RegExp, options: { password?: string; maxBytes?: number; ocr?: boolean } = {}): Promise<void> {
   const { dir, cleanup } = tempDir();
   const lib = Library.open({ home: dir });
   try {
@@ -47,8 +47,9 @@ test('empty.pdf and empty_protected.pdf: blank pages are an empty document', nee
   await expectRefused(corpus('bad/empty_protected.pdf'), 'document-empty', /no text: its pages are blank/);
 });
 
-test('scan-bad.pdf: a page image with a 6-character text layer looks scanned', needs('bad/scan-bad.pdf'), async () => {
-  await expectRefused(corpus('bad/scan-bad.pdf'), 'pdf-scanned', /looks scanned/);
+// With OCR off (Settings → Scanned PDFs); with it on such pages are read by OCR (ocr.test.ts).
+test('scan-bad.pdf: a page image with a 6-character text layer looks scanned (OCR off)', needs('bad/scan-bad.pdf'), async () => {
+  await expectRefused(corpus('bad/scan-bad.pdf'), 'pdf-scanned', /looks scanned/, { ocr: false });
 });
 
 test('truncated and garbage PDFs are corrupt', needs('pdf/tracemonkey.pdf'), async () => {
@@ -109,21 +110,21 @@ test('files that are not documents, too large, missing or empty get their own er
   }
 });
 
-test('page images without text: all scanned is pdf-scanned; a few scanned pages are a warning', async () => {
+test('page images without text, OCR off: all scanned is pdf-scanned; a few scanned pages are a warning', async () => {
   const { writePdf } = await import('./helpers/pdf-writer');
   const { dir, cleanup } = tempDir();
   try {
     const text = (n: number) => [{ x: 72, y: 700, text: `Page ${n} has a proper text layer with enough words to count.` }];
     const scanned = path.join(dir, 'scanned.pdf');
     writeFileSync(scanned, writePdf([[], [], [], []], { imagePages: [1, 2, 3, 4] }));
-    await expectRefused(scanned, 'pdf-scanned', /looks scanned/);
+    await expectRefused(scanned, 'pdf-scanned', /looks scanned/, { ocr: false });
 
     const mixed = path.join(dir, 'mixed.pdf');
     writeFileSync(mixed, writePdf([text(1), text(2), [], []], { imagePages: [1, 3, 4] }));
-    const d = await ingestFile(mixed);
+    const d = await ingestFile(mixed, { ocr: false });
     assert.equal(d.pages.length, 4);
     assert.ok(d.text.includes('Page 2 has a proper text layer'));
-    assert.deepEqual(d.warnings, ['Pages 3–4 look scanned; their text is missing.']);
+    assert.deepEqual(d.warnings, ['Pages 3–4 look scanned; their text is missing (OCR is off).']);
   } finally {
     cleanup();
   }
