@@ -263,7 +263,8 @@ export function f32ToF16(x: number): number {
   return sign | ((e + 15) << 10) | m;
 }
 
-function roundHalfEven(v: number): number {
+/** Rounds to the nearest integer, ties to even (IEEE 754's default, as NumPy and PyTorch round). */
+export function roundHalfEven(v: number): number {
   const f = Math.floor(v);
   const d = v - f;
   if (d > 0.5) return f + 1;

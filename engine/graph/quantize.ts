@@ -1,6 +1,6 @@
-import type { GraphBuilder } from './builder';
-
 import { PRECISIONS, type Precision } from '../../common/precision';
+import { roundHalfEven } from '../checkpoint/safetensors';
+import type { GraphBuilder } from './builder';
 
 /** How a model's linear layers are stored and multiplied (part of the graph cache key). */
 export { PRECISIONS, type Precision };
@@ -59,14 +59,6 @@ export function quantizeColumns(w: Float32Array, rows: number, cols: number): Qu
     for (let c = 0; c < cols; c++) q[base + c] = Math.max(-127, Math.min(127, roundHalfEven(w[base + c] / scale[c])));
   }
   return { q, scale, rows, cols };
-}
-
-function roundHalfEven(v: number): number {
-  const f = Math.floor(v);
-  const d = v - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
 }
 
 /** x · W for a (K, N) row-major float weight `w`, quantized to int8 and multiplied with `kernel`. */
