@@ -1,5 +1,7 @@
 // The child's side of child-process.ts: its link to the app, either Electron's parentPort (a
 // utility process) or Node's IPC channel (a forked child). When the app goes away, so does the child.
+import { LongreadError } from '../../common/errors';
+import type { WireError } from './child-process';
 
 export interface ParentLink<FromParent, ToParent> {
   onMessage(fn: (m: FromParent) => void): void;
@@ -32,4 +34,16 @@ export function parentLink<FromParent, ToParent>(): ParentLink<FromParent, ToPar
     },
     end: () => process.disconnect(),
   };
+}
+
+/**
+ * An error as the child sends it to the app: a LongreadError keeps its code, message and file;
+ * anything else is `internal` with its name and message only. A stack names source paths and must
+ * never reach the page (the app passes these on to the renderer and the WebSocket), so it goes to
+ * this process's stderr instead.
+ */
+export function toWireError(e: unknown): WireError {
+  if (e instanceof LongreadError) return { code: e.code, message: e.message, file: e.file, name: e.name };
+  console.error('longread: unexpected error in a child process:', e);
+  return { code: 'internal', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e), name: 'Error' };
 }
