@@ -72,6 +72,19 @@ test('a crash of the engine process (SIGSEGV, SIGABRT, SIGKILL as the OOM killer
       assert.deepEqual(again.outputIds, reference.outputIds);
       assert.equal(again.encoderHash, reference.encoderHash);
     }
+    // SIGINT is a terminal's Ctrl-C reaching the whole process group: the job is cancelled, not crashed
+    const pid = worker.pid!;
+    let interrupted = false;
+    const run = worker.run(task, {
+      onProgress: (p) => {
+        if (p.stage !== 'encoding' || interrupted) return;
+        interrupted = true;
+        process.kill(pid, 'SIGINT');
+      },
+    });
+    await assert.rejects(run, (e) => e instanceof CancelledError);
+    assert.ok(interrupted);
+    assert.equal((await worker.run(task)).outputIds.length, reference.outputIds.length, 'the next job runs on a new engine');
   } finally {
     await worker.close();
   }

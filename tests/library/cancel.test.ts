@@ -99,3 +99,18 @@ test('a reader that dies of a native crash (SIGABRT, as a zlib assertion in Node
     cleanup();
   }
 });
+
+test('a reader ended by SIGINT (a terminal Ctrl-C reaches the whole process group) is a cancel, not a failure of the file', needs('books/pg2701.txt'), async (t) => {
+  if (!procAvailable) return t.skip('needs /proc to find the reader process');
+  const { dir, cleanup } = tempDir();
+  try {
+    const reading = settleTime(ingestSourceInProcess(await loadSource(bigText(dir))));
+    await until(() => readerProcesses().length === 1, 'the reader process has started');
+    await new Promise((r) => setTimeout(r, 500));
+    process.kill(readerProcesses()[0]!, 'SIGINT');
+    const { error } = await reading;
+    assert.ok(error instanceof LongreadError && error.code === 'cancelled', String(error));
+  } finally {
+    cleanup();
+  }
+});
