@@ -9,6 +9,7 @@ import { httpStatusOf } from '../../main/api/errors';
 import { DEFAULT_LIMITS, Gate, MAX_CONCURRENT_INGESTS, MAX_PENDING_JOBS, MAX_WAITING_INGESTS } from '../../main/api/limits';
 import { SETTINGS_FILE } from '../../main/api/settings';
 import { corpus, needs } from '../library/helpers/corpus';
+import { procAvailable, readerProcesses, until } from '../helpers/engine-processes';
 import { RecordingAssistant, tempHome, writeBook } from './helpers';
 
 const DOC = 'a'.repeat(64);
@@ -425,6 +426,7 @@ test('settings persist in the data home; engine settings reopen the assistant; a
     const s = value(await first.api.call('settings.set', { theme: 'dark', threads: 3, compression: 'fast' }));
     assert.deepEqual(s, { ...DEFAULT_SETTINGS, theme: 'dark', threads: 3, compression: 'fast' });
     assert.ok(first.events.some((e) => e.type === 'settings-changed' && e.settings.theme === 'dark'));
+    if (process.platform !== 'win32') assert.equal(statSync(path.join(dir, SETTINGS_FILE)).mode & 0o777, 0o600, 'the settings are the owner’s only');
     assert.equal(first.assistant.closed, 1, 'threads changed: the engine is reopened');
     await first.api.call('models.list', {});
     assert.equal(first.opened.at(-1)!.threads, 3);
@@ -521,6 +523,8 @@ test('library.cancelAdd stops a file being added: the call ends cancelled and no
     assert.equal(failed(result).code, 'cancelled');
     assert.equal(cancels.length, 1);
     assert.deepEqual(value(await cancels[0]!), { cancelled: true });
+    // cancelled means stopped: the reader process that was parsing is gone, not parsing on
+    if (procAvailable) await until(() => readerProcesses().length === 0, 'the reader process has ended');
     assert.ok(!events.some((e) => e.type === 'ingest-progress' && e.phase === 'store'), 'nothing was written');
     assert.deepEqual(value(await api.call('library.list', {})).documents, []);
     // nothing is being added any more: a late cancel finds nothing to stop
