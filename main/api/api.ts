@@ -173,6 +173,7 @@ function gatesFor(limits: Limits): ApiContext['gates'] {
   return {
     jobs: new Gate(limits.pendingJobs, 0, 'questions and summaries'),
     ingests: new Gate(limits.concurrentIngests, limits.waitingIngests, 'files being added'),
+    imports: new Gate(limits.concurrentImports, 0, 'model imports'),
   };
 }
 

@@ -143,6 +143,15 @@ export function assistantHandlers(ctx: ApiContext): Handlers<
 }
 
 async function importModel(ctx: ApiContext, dir: string, precision?: Precision): Promise<ModelInfo> {
+  const release = ctx.gates.imports.tryEnter();
+  try {
+    return await importModelNow(ctx, dir, precision);
+  } finally {
+    release();
+  }
+}
+
+async function importModelNow(ctx: ApiContext, dir: string, precision?: Precision): Promise<ModelInfo> {
   const assistant = await ctx.assistant.get();
   const model = await assistant.models.import(
     dir,

@@ -6,13 +6,16 @@ export const MAX_PENDING_JOBS = 16;
 export const MAX_CONCURRENT_INGESTS = 2;
 /** Files waiting for an ingest slot; more are refused with `busy`. */
 export const MAX_WAITING_INGESTS = 16;
+/** Model imports at once: each copies gigabytes and loads the whole model in an engine process to check it. */
+export const MAX_CONCURRENT_IMPORTS = 1;
 
 export interface Limits {
   pendingJobs: number;
   concurrentIngests: number;
   waitingIngests: number;
+  concurrentImports: number;
 }
-export const DEFAULT_LIMITS: Limits = { pendingJobs: MAX_PENDING_JOBS, concurrentIngests: MAX_CONCURRENT_INGESTS, waitingIngests: MAX_WAITING_INGESTS };
+export const DEFAULT_LIMITS: Limits = { pendingJobs: MAX_PENDING_JOBS, concurrentIngests: MAX_CONCURRENT_INGESTS, waitingIngests: MAX_WAITING_INGESTS, concurrentImports: MAX_CONCURRENT_IMPORTS };
 
 /**
  * At most `running` holders at once; up to `waiting` more wait their turn in order, and the

@@ -26,8 +26,8 @@ export interface ApiContext {
   adding: Map<string, AbortController>;
   /** Documents being prepared for fast questions: their job ids. */
   preparing: Map<string, string>;
-  /** Bounds on work callers can start: pending jobs, files being read. */
-  gates: { jobs: Gate; ingests: Gate };
+  /** Bounds on work callers can start: pending jobs, files being read, model imports. */
+  gates: { jobs: Gate; ingests: Gate; imports: Gate };
   emit(event: ApiEvent): void;
 }
 

@@ -11,7 +11,7 @@ import type { T5Tokenizer } from '../../engine/tokenizer';
 import { loadTokenizer } from '../../engine/tokenizer';
 import type { LocalStateCache } from '../../engine/vcc/encoder';
 import { openDatabase, type Db } from '../library/database';
-import type { ParentLink } from '../process/child-link';
+import { toWireError, type ParentLink } from '../process/child-link';
 import { EngineStateStore, preparedManifestKey, segmentStateKey } from '../library/engine-state';
 import { fineBlocksWithEvidence } from './presets';
 import type { EngineTask, EngineTaskResult, FromWorker, ModelFacts, PrepareTask, ToWorker, WorkerInit } from './types';
@@ -201,7 +201,7 @@ function engineLoop(init: WorkerInit, link: EngineLink): (m: ToWorker) => void {
       else if (m.type === 'prepare') post({ type: 'prepared', id: m.id, ...(await prepare(m.id, m.task, controller.signal)) });
     };
     const settled: Promise<void> = work()
-      .catch((e) => post({ type: 'error', id: m.id, error: controller.signal.aborted ? { code: 'cancelled', message: 'The job was cancelled.', name: 'CancelledError' } : wireError(e) }))
+      .catch((e) => post({ type: 'error', id: m.id, error: controller.signal.aborted ? { code: 'cancelled', message: 'The job was cancelled.', name: 'CancelledError' } : toWireError(e) }))
       .finally(() => {
         aborts.delete(m.id);
         inflight.delete(settled);
@@ -270,8 +270,3 @@ function localCache(s: EngineStateStore, docId: string, modelId: string, writeAt
   return { cache, commit };
 }
 
-
-function wireError(e: unknown) {
-  if (e instanceof LongreadError) return { code: e.code, message: e.message, file: e.file, name: e.name };
-  return { code: 'internal', message: e instanceof Error ? (e.stack ?? e.message) : String(e), name: 'Error' };
-}

@@ -1,6 +1,6 @@
 import type { JobStage } from '../../common/api';
 import { CancelledError, LongreadError } from '../../common/errors';
-import { describeExit } from '../process/child-process';
+import { describeExit, interrupted } from '../process/child-process';
 import { startEngineProcess, type EngineProcess } from './engine-process';
 import type { EngineTask, EngineTaskResult, FromWorker, ModelFacts, PrepareTask, TokenizedText, ToWorker, WireError, WorkerInit } from './types';
 
@@ -114,16 +114,18 @@ export class EngineWorker {
     void child.exited.then((exit) => {
       this.dying.delete(child);
       if (this.child === child) {
-        // it ended without being asked to: a crash (SIGSEGV, SIGABRT, the OOM killer's SIGKILL…)
+        // it ended without being asked to: a crash (SIGSEGV, SIGABRT, the OOM killer's SIGKILL…), or a Ctrl-C
         this.child = null;
         this.facts = null;
         this.failAll(
           child,
-          new LongreadError(
-            'engine-crashed',
-            `The engine for the model in ${this.init.modelDir} crashed (${describeExit(exit)}); the job it was running was stopped. The next job starts a new engine.`,
-            { file: this.init.modelDir },
-          ),
+          interrupted(exit)
+            ? new CancelledError()
+            : new LongreadError(
+                'engine-crashed',
+                `The engine for the model in ${this.init.modelDir} crashed (${describeExit(exit)}); the job it was running was stopped. The next job starts a new engine.`,
+                { file: this.init.modelDir },
+              ),
         );
       } else {
         this.failAll(child, new LongreadError('engine-stopped', `The engine for the model in ${this.init.modelDir} was stopped before it answered.`));

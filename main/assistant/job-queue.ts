@@ -1,5 +1,6 @@
 import type { AskResult, CollectionSummaryResult, JobEvent, JobKind, JobStage, PrepareResult, SummaryResult } from '../../common/api';
 import { CancelledError, LongreadError } from '../../common/errors';
+import { publicDetail } from '../api/errors';
 import type { JobHandle, JobSnapshot } from './types';
 
 export interface JobContext {
@@ -164,7 +165,9 @@ export class JobQueue {
       spec.onEvent({ type: 'cancelled', jobId: id });
       job.settle.reject(e instanceof CancelledError ? e : new CancelledError(`The ${spec.kind} job`));
     } else {
-      const err = e instanceof LongreadError ? e : new LongreadError('internal', `The ${spec.kind} job failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      // the event reaches the page (IPC, WebSocket): of an unexpected error only its first line, without folder paths
+      const err = e instanceof LongreadError ? e : new LongreadError('internal', `The ${spec.kind} job failed: ${publicDetail(e)}`, { cause: e });
+      if (err.code === 'internal') console.error(`longread: ${id} failed:`, e);
       spec.onEvent({ type: 'error', jobId: id, error: err.toJSON() });
       job.settle.reject(err);
     }

@@ -1,8 +1,8 @@
 import mammoth from 'mammoth';
-import { DomUtils, parseDocument } from 'htmlparser2';
+import { DomUtils } from 'htmlparser2';
 import { throwIfAborted } from '../../common/errors';
 import { ingestError } from './errors';
-import { htmlToText, NestingTooDeep } from './htmltext';
+import { checkXmlDepth, htmlToText, NestingTooDeep, parseXml } from './htmltext';
 import type { ReadOptions, ReadResult } from './types';
 import { ZipProblem, ZipReader, type ZipLimits } from './zip';
 
@@ -36,14 +36,17 @@ export async function readDocx(file: string, bytes: Uint8Array, options: ReadOpt
   try {
     zip = await ZipReader.open(bytes, options.zipLimits);
     if (!zip.has('word/document.xml')) throw corrupt('word/document.xml is missing');
-    // Reading the parts mammoth will read applies the size and ratio limits to them.
+    // Reading the parts mammoth will read applies the size and ratio limits to them; their
+    // nesting is capped before mammoth (whose XML tree is walked recursively) sees them.
     for (const name of zip.entries.keys()) {
       if (/\.(xml|rels)$/i.test(name) && !name.startsWith('customXml/')) {
         const data = await zip.read(name);
         if (name === 'docProps/core.xml') core = data;
+        checkXmlDepth(data.toString('utf8'));
       }
     }
   } catch (e) {
+    if (e instanceof NestingTooDeep) throw corrupt(e.message, e);
     if (e instanceof ZipProblem) {
       throw e.kind === 'unsafe'
         ? ingestError('docx-corrupt', file, `this Word document was rejected because ${e.message}.`, e)
@@ -140,7 +143,7 @@ export function markListsAndTables(html: string): string {
 }
 
 function coreProperties(xml: Buffer): { title: string | null; author: string | null } {
-  const doc = parseDocument(xml.toString('utf8'), { xmlMode: true });
+  const doc = parseXml(xml.toString('utf8')); // its depth was checked with the other parts
   const field = (name: string) => {
     const el = DomUtils.findOne((e) => e.name === name || e.name.endsWith(`:${name}`), doc.children);
     const value = el ? DomUtils.textContent(el).replace(/\s+/g, ' ').trim() : '';

@@ -1,9 +1,9 @@
 import path from 'node:path/posix';
-import { DomHandler, DomUtils, Parser, type parseDocument } from 'htmlparser2';
+import { DomUtils, type parseDocument } from 'htmlparser2';
 import { throwIfAborted } from '../../common/errors';
 import { ingestError } from './errors';
 import { checkTextLength, FileProblem } from './errors';
-import { htmlToText, MAX_NESTING_DEPTH, NestingTooDeep } from './htmltext';
+import { htmlToText, NestingTooDeep, parseXml } from './htmltext';
 import type { SectionStart } from './pagination';
 import type { ReadOptions, ReadResult } from './types';
 import { ZipProblem, ZipReader, type ZipLimits } from './zip';
@@ -216,25 +216,9 @@ function resolveHref(fromDir: string, href: string): { file: string; fragment: s
   return { file: joined, fragment: fragment ?? null };
 }
 
-/** An XML document of the package, refused (NestingTooDeep) past MAX_NESTING_DEPTH before the tree grows deeper. */
+/** An XML document of the package (depth-capped: see parseXml). */
 function xml(buffer: Buffer): ReturnType<typeof parseDocument> {
-  const handler = new DepthCappedHandler(undefined, { xmlMode: true });
-  new Parser(handler, { xmlMode: true }).end(buffer.toString('utf8'));
-  return handler.root;
-}
-
-class DepthCappedHandler extends DomHandler {
-  private depth = 0;
-
-  override onopentag(name: string, attribs: Record<string, string>): void {
-    if (++this.depth > MAX_NESTING_DEPTH) throw new NestingTooDeep();
-    super.onopentag(name, attribs);
-  }
-
-  override onclosetag(): void {
-    this.depth--;
-    super.onclosetag();
-  }
+  return parseXml(buffer.toString('utf8'));
 }
 
 function localName(el: Element): string {

@@ -1,4 +1,4 @@
-import { Parser } from 'htmlparser2';
+import { DomHandler, Parser, type parseDocument } from 'htmlparser2';
 
 /** Elements whose content is never text for the reader. */
 const SKIP = new Set(['script', 'style', 'head', 'template', 'noscript', 'svg', 'math', 'iframe', 'object', 'button', 'select']);
@@ -173,4 +173,41 @@ function trimPre(s: string): string {
   let start = 0;
   while (s[start] === '\n') start++;
   return s.slice(start).trimEnd();
+}
+
+/** An XML document (an EPUB's package parts, a Word document's properties) as a tree, refused (NestingTooDeep) past MAX_NESTING_DEPTH before the tree grows deeper. */
+export function parseXml(text: string): ReturnType<typeof parseDocument> {
+  const handler = new DepthCappedHandler(undefined, { xmlMode: true });
+  new Parser(handler, { xmlMode: true }).end(text);
+  return handler.root;
+}
+
+/** Throws NestingTooDeep when the elements of an XML document nest past MAX_NESTING_DEPTH (read once, no tree built). */
+export function checkXmlDepth(text: string): void {
+  let depth = 0;
+  new Parser(
+    {
+      onopentag() {
+        if (++depth > MAX_NESTING_DEPTH) throw new NestingTooDeep();
+      },
+      onclosetag() {
+        depth--;
+      },
+    },
+    { xmlMode: true },
+  ).end(text);
+}
+
+class DepthCappedHandler extends DomHandler {
+  private depth = 0;
+
+  override onopentag(name: string, attribs: Record<string, string>): void {
+    if (++this.depth > MAX_NESTING_DEPTH) throw new NestingTooDeep();
+    super.onopentag(name, attribs);
+  }
+
+  override onclosetag(): void {
+    this.depth--;
+    super.onclosetag();
+  }
 }

@@ -1,7 +1,6 @@
 // The reader process (see ingest-process.ts): reads the one source it is sent, posts progress,
 // then the document or the error. The parent kills it once it has the answer.
-import { LongreadError } from '../../common/errors';
-import { parentLink } from '../process/child-link';
+import { parentLink, toWireError } from '../process/child-link';
 import type { IngestReply, IngestRequest } from './ingest-process';
 import { ingestSource } from './index';
 
@@ -25,13 +24,6 @@ async function read({ source, password, maxBytes, ocr, countWith }: IngestReques
     });
     link.post({ type: 'done', doc });
   } catch (e) {
-    link.post({
-      type: 'error',
-      error:
-        e instanceof LongreadError
-          ? { code: e.code, message: e.message, file: e.file, name: e.name }
-          : // the message only: a stack names source paths and must not reach the page
-            { code: 'internal', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e), name: 'Error' },
-    });
+    link.post({ type: 'error', error: toWireError(e) });
   }
 }

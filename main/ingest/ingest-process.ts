@@ -1,6 +1,6 @@
 import type { CountingModel, IngestedDocument } from '../../common/document';
 import { CancelledError, LongreadError } from '../../common/errors';
-import { describeExit, startChild, type ChildSpec, type WireError } from '../process/child-process';
+import { describeExit, interrupted, startChild, type ChildSpec, type WireError } from '../process/child-process';
 import { IngestError, ingestError, type IngestErrorCode } from './errors';
 import { loadSource, type IngestOptions, type SourceFile } from './index';
 import type { OcrProgress } from './types';
@@ -70,7 +70,13 @@ export function ingestSourceInProcess(source: SourceFile, options: Omit<IngestOp
       limit,
     );
     void child.exited.then((exit) =>
-      finish(() => reject(ingestError('ingest-failed', source.path, `the reader stopped unexpectedly (${describeExit(exit)}) before it finished; the file may be damaged.`))),
+      finish(() =>
+        reject(
+          interrupted(exit)
+            ? new CancelledError('Reading the file')
+            : ingestError('ingest-failed', source.path, `the reader stopped unexpectedly (${describeExit(exit)}) before it finished; the file may be damaged.`),
+        ),
+      ),
     );
     child.send({ type: 'read', source, password: options.password, maxBytes: options.maxBytes, ocr: options.ocr, countWith: options.countWith ?? null });
   });

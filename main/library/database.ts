@@ -30,7 +30,11 @@ class CorruptDatabase extends Error {}
  * is started, unless another process still has it open. The notice says what happened.
  */
 export function openDatabase(file: string, options: { fullCheck?: boolean } = {}): { db: Db; recovered: RecoveryNotice | null } {
-  ensureDataHome(path.dirname(file));
+  try {
+    ensureDataHome(path.dirname(file));
+  } catch (e) {
+    throw unavailable(file, e); // the folder cannot be made (a file in its place, no permission)
+  }
   makePrivate(file);
   let damage: string;
   try {

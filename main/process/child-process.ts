@@ -180,6 +180,15 @@ function crashSignal(code: number): NodeJS.Signals | null {
   return CRASH_SIGNALS.find((s) => osConstants.signals[s] === code) ?? null;
 }
 
+/**
+ * Whether the child was interrupted (SIGINT): a terminal's Ctrl-C goes to the whole process group,
+ * so the child may end of it before the CLI's own handler has cancelled the work. That is the
+ * user's cancel, not a crash.
+ */
+export function interrupted(exit: ChildExit): boolean {
+  return exit.signal === 'SIGINT';
+}
+
 /** "killed by SIGSEGV", "exit code 1" or why it could not start. */
 export function describeExit(exit: ChildExit): string {
   if (exit.error) return `it could not be started: ${exit.error.message}`;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,9 +81,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   const server = createServer({ connectionsCheckingInterval: timeouts.checkEveryMs, requestTimeout: timeouts.requestMs, headersTimeout: timeouts.headersMs, keepAliveTimeout: timeouts.keepAliveMs }, (req, res) => {
     handle(req, res).catch((e) => {
-      const typed = e instanceof HttpError || e instanceof LongreadError;
-      const body: ErrorBody = e instanceof HttpError ? e.body : e instanceof LongreadError ? toErrorBody(e) : { code: 'internal', message: `The server failed: ${e instanceof Error ? e.message : String(e)}` };
-      if (!typed) console.error('longread serve:', e);
+      // an unexpected error is logged whole here; the client gets its first line without folder paths
+      const body: ErrorBody = e instanceof HttpError ? e.body : toErrorBody(e);
+      if (!(e instanceof HttpError || e instanceof LongreadError)) console.error('longread serve:', e);
       if (!req.complete) req.resume(); // refused before its body was read: drain it so the answer arrives
       if (!res.headersSent) sendJson(res, e instanceof HttpError ? e.status : httpStatusOf(body.code), { ok: false, error: body });
       else res.destroy();
@@ -194,7 +194,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       guard(req, url, true);
     } catch (e) {
       const status = e instanceof HttpError ? e.status : 400;
-      socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
     sockets.handleUpgrade(req, socket, head, (ws: WebSocket) => {

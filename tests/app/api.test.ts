@@ -6,9 +6,10 @@ import { API_METHODS, DEFAULT_SETTINGS, type ApiEvent, type ApiResult } from '..
 import { AppApi } from '../../main/api/api';
 import type { AssistantOpenOptions } from '../../main/api/assistant-host';
 import { httpStatusOf } from '../../main/api/errors';
-import { DEFAULT_LIMITS, Gate, MAX_CONCURRENT_INGESTS, MAX_PENDING_JOBS, MAX_WAITING_INGESTS } from '../../main/api/limits';
+import { DEFAULT_LIMITS, Gate, MAX_CONCURRENT_IMPORTS, MAX_CONCURRENT_INGESTS, MAX_PENDING_JOBS, MAX_WAITING_INGESTS } from '../../main/api/limits';
 import { SETTINGS_FILE } from '../../main/api/settings';
 import { corpus, needs } from '../library/helpers/corpus';
+import { procAvailable, readerProcesses, until } from '../helpers/engine-processes';
 import { RecordingAssistant, tempHome, writeBook } from './helpers';
 
 const DOC = 'a'.repeat(64);
@@ -256,9 +257,9 @@ test('bounded work: jobs beyond the cap and files beyond the ingest queue are re
     }
   }
   const assistant = new WaitingAssistant();
-  const limits = { pendingJobs: 4, concurrentIngests: 1, waitingIngests: 2 };
+  const limits = { pendingJobs: 4, concurrentIngests: 1, waitingIngests: 2, concurrentImports: 1 };
   const { api } = openApi(dir, assistant, { limits });
-  assert.deepEqual(DEFAULT_LIMITS, { pendingJobs: MAX_PENDING_JOBS, concurrentIngests: MAX_CONCURRENT_INGESTS, waitingIngests: MAX_WAITING_INGESTS });
+  assert.deepEqual(DEFAULT_LIMITS, { pendingJobs: MAX_PENDING_JOBS, concurrentIngests: MAX_CONCURRENT_INGESTS, waitingIngests: MAX_WAITING_INGESTS, concurrentImports: MAX_CONCURRENT_IMPORTS });
   assert.ok(MAX_PENDING_JOBS >= 4 && MAX_CONCURRENT_INGESTS >= 1 && MAX_WAITING_INGESTS >= 2, 'the app allows at least what the test does');
   try {
     const id = value(await api.call('library.add', { paths: [writeBook(dir)] })).added[0].document.id;
@@ -285,6 +286,34 @@ test('bounded work: jobs beyond the cap and files beyond the ingest queue are re
     assert.equal((await Promise.all(books.slice(-2).map((b) => api.call('library.add', { paths: [b] })))).filter((r) => r.ok).length, 2);
   } finally {
     for (const end of assistant.ends) end();
+    await api.close();
+    cleanup();
+  }
+});
+
+test('bounded work: a model import while another runs is refused as busy (each copies and loads a whole model); its slot is freed when it ends', async () => {
+  const { dir, cleanup } = tempHome();
+  const assistant = new RecordingAssistant();
+  const imported = assistant.models.import;
+  let finish: () => void = () => {};
+  assistant.models.import = async (...args: Parameters<typeof imported>) => {
+    await new Promise<void>((resolve) => (finish = resolve));
+    return imported(...args);
+  };
+  const { api } = openApi(dir, assistant);
+  try {
+    const first = api.call('models.import', { dir: '/models/one' });
+    await new Promise((r) => setTimeout(r, 10));
+    const second = failed(await api.call('models.import', { dir: '/models/two' }));
+    assert.equal(second.code, 'busy');
+    assert.match(second.message, /model imports/);
+    finish();
+    assert.equal(value(await first).model.dir, '/models/one');
+    const third = api.call('models.import', { dir: '/models/three' });
+    await new Promise((r) => setTimeout(r, 10));
+    finish();
+    assert.equal(value(await third).model.dir, '/models/three');
+  } finally {
     await api.close();
     cleanup();
   }
@@ -425,6 +454,7 @@ test('settings persist in the data home; engine settings reopen the assistant; a
     const s = value(await first.api.call('settings.set', { theme: 'dark', threads: 3, compression: 'fast' }));
     assert.deepEqual(s, { ...DEFAULT_SETTINGS, theme: 'dark', threads: 3, compression: 'fast' });
     assert.ok(first.events.some((e) => e.type === 'settings-changed' && e.settings.theme === 'dark'));
+    if (process.platform !== 'win32') assert.equal(statSync(path.join(dir, SETTINGS_FILE)).mode & 0o777, 0o600, 'the settings are the owner’s only');
     assert.equal(first.assistant.closed, 1, 'threads changed: the engine is reopened');
     await first.api.call('models.list', {});
     assert.equal(first.opened.at(-1)!.threads, 3);
@@ -521,6 +551,8 @@ test('library.cancelAdd stops a file being added: the call ends cancelled and no
     assert.equal(failed(result).code, 'cancelled');
     assert.equal(cancels.length, 1);
     assert.deepEqual(value(await cancels[0]!), { cancelled: true });
+    // cancelled means stopped: the reader process that was parsing is gone, not parsing on
+    if (procAvailable) await until(() => readerProcesses().length === 0, 'the reader process has ended');
     assert.ok(!events.some((e) => e.type === 'ingest-progress' && e.phase === 'store'), 'nothing was written');
     assert.deepEqual(value(await api.call('library.list', {})).documents, []);
     // nothing is being added any more: a late cancel finds nothing to stop

@@ -263,10 +263,52 @@ test('a malformed % in an API address is a 400 with a typed error, not a 500 wit
     }
     const get = await send(server, { path: `/api/%E0%A4%A?token=${server.token}` });
     assert.equal(get.status, 401, 'the token rule comes first; still no 500');
+    // anywhere else in an address: the page's files, the document file's query, the WebSocket
+    for (const bad of ['/%E0%A4%A', '/assets/%E0%A4%A.js', '/%', `/index.html?token=%E0%A4%A`]) {
+      const r = await send(server, { path: bad });
+      assert.ok(r.status === 404 || r.status === 401, `${bad}: ${r.status}`);
+    }
+    const file = await send(server, { path: `/api/document.file?id=%E0%A4%A&token=${server.token}` });
+    assert.equal(file.status, 400, file.body.toString());
+    assert.equal(file.json().error.code, 'invalid-request');
+    const socket = await rawExchange(
+      server.port,
+      `GET /api/%E0%A4%A?token=${server.token} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      3000,
+    );
+    assert.match(socket.text, /^HTTP\/1\.1 404 Not Found\r\n/, socket.text.slice(0, 100));
   } finally {
     console.error = original;
   }
   assert.deepEqual(logged, [], 'nothing was logged as a server failure');
+});
+
+test('an unexpected failure inside the server is a 500 with a typed internal error: no stack and no folder path reach the client', async () => {
+  const failing = AppApi.open({ home: path.join(home.dir, 'failing-home'), mode: 'browser', openAssistant: async () => new RecordingAssistant() });
+  const broken = await startServer({ api: failing, rendererDir });
+  const logged: unknown[][] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void logged.push(args);
+  try {
+    // the uploads folder cannot be made (a file is in its place): mkdir fails with an error naming the folder
+    writeFileSync(path.join(home.dir, 'failing-home', 'uploads'), 'not a folder');
+    const r = await send(broken, {
+      method: 'POST',
+      path: '/api/library.upload',
+      headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${broken.token}`, 'x-longread-filename': 'book.txt' },
+      body: 'CHAPTER 1. A book\n\nWith some words in it.\n',
+    });
+    assert.equal(r.status, 500, r.body.toString());
+    const { error } = r.json();
+    assert.equal(error.code, 'internal');
+    assert.match(error.message, /^Something went wrong inside Longread: /);
+    assert.ok(!error.message.includes(home.dir) && !error.message.includes('\n'), error.message);
+    assert.equal(logged.length, 1, 'the whole error went to the log');
+  } finally {
+    console.error = original;
+    await broken.close();
+    await failing.close();
+  }
 });
 
 test('uploads: one limit (the file limit); bodies go to a temp file; a rejected upload leaves nothing behind', async () => {

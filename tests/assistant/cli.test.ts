@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { repoRoot } from '../library/helpers/corpus';
 import { NO_CONFIDENT_ANSWER } from '../../common/api';
+import { alive, engineProcesses, procAvailable, until } from '../helpers/engine-processes';
 import { book, cleanupAll, needsBook, tempHome, tinyModel } from './helpers';
 
 after(cleanupAll);
@@ -114,21 +115,28 @@ test('longread models / ask / summarize end to end, with --json and meaningful e
   }
 });
 
-test('Ctrl-C during an ask exits with 130', needsBook(BOOK), async () => {
+test('Ctrl-C during an ask exits with 130 and leaves no engine process (SIGINT to the CLI, and to its process group as a terminal sends it)', needsBook(BOOK), async () => {
   const home = tempHome();
   assert.equal(longread(home, 'models', 'import', await tinyModel()).code, 0);
-  const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'longread.mjs'), 'ask', book(BOOK)!, 'Who?', '--json'], {
-    cwd: repoRoot,
-    env: { ...process.env, LONGREAD_HOME: home },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  // interrupt once the engine is at work (it has started compiling its graphs for this model)
   const graphs = path.join(home, 'graph-cache', 'tiny-assistant');
-  for (let i = 0; i < 3000 && !(existsSync(graphs) && readdirSync(graphs).length > 0); i++) await new Promise((r) => setTimeout(r, 10));
-  child.kill('SIGINT');
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  assert.equal(code, 130, stdout);
-  assert.equal(JSON.parse(stdout).error.code, 'cancelled');
+  for (const to of ['cli', 'group'] as const) {
+    rmSync(graphs, { recursive: true, force: true }); // the engine compiles them again: it is surely at work when they appear
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'longread.mjs'), 'ask', book(BOOK)!, 'Who?', '--json'], {
+      cwd: repoRoot,
+      env: { ...process.env, LONGREAD_HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // a process group of its own
+    });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    // interrupt once the engine is at work (it has started compiling its graphs for this model)
+    for (let i = 0; i < 3000 && !(existsSync(graphs) && readdirSync(graphs).length > 0); i++) await new Promise((r) => setTimeout(r, 10));
+    const engines = procAvailable ? engineProcesses(child.pid!) : [];
+    if (procAvailable) assert.equal(engines.length, 1, 'the engine runs in a process of its own');
+    process.kill(to === 'cli' ? child.pid! : -child.pid!, 'SIGINT');
+    assert.equal(await exited, 130, `${to}: ${stdout}`);
+    assert.equal(JSON.parse(stdout).error.code, 'cancelled');
+    if (procAvailable) await until(() => engines.every((pid) => !alive(pid)), 'the engine process has ended');
+  }
 });

@@ -8,6 +8,8 @@ import { presetFor } from '../../engine/vcc/settings';
 import { ENGINE_PROCESS } from '../../main/assistant/engine-process';
 import { describeExit, startUtilityProcess } from '../../main/process/child-process';
 import { EngineWorker } from '../../main/assistant/engine-worker';
+import { JobQueue } from '../../main/assistant/job-queue';
+import type { AskResult, JobEvent } from '../../common/api';
 import type { EngineTask, FromWorker, ToWorker, WorkerInit } from '../../main/assistant/types';
 import { fakeUtilityProcess } from '../helpers/fake-utility-process';
 import { alive, engineProcesses, environmentOf, procAvailable, until } from '../helpers/engine-processes';
@@ -70,6 +72,19 @@ test('a crash of the engine process (SIGSEGV, SIGABRT, SIGKILL as the OOM killer
       assert.deepEqual(again.outputIds, reference.outputIds);
       assert.equal(again.encoderHash, reference.encoderHash);
     }
+    // SIGINT is a terminal's Ctrl-C reaching the whole process group: the job is cancelled, not crashed
+    const pid = worker.pid!;
+    let interrupted = false;
+    const run = worker.run(task, {
+      onProgress: (p) => {
+        if (p.stage !== 'encoding' || interrupted) return;
+        interrupted = true;
+        process.kill(pid, 'SIGINT');
+      },
+    });
+    await assert.rejects(run, (e) => e instanceof CancelledError);
+    assert.ok(interrupted);
+    assert.equal((await worker.run(task)).outputIds.length, reference.outputIds.length, 'the next job runs on a new engine');
   } finally {
     await worker.close();
   }
@@ -112,6 +127,40 @@ test('a cancel the engine cannot honour (its process stopped, as in a native cal
   }
   assert.ok(most <= 2, `at most 2 engine processes at any time, saw ${most}`);
   assert.deepEqual(engineProcesses(), []);
+});
+
+test('an unexpected error inside the engine process reaches the job and its error event as internal: its message, never its stack or a source path', async () => {
+  const worker = new EngineWorker(await init());
+  const queue = new JobQueue();
+  const events: JobEvent[] = [];
+  const logged: unknown[][] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void logged.push(args);
+  try {
+    const facts = await worker.open();
+    // a task the engine cannot read: a TypeError deep inside the engine process
+    const broken = { ...longTask(facts.vocabSize, facts.numLayers, 64), query: null } as unknown as EngineTask;
+    const direct = await worker.run(broken).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(direct instanceof Error && !(direct instanceof LongreadError), String(direct));
+    assert.match(direct.message, /TypeError: Cannot read properties of null/);
+    assert.doesNotMatch(direct.message, /\n|\//, 'no stack and no path crossed the process boundary');
+    // as a job: the error event (what the renderer and the WebSocket get) is as clean
+    const job = queue.submit({ kind: 'ask', lane: 'm', modelId: 'm', onEvent: (e) => events.push(e), run: async () => (await worker.run(broken)) as unknown as AskResult });
+    await assert.rejects(job.result, (e: unknown) => e instanceof LongreadError && e.code === 'internal');
+    const last = events.at(-1)!;
+    assert.ok(last.type === 'error', JSON.stringify(last));
+    assert.equal(last.error.code, 'internal');
+    assert.match(last.error.message, /^The ask job failed: engine: TypeError: Cannot read properties of null/);
+    assert.doesNotMatch(last.error.message, /\n|\//, 'no stack and no path in the event');
+    // the engine lives on
+    assert.equal((await worker.run(longTask(facts.vocabSize, facts.numLayers, 64))).outputIds.length, 2);
+  } finally {
+    console.error = original;
+    await worker.close();
+  }
 });
 
 test('the engine process has ONNX Runtime telemetry off in its own environment', needsProc, async () => {

@@ -188,3 +188,18 @@ test('job queue: one job at a time per lane, others wait; cancel queued or runni
   assert.deepEqual(q.snapshot(), []);
   assert.equal(q.cancel(a.jobId), false);
 });
+
+test('job queue: an unexpected error is an internal event with its first line only, without folder paths', async () => {
+  const q = new JobQueue();
+  const events: JobEvent[] = [];
+  const original = console.error;
+  console.error = () => {};
+  try {
+    const failure = new Error("ENOENT: no such file or directory, open '/home/someone/Books/moby.txt'\n    at open (/work/main/assistant/qa.ts:3:1)");
+    const job = q.submit({ kind: 'ask', lane: 'm', modelId: 'm', onEvent: (e) => events.push(e), run: async () => Promise.reject(failure) });
+    await assert.rejects(job.result, (e: unknown) => e instanceof LongreadError && e.code === 'internal' && e.cause === failure);
+    assert.deepEqual(events.at(-1), { type: 'error', jobId: job.jobId, error: { code: 'internal', message: "The ask job failed: ENOENT: no such file or directory, open 'moby.txt'" } });
+  } finally {
+    console.error = original;
+  }
+});

@@ -20,14 +20,20 @@ export function engineProcesses(parent = process.pid): number[] {
   return childProcesses('engine-process', parent);
 }
 
-/** The live reader (ingest) processes among this process's children. */
-export function readerProcesses(): number[] {
-  return childProcesses('ingest-process', process.pid);
+/** The live reader (ingest) processes among `parent`'s children (default: this process). */
+export function readerProcesses(parent = process.pid): number[] {
+  return childProcesses('ingest-process', parent);
 }
 
 function childProcesses(entry: string, parent: number): number[] {
   const pids = new Set<number>();
-  for (const task of readdirSync(`/proc/${parent}/task`)) {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${parent}/task`);
+  } catch {
+    return []; // the parent has ended
+  }
+  for (const task of tasks) {
     let children = '';
     try {
       children = readFileSync(`/proc/${parent}/task/${task}/children`, 'utf8');

@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LongreadError } from '../../common/errors';
 import { loadSource } from '../../main/ingest/index';
 import { ingestSourceInProcess } from '../../main/ingest/ingest-process';
 import { Library } from '../../main/library/library';
-import { procAvailable, readerProcesses, until } from '../helpers/engine-processes';
-import { corpus, needs, tempDir } from './helpers/corpus';
+import { alive, procAvailable, readerProcesses, until } from '../helpers/engine-processes';
+import { corpus, needs, repoRoot, tempDir } from './helpers/corpus';
 
 /** A long plain text (Moby-Dick over and over, ~40 MB): its parse is one synchronous stretch of many seconds. */
 function bigText(dir: string): string {
@@ -95,6 +96,46 @@ test('a reader that dies of a native crash (SIGABRT, as a zlib assertion in Node
     } finally {
       lib.close();
     }
+  } finally {
+    cleanup();
+  }
+});
+
+test('a reader ended by SIGINT (a terminal Ctrl-C reaches the whole process group) is a cancel, not a failure of the file', needs('books/pg2701.txt'), async (t) => {
+  if (!procAvailable) return t.skip('needs /proc to find the reader process');
+  const { dir, cleanup } = tempDir();
+  try {
+    const reading = settleTime(ingestSourceInProcess(await loadSource(bigText(dir))));
+    await until(() => readerProcesses().length === 1, 'the reader process has started');
+    await new Promise((r) => setTimeout(r, 500));
+    process.kill(readerProcesses()[0]!, 'SIGINT');
+    const { error } = await reading;
+    assert.ok(error instanceof LongreadError && error.code === 'cancelled', String(error));
+  } finally {
+    cleanup();
+  }
+});
+
+test('when the app is killed while its reader is in a long synchronous parse, the reader ends too (no orphan parsing on)', needs('books/pg2701.txt'), async (t) => {
+  if (!procAvailable) return t.skip('needs /proc to find the reader process');
+  const { dir, cleanup } = tempDir();
+  try {
+    // near the 64 M character cap: its parse holds the reader's event loop for seconds at a time
+    const book = readFileSync(corpus('books/pg2701.txt'));
+    const file = path.join(dir, 'longer.txt');
+    writeFileSync(file, Buffer.concat(Array.from({ length: Math.floor((60 * 1024 * 1024) / book.length) }, () => book)));
+    const app = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'tests', 'helpers', 'reader-orphan.ts'), file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    app.stdout.on('data', (d) => (out += d));
+    const exited = new Promise((resolve) => app.once('exit', resolve));
+    await until(() => readerProcesses(app.pid!).length === 1, 'the reader process has started', 30_000);
+    const [reader] = readerProcesses(app.pid!);
+    await new Promise((r) => setTimeout(r, 2500)); // inside the parse (without the watch thread, the orphan lived on some 3 s here)
+    app.kill('SIGKILL');
+    await exited;
+    if (out !== '') return t.skip(`this machine read the file before the app could be killed (${out.trim()})`);
+    // 'disconnect' cannot reach a held event loop; the reader's watch thread sees its parent gone
+    await until(() => !alive(reader!), `the orphaned reader ${reader} has ended`, 1500);
   } finally {
     cleanup();
   }

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadTokenizer } from '../../engine/tokenizer';
 import { Library } from '../../main/library/library';
+import { alive, procAvailable, readerProcesses, until } from '../helpers/engine-processes';
 import { corpus, needs, repoRoot, tempDir } from './helpers/corpus';
 
 // no model: LONGREAD_MODEL names a folder that does not exist (and nothing is imported)
@@ -70,6 +71,22 @@ test('longread library add/list/remove with --json, typed errors with a non-zero
 });
 
 const bundled = path.join(repoRoot, 'models', 'default');
+test('a data home that cannot be made is a typed error in the JSON, not an uncaught exception', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const home = path.join(dir, 'home');
+    writeFileSync(home, 'a file where the data folder should be');
+    const r = longread(home, 'list', '--json');
+    assert.equal(r.code, 1, r.stderr);
+    const { error } = r.json();
+    assert.equal(error.code, 'library-unavailable');
+    assert.match(error.message, /^The library at .*library\.db cannot be opened \(/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  } finally {
+    cleanup();
+  }
+});
+
 test('library add counts tokens with the active model (the bundled default)', needs('books/alice.epub'), async (t) => {
   if (!existsSync(path.join(bundled, 'tokenizer.json'))) return t.skip(`${bundled} is absent`);
   const { dir, cleanup } = tempDir();
@@ -82,6 +99,48 @@ test('library add counts tokens with the active model (the bundled default)', ne
     lib.close();
     const expected = (await loadTokenizer(bundled)).encode(text, { addEos: false }).length;
     assert.deepEqual([doc.tokens, doc.tokenModel, doc.tokensNote], [expected, 'default', undefined]);
+  } finally {
+    cleanup();
+  }
+});
+
+test('Ctrl-C during library add stops the reader mid-parse: exit 130 with the typed JSON, no reader left, nothing stored', needs('books/pg2701.txt'), async (t) => {
+  if (!procAvailable) return t.skip('needs /proc to find the reader process');
+  const { dir, cleanup } = tempDir();
+  try {
+    // Moby-Dick over and over (~40 MB): reading it is one synchronous stretch of many seconds
+    const book = readFileSync(corpus('books/pg2701.txt'));
+    const file = path.join(dir, 'long.txt');
+    writeFileSync(file, Buffer.concat(Array.from({ length: Math.ceil((40 * 1024 * 1024) / book.length) }, () => book)));
+    const home = path.join(dir, 'home');
+    // SIGINT to the CLI alone (a `kill -INT`), then to its whole process group, as a terminal's Ctrl-C sends it (the reader gets it too)
+    for (const to of ['cli', 'group'] as const) {
+      const cli = spawn(process.execPath, [path.join(repoRoot, 'bin', 'longread.mjs'), 'library', 'add', file, '--json'], {
+        cwd: repoRoot,
+        env: { ...process.env, LONGREAD_HOME: home, LONGREAD_MODEL: path.join(dir, 'no-model') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true, // a process group of its own
+      });
+      let stdout = '';
+      let stderr = '';
+      cli.stdout.on('data', (d) => (stdout += d));
+      cli.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => cli.on('exit', (code, signal) => resolve({ code, signal })));
+      await until(() => readerProcesses(cli.pid!).length === 1, 'the CLI has started its reader', 60_000);
+      const [reader] = readerProcesses(cli.pid!);
+      await new Promise((r) => setTimeout(r, 500)); // the reader is parsing
+      process.kill(to === 'cli' ? cli.pid! : -cli.pid!, 'SIGINT');
+      const { code, signal } = await exited;
+      assert.deepEqual({ code, signal }, { code: 130, signal: null }, `${to}: ${stderr}`);
+      assert.equal(JSON.parse(stdout).error.code, 'cancelled', stdout);
+      await until(() => !alive(reader!), `the reader ${reader} has ended`);
+    }
+    const lib = Library.open({ home });
+    try {
+      assert.deepEqual(lib.list(), [], 'nothing was stored');
+    } finally {
+      lib.close();
+    }
   } finally {
     cleanup();
   }

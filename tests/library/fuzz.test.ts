@@ -4,15 +4,17 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { corpusFile, repoRoot, tempDir } from './helpers/corpus';
+import { sampleDocx } from './helpers/docx-writer';
 import { buildEpub, deepNav, random, readBytes, words } from './helpers/hostile';
+import { readZipEntries, writeZip, type ZipEntrySpec } from './helpers/zip-writer';
 
 /**
- * Seeded fuzzing of every reader: small valid documents of each format, mutated (hostile
- * snippets repeated, ranges cut or repeated, bytes flipped, truncation), each read whole on
- * this thread. Every input must end with a document or a typed LongreadError (readBytes
- * rethrows anything else) within a CPU time proportional to its size. The run stops after
- * two mutants of each seed and its time budget; the inputs are the same on every run (seed
- * below), only how many run varies.
+ * Seeded fuzzing of every reader: small valid documents of each format (text, Markdown, HTML,
+ * EPUB, Word, PDF), mutated (hostile snippets repeated, ranges cut or repeated, bytes flipped,
+ * truncation), each read whole on this thread (PDFs in a child process, below). Every input
+ * must end with a document or a typed LongreadError (readBytes rethrows anything else) within
+ * a CPU time proportional to its size. The run stops after two mutants of each seed and its
+ * time budget; the inputs are the same on every run (seed below), only how many run varies.
  */
 // LONGREAD_FUZZ_SEED and LONGREAD_FUZZ_MS run other inputs or longer, by hand
 const SEED = Number(process.env.LONGREAD_FUZZ_SEED) || 3005;
@@ -28,10 +30,20 @@ const SNIPPETS = [
   'obj', 'endobj', 'stream\n', 'endstream', '<<', '>>', '/Type /Page', 'xref', 'trailer', 'startxref',
 ];
 
-function seedDocuments(): { name: string; type: string; text?: string; bytes?: Buffer; epub?: Parameters<typeof buildEpub>[0] }[] {
+interface Seed {
+  name: string;
+  type: string;
+  text?: string;
+  bytes?: Buffer;
+  epub?: Parameters<typeof buildEpub>[0];
+  /** A Word document's entries: its word/document.xml is mutated as text, or the whole archive as bytes. */
+  docx?: ZipEntrySpec[];
+}
+
+async function seedDocuments(): Promise<Seed[]> {
   const rnd = random(SEED);
   const prose = words(3000, rnd);
-  const docs: ReturnType<typeof seedDocuments> = [
+  const docs: Seed[] = [
     { name: 'seed.txt', type: 'text', text: `Title: Seed\nAuthor: Someone\n\n*** START OF THE PROJECT GUTENBERG EBOOK SEED ***\n\nCHAPTER I\n\n${prose}\n\nCHAPTER II\n\n${prose}\n` },
     { name: 'seed.md', type: 'markdown', text: `---\ntitle: "Seed"\nauthor: Someone\n---\n# One\n\n**bold** *em* _em_ [link](http://x) ![img](y.png) \`code\`\n\n${prose}\n\n## Two\n\n\`\`\`\ncode block\n\`\`\`\n\n> quoted\n\n- a\n- b\n` },
     { name: 'seed.html', type: 'html', text: `<!doctype html><html><head><meta charset="utf-8"><meta name="author" content="Someone"><title>Seed</title><style>p{}</style></head><body><h1>One</h1><p>${prose}</p><pre>  kept\n  lines</pre><table><tr><td>a</td><td>b</td></tr></table><h2 id="two">Two</h2><p>x<br>y</p></body></html>` },
@@ -43,6 +55,8 @@ function seedDocuments(): { name: string; type: string; text?: string; bytes?: B
         files: [{ name: 'OEBPS/ch1.xhtml', data: `<html xmlns="http://www.w3.org/1999/xhtml"><body><h1>One</h1><p id="a">${prose}</p></body></html>` }],
       },
     },
+    // written by the docx package as Word would store it: styles, numbering, a table, core properties
+    { name: 'seed.docx', type: 'docx', docx: await readZipEntries(await sampleDocx()) },
   ];
   const pdfs = ['pdf/hello_world_rotated.pdf', 'pdf/nested_outline.pdf', 'bad/helloworld-bad.pdf', 'bad/bad-PageLabels.pdf'];
   for (const rel of pdfs) {
@@ -52,7 +66,7 @@ function seedDocuments(): { name: string; type: string; text?: string; bytes?: B
   return docs;
 }
 
-/** One mutation of a string (text formats and the EPUB's XML parts). */
+/** One mutation of a string (text formats, the EPUB's XML parts, a Word document's body). */
 function mutateText(s: string, rnd: () => number): string {
   const at = Math.floor(rnd() * (s.length + 1));
   switch (Math.floor(rnd() * 5)) {
@@ -81,7 +95,7 @@ function mutateText(s: string, rnd: () => number): string {
   }
 }
 
-/** One mutation of raw bytes (PDFs and zipped EPUBs). */
+/** One mutation of raw bytes (PDFs, zipped EPUBs and Word documents). */
 function mutateBytes(b: Buffer, rnd: () => number): Buffer {
   const at = Math.floor(rnd() * (b.length + 1));
   switch (Math.floor(rnd() * 4)) {
@@ -103,7 +117,7 @@ function mutateBytes(b: Buffer, rnd: () => number): Buffer {
   }
 }
 
-function mutant(seed: ReturnType<typeof seedDocuments>[number], rnd: () => number): Buffer {
+function mutant(seed: Seed, rnd: () => number): Buffer {
   if (seed.text !== undefined) {
     let s = seed.text;
     for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) s = mutateText(s, rnd);
@@ -118,19 +132,23 @@ function mutant(seed: ReturnType<typeof seedDocuments>[number], rnd: () => numbe
     else parts.spine = mutateText('<itemref idref="ch1"/>', rnd);
     return buildEpub(parts);
   }
+  if (seed.docx) {
+    if (rnd() < 0.25) return mutateBytes(writeZip(seed.docx), rnd);
+    return writeZip(seed.docx.map((e) => (e.name === 'word/document.xml' ? { name: e.name, data: mutateText(String(e.data), rnd) } : e)));
+  }
   let b = seed.bytes!;
   for (let k = 1 + Math.floor(rnd() * 2); k > 0; k--) b = mutateBytes(b, rnd);
   return b;
 }
 
 test('fuzz: mutated documents of every format end in proportional time with a document or a typed error', async (t) => {
-  const seeds = seedDocuments();
+  const seeds = await seedDocuments();
   const rnd = random(SEED);
   const ran = new Map<string, number>();
   const outcomes = new Map<string, number>();
   // the unmutated seeds read as documents (PDFs of the bad corpus may be refused)
   for (const seed of seeds) {
-    const out = await readBytes(seed.name, seed.epub ? buildEpub(seed.epub) : (seed.bytes ?? Buffer.from(seed.text!, 'utf8')));
+    const out = await readBytes(seed.name, seed.epub ? buildEpub(seed.epub) : seed.docx ? writeZip(seed.docx) : (seed.bytes ?? Buffer.from(seed.text!, 'utf8')));
     if (!seed.name.startsWith('bad-')) assert.ok(out.doc, `${seed.name}: ${out.error?.message}`);
   }
   // at least two mutants of every seed, then more until the budget is spent

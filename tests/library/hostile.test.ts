@@ -11,7 +11,7 @@ import { countTokens } from '../../main/ingest/token-counter';
 import { loadTokenizer } from '../../engine/tokenizer';
 import { Library } from '../../main/library/library';
 import { corpus, needs, repoRoot, tempDir } from './helpers/corpus';
-import { buildEpub, deepNav, deepNcx, random, readBytes, words } from './helpers/hostile';
+import { buildDocx, buildEpub, deepNav, deepNcx, docxParagraph, random, readBytes, words } from './helpers/hostile';
 
 const KB = 1024;
 const utf8 = (s: string) => Buffer.from(s, 'utf8');
@@ -159,6 +159,47 @@ test('CLI: a hostile EPUB gives the typed JSON error and exit code 1, not an unc
     assert.doesNotMatch(r.stderr, /RangeError|\n\s+at /);
   } finally {
     cleanup();
+  }
+});
+
+test('Word: XML nested 20,000 levels deep (tables in tables, unknown elements, the core properties) is docx-corrupt, quickly; a real nesting reads', async () => {
+  const core = (inner: string) => ({
+    name: 'docProps/core.xml',
+    data: `<?xml version="1.0"?><cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Deep</dc:title>${inner}</cp:coreProperties>`,
+  });
+  const cases = [
+    { name: 'deep-tables.docx', bytes: buildDocx('<w:tbl><w:tr><w:tc>'.repeat(7000) + docxParagraph('x') + '</w:tc></w:tr></w:tbl>'.repeat(7000)) },
+    { name: 'deep-elements.docx', bytes: buildDocx('<w:sdt><w:sdtContent>'.repeat(10_000) + docxParagraph('x') + '</w:sdtContent></w:sdt>'.repeat(10_000)) },
+    // the properties part: parsed with the same depth cap, never a stack overflow in a tree walk
+    { name: 'deep-core.docx', bytes: buildDocx(docxParagraph('Some text.'), [core('<a>'.repeat(20_000) + '</a>'.repeat(20_000))]) },
+  ];
+  for (const c of cases) {
+    const out = await readBytes(c.name, c.bytes);
+    assert.equal(out.error?.code, 'docx-corrupt', `${c.name}: ${out.error?.message ?? 'it was read'}`);
+    assert.match(out.error!.message, new RegExp(`^${c.name.replace('.', '\\.')}: this Word document is damaged or incomplete \\(its elements are nested more than 1000 levels deep\\)`));
+    assert.ok(out.cpuSeconds < 2, `${c.name} took ${out.cpuSeconds.toFixed(2)} s`);
+  }
+  const nested = await readBytes('nested.docx', buildDocx('<w:tbl><w:tr><w:tc>'.repeat(20) + docxParagraph('inner cell') + '</w:tc></w:tr></w:tbl>'.repeat(20), [core('')]));
+  assert.match(nested.doc?.text ?? '', /inner cell/, nested.error?.message);
+  assert.equal(nested.doc!.title, 'Deep');
+});
+
+test('Word: many paragraphs, and one paragraph of many runs, read in time linear in their size (twice the input, about twice the CPU time)', async () => {
+  const rnd = random(7);
+  const shapes = {
+    paragraphs: (n: number) => Array.from({ length: n }, (_, i) => docxParagraph(`Paragraph ${i}: ${words(30, rnd)}.`)).join(''),
+    // random words, so the part does not compress like a zip bomb
+    runs: (n: number) => '<w:p>' + Array.from({ length: n }, () => `<w:r><w:t xml:space="preserve">${words(8, rnd)} </w:t></w:r>`).join('') + '</w:p>',
+  };
+  for (const [shape, body] of Object.entries(shapes)) {
+    const seconds: number[] = [];
+    for (const n of [12_500, 25_000]) {
+      const out = await readBytes(`${shape}.docx`, buildDocx(body(n)));
+      assert.ok(out.doc, `${shape}: ${out.error?.message}`);
+      seconds.push(out.cpuSeconds);
+    }
+    // linear code gives a ratio under 2 (fixed costs); a quadratic step would give about 4
+    assert.ok(seconds[1]! < 3 * seconds[0]!, `${shape}: ${seconds.map((x) => x.toFixed(2)).join(' s, ')} s of CPU for 12,500 and 25,000`);
   }
 });
 

@@ -59,6 +59,28 @@ export function buildEpub(parts: {
   return writeZip(entries);
 }
 
+/** A Word document (.docx) with the least the format needs around `body`, the WordprocessingML inside <w:body>; `extra` parts added as given. */
+export function buildDocx(body: string, extra: ZipEntrySpec[] = []): Buffer {
+  const W = 'http://schemas.openxmlformats.org/wordprocessingml/2006/main';
+  return writeZip([
+    {
+      name: '[Content_Types].xml',
+      data: '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+    },
+    {
+      name: '_rels/.rels',
+      data: '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>',
+    },
+    { name: 'word/document.xml', data: `<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="${W}"><w:body>${body}</w:body></w:document>` },
+    ...extra,
+  ]);
+}
+
+/** A WordprocessingML paragraph of plain text. */
+export function docxParagraph(text: string): string {
+  return `<w:p><w:r><w:t xml:space="preserve">${text}</w:t></w:r></w:p>`;
+}
+
 /** A navigation document whose table of contents nests `depth` lists. */
 export function deepNav(depth: number): string {
   const open = '<ol><li><a href="ch1.xhtml">Level</a>';

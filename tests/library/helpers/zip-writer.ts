@@ -1,4 +1,5 @@
 import { crc32, deflateRawSync } from 'node:zlib';
+import { ZipReader } from '../../../main/ingest/zip';
 
 export interface ZipEntrySpec {
   name: string;
@@ -50,6 +51,18 @@ export function writeZip(entries: ZipEntrySpec[]): Buffer {
   end.writeUInt32LE(cd.length, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, cd, end]);
+}
+
+/** The entries of a ZIP archive (to rebuild it with some of them changed). */
+export async function readZipEntries(bytes: Uint8Array): Promise<ZipEntrySpec[]> {
+  const zip = await ZipReader.open(bytes);
+  try {
+    const out: ZipEntrySpec[] = [];
+    for (const name of zip.entries.keys()) out.push({ name, data: await zip.read(name) });
+    return out;
+  } finally {
+    zip.close();
+  }
 }
 
 /** A small valid EPUB 3 whose parts can be swapped for hostile ones. */
