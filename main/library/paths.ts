@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -29,15 +29,15 @@ export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
 
 /**
- * Creates the data home (and any missing parents) readable by the owner only. An existing
- * home that already holds a library is tightened too (libraries made before this was done);
- * another existing folder named by LONGREAD_HOME is left as the user set it up.
+ * Creates the data home (and any missing parents) readable by the owner only. An existing home
+ * is tightened too (a library made before this was done, or a LONGREAD_HOME folder the user made
+ * first), when it is the user's own: a shared folder of someone else is left to its owner.
  */
 export function ensureDataHome(home: string): void {
   mkdirSync(home, { recursive: true, mode: PRIVATE_DIR_MODE });
   if (process.platform === 'win32') return; // ACLs, not modes; the profile folder is already private
   const info = statSync(home);
-  if ((info.mode & 0o077) !== 0 && existsSync(path.join(home, LIBRARY_FILE)) && info.uid === process.getuid?.()) chmodSync(home, PRIVATE_DIR_MODE);
+  if ((info.mode & 0o077) !== 0 && info.uid === process.getuid?.()) chmodSync(home, PRIVATE_DIR_MODE);
 }
 
 /** Creates a folder inside the data home, owner only. */

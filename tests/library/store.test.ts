@@ -331,6 +331,15 @@ test('the data home is the owner’s only: folder 0700, database, WAL and shared
     assert.equal(mode(old), 0o700);
     for (const f of ['library.db', 'library.db-wal', 'library.db-shm']) assert.equal(mode(path.join(old, f)), 0o600, f);
     reopened.close();
+
+    // a LONGREAD_HOME folder the user made first, with no library in it yet: tightened when the library opens it
+    const made = path.join(dir, 'made-first');
+    mkdirSync(made);
+    chmodSync(made, 0o755);
+    writeFileSync(path.join(made, 'notes.txt'), 'mine');
+    const fresh = Library.open({ home: made });
+    assert.equal(mode(made), 0o700);
+    fresh.close();
   } finally {
     cleanup();
   }
