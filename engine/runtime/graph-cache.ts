@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, renameSync, rmSync, existsSync, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
 import path from 'node:path';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../common/file-modes';
 import type { Checkpoint } from '../checkpoint/types';
 import type { GraphBuilder } from '../graph/builder';
 import { PRECISIONS, type Precision } from '../graph/quantize';
@@ -20,7 +21,7 @@ export function graphCacheDirs(ckpt: Checkpoint, cacheRoot?: string): string[] {
 }
 
 function writeFileDurably(file: string, chunks: Uint8Array[]): void {
-  const fd = openSync(file, 'w');
+  const fd = openSync(file, 'w', PRIVATE_FILE_MODE);
   try {
     for (const c of chunks) {
       let off = 0;
@@ -40,7 +41,7 @@ function writeFileDurably(file: string, chunks: Uint8Array[]): void {
 export function cachedGraph(dir: string, name: string, build: () => GraphBuilder): string {
   const modelPath = path.join(dir, `${name}.onnx`);
   if (existsSync(modelPath)) return modelPath;
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const dataName = `${name}.onnx.data`;
   const tmpSuffix = `.tmp-${process.pid}-${Date.now()}`;
   const tmpData = path.join(dir, dataName + tmpSuffix);

@@ -7,7 +7,8 @@ import type { CountingModel, DocumentType, TokenCount } from '../../common/docum
 import { LongreadError } from '../../common/errors';
 import { DEFAULT_MAX_FILE_BYTES, hashBytes, loadSource } from '../ingest/index';
 import type { DocumentSummary } from '../library/documents';
-import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../library/paths';
+import { PRIVATE_FILE_MODE } from '../../common/file-modes';
+import { ensurePrivateDir } from '../library/paths';
 import { checkApiDocumentPath } from './document-paths';
 import { prepareAfterAdd } from './preparing';
 import type { ApiContext, Handlers } from './types';

@@ -1,7 +1,8 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_SETTINGS, settingsSchema, type Settings } from '../../common/api';
-import { ensureDataHome, PRIVATE_FILE_MODE } from '../library/paths';
+import { PRIVATE_FILE_MODE } from '../../common/file-modes';
+import { ensureDataHome } from '../library/paths';
 
 export const SETTINGS_FILE = 'settings.json';
 

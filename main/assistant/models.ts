@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PRECISIONS, type ModelInfo, type Precision } from '../../common/api';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../common/file-modes';
 import type { CountingModel } from '../../common/document';
 import { LongreadError } from '../../common/errors';
 import { readT5Config } from '../../engine/checkpoint/config';
@@ -68,7 +69,7 @@ function precisionOf(record: ModelRecord, fallback: Precision): Precision {
 /** Writes a small JSON file by rename, so a reader never sees half of it. */
 function writeJsonAtomically(file: string, value: unknown): void {
   const tmp = path.join(path.dirname(file), `.tmp-${randomBytes(4).toString('hex')}`);
-  writeFileSync(tmp, JSON.stringify(value));
+  writeFileSync(tmp, JSON.stringify(value), { mode: PRIVATE_FILE_MODE });
   renameSync(tmp, file);
 }
 
@@ -169,9 +170,9 @@ export class ModelRegistry {
 
   setActive(id: string): ModelEntry {
     const e = this.get(id);
-    mkdirSync(this.root, { recursive: true });
+    mkdirSync(this.root, { recursive: true, mode: PRIVATE_DIR_MODE });
     const tmp = path.join(this.root, `.active-${randomBytes(4).toString('hex')}`);
-    writeFileSync(tmp, JSON.stringify({ id }));
+    writeFileSync(tmp, JSON.stringify({ id }), { mode: PRIVATE_FILE_MODE });
     renameSync(tmp, path.join(this.root, ACTIVE_FILE));
     return e;
   }
@@ -180,7 +181,7 @@ export class ModelRegistry {
   setPrecision(id: string, precision: Precision): ModelEntry {
     const e = this.get(id);
     if (e.bundled) {
-      mkdirSync(this.root, { recursive: true });
+      mkdirSync(this.root, { recursive: true, mode: PRIVATE_DIR_MODE });
       writeJsonAtomically(path.join(this.root, BUNDLED_RECORD), { precision });
     } else {
       const file = path.join(e.dir, META_FILE);
@@ -239,17 +240,18 @@ export class ModelRegistry {
     readT5Config(source);
     const files = await modelFilesOf(source);
     const total = files.reduce((a, f) => a + f.size, 0);
-    await mkdir(this.root, { recursive: true });
+    await mkdir(this.root, { recursive: true, mode: PRIVATE_DIR_MODE });
     const name = displayNameOf(source);
     const id = this.freeId(slug(name.split('/').pop()!));
     const temp = path.join(this.root, `.import-${randomBytes(6).toString('hex')}`);
-    await mkdir(temp);
+    await mkdir(temp, { mode: PRIVATE_DIR_MODE });
     try {
       try {
         let done = 0;
         onProgress?.({ done, total });
         for (const f of files) {
           await copyFile(path.join(source, f.name), path.join(temp, f.name));
+          await chmod(path.join(temp, f.name), PRIVATE_FILE_MODE); // a copy takes its source's mode
           done += f.size;
           onProgress?.({ done, total });
         }
@@ -261,7 +263,7 @@ export class ModelRegistry {
       } catch (e) {
         throw nameSource(e, temp, source);
       }
-      writeFileSync(path.join(temp, META_FILE), JSON.stringify({ id, name, source, importedAt: new Date().toISOString(), precision }));
+      writeFileSync(path.join(temp, META_FILE), JSON.stringify({ id, name, source, importedAt: new Date().toISOString(), precision }), { mode: PRIVATE_FILE_MODE });
       await rename(temp, path.join(this.root, id));
     } catch (e) {
       await rm(temp, { recursive: true, force: true });

@@ -3,7 +3,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { LongreadError } from '../../common/errors';
 import { MIGRATIONS } from './migrations';
-import { ensureDataHome, PRIVATE_FILE_MODE } from './paths';
+import { PRIVATE_FILE_MODE } from '../../common/file-modes';
+import { ensureDataHome } from './paths';
 
 export type Db = Database.Database;
 

@@ -3,7 +3,8 @@ import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, 
 import path from 'node:path';
 import type { Db } from './database';
 import { cacheKey, canonicalJson } from './cache-keys';
-import { ensurePrivateDir, PRIVATE_FILE_MODE } from './paths';
+import { PRIVATE_FILE_MODE } from '../../common/file-modes';
+import { ensurePrivateDir } from './paths';
 
 /**
  * Files younger than this are left alone by the sweep: another process on the same library (the

@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PRIVATE_DIR_MODE } from '../../common/file-modes';
 
 /**
  * The user's Longread data folder: `LONGREAD_HOME` when set; otherwise the platform's place
@@ -22,11 +23,6 @@ export const ENGINE_STATE_DIR = 'engine-state';
 export const UPLOADS_DIR = 'uploads';
 /** Uploads being received: a file moves into UPLOADS_DIR once it is whole. */
 export const INCOMING_DIR = '.incoming';
-
-/** The data home and its folders: the owner only (books, chats and answers are private). */
-export const PRIVATE_DIR_MODE = 0o700;
-/** The database, its WAL and shared memory, settings, uploads and engine state: the owner only. */
-export const PRIVATE_FILE_MODE = 0o600;
 
 /**
  * Creates the data home (and any missing parents) readable by the owner only. An existing home

@@ -13,7 +13,7 @@ import { LongreadError } from '../../common/errors';
 import { httpStatusOf, toErrorBody } from '../api/errors';
 import { MAX_UPLOAD_BYTES } from '../api/library-handlers';
 import { Gate } from '../api/limits';
-import { PRIVATE_FILE_MODE } from '../library/paths';
+import { PRIVATE_FILE_MODE } from '../../common/file-modes';
 import { contentSecurityPolicy, DOCUMENT_FILE_CSP, SECURITY_HEADERS } from './csp';
 import { hostAllowed, newToken, originAllowed, presentedToken, tokenMatches } from './guard';
 import { contentTypeOf, injectMeta, readStatic, resolveStatic } from './static-files';

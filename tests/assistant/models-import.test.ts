@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,7 @@ describe('import validates the copy it keeps', () => {
   test('validation runs on the copy under models/, and an error names the source folder', async () => {
     const home = tempDir('longread-home-');
     const source = await tinyModelDir({}, 'my-model');
+    for (const f of readdirSync(source)) chmodSync(path.join(source, f), 0o644);
     const registry = new ModelRegistry(home, path.join(home, 'no-bundled'));
     const seen: string[] = [];
     const validate = async (dir: string) => {
@@ -93,6 +94,15 @@ describe('import validates the copy it keeps', () => {
     assert.notEqual(seen[0], source);
     assert.equal(path.dirname(seen[0]!), registry.root, 'the copy, inside the models folder');
     assert.equal(entry.dir, path.join(registry.root, 'my-model'));
+    if (process.platform !== 'win32') {
+      // the models folder, the copy and its record are the owner's only, whatever the source's modes
+      const mode = (f: string) => statSync(f).mode & 0o777;
+      for (const d of [registry.root, entry.dir]) assert.equal(mode(d), 0o700, d);
+      for (const f of readdirSync(entry.dir)) assert.equal(mode(path.join(entry.dir, f)), 0o600, f);
+      assert.equal(mode(path.join(registry.root, 'active.json')), 0o600);
+      registry.setPrecision('my-model', 'int8');
+      assert.equal(mode(path.join(entry.dir, 'longread-model.json')), 0o600, 'rewritten record');
+    }
 
     // damaged weights: the error is about the user's folder, and nothing is left behind
     const bad = await tinyModelDir({}, 'damaged');

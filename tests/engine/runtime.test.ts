@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { CancelledError } from '../../common/errors';
 import { generate } from '../../engine/decoder/generate';
@@ -69,6 +69,12 @@ test('graph cache: a build that fails leaves no file behind; a finished one is r
   assert.equal(first, second);
   assert.equal(builds, 1);
   assert.deepEqual(readdirSync(dir).sort(), ['ok.onnx', 'ok.onnx.data']);
+  if (process.platform !== 'win32') {
+    // graphs hold the model's weights: the owner's only, like the rest of the data home
+    const mode = (f: string) => statSync(f).mode & 0o777;
+    assert.equal(mode(dir), 0o700);
+    for (const f of readdirSync(dir)) assert.equal(mode(path.join(dir, f)), 0o600, f);
+  }
 });
 
 test('an unavailable execution provider falls back to the CPU with a warning', async () => {
