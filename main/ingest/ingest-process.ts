@@ -1,4 +1,4 @@
-import type { CountingModel, IngestedDocument } from '../../common/document';
+import type { CountingModel, IngestedDocument, TokenCount } from '../../common/document';
 import { CancelledError, LongreadError } from '../../common/errors';
 import { describeExit, interrupted, startChild, type ChildSpec, type WireError } from '../process/child-process';
 import { IngestError, ingestError, type IngestErrorCode } from './errors';
@@ -15,19 +15,23 @@ export function ingestTimeoutMs(option?: number): number {
   return Number.isFinite(env) && env > 0 ? env : DEFAULT_INGEST_TIMEOUT_MS;
 }
 
-export interface IngestRequest {
-  type: 'read';
-  source: SourceFile;
-  password?: string;
-  maxBytes?: number;
-  ocr?: boolean;
-  countWith: CountingModel | null;
-}
+export type IngestRequest =
+  | {
+      type: 'read';
+      source: SourceFile;
+      password?: string;
+      maxBytes?: number;
+      ocr?: boolean;
+      countWith: CountingModel | null;
+    }
+  /** A stored document's text counted for a model it was not counted for yet. */
+  | { type: 'count'; text: string; countWith: CountingModel };
 
 export type IngestReply =
   | { type: 'ready' }
   | { type: 'progress'; done: number; total: number; ocr?: OcrProgress }
   | { type: 'done'; doc: IngestedDocument }
+  | { type: 'counted'; tokens: TokenCount | null }
   | { type: 'error'; error: WireError };
 
 /** The reader's entry: TypeScript through tsx in a checkout, bundled JavaScript next to main.mjs in the app. */
@@ -42,7 +46,36 @@ export const INGEST_PROCESS: ChildSpec = { entry: new URL('./ingest-process.mjs'
  * of the reader fails only this file. Tokens are counted there too when `countWith` names a model.
  */
 export function ingestSourceInProcess(source: SourceFile, options: Omit<IngestOptions, 'tokenCounter'> = {}): Promise<IngestedDocument> {
-  if (options.signal?.aborted) return Promise.reject(new CancelledError('Reading the file'));
+  return inReader(
+    { type: 'read', source, password: options.password, maxBytes: options.maxBytes, ocr: options.ocr, countWith: options.countWith ?? null },
+    (m) => (m.type === 'done' ? { value: m.doc } : null),
+    { file: source.path, what: 'Reading the file', doing: 'reading it' },
+    options,
+  );
+}
+
+/**
+ * Counts a stored document's tokens for `countWith` in a reader process (a long book takes its
+ * tokenizer seconds, which would hold the Electron main thread). Null when the model's tokenizer
+ * cannot be loaded, as for a new document: the count stays unknown. Cancellable like a read.
+ */
+export function countTokensInProcess(
+  text: string,
+  countWith: CountingModel,
+  file: string,
+  options: Pick<IngestOptions, 'signal' | 'timeoutMs'> = {},
+): Promise<TokenCount | null> {
+  return inReader({ type: 'count', text, countWith }, (m) => (m.type === 'counted' ? { value: m.tokens } : null), { file, what: 'Counting the tokens', doing: 'counting its tokens' }, options);
+}
+
+/** Runs one request in a reader process of its own and settles with the reply `answer` picks out; the reader is killed after. */
+function inReader<T>(
+  request: IngestRequest,
+  answer: (m: IngestReply) => { value: T } | null,
+  about: { file: string; what: string; doing: string },
+  options: Pick<IngestOptions, 'signal' | 'timeoutMs' | 'onProgress'>,
+): Promise<T> {
+  if (options.signal?.aborted) return Promise.reject(new CancelledError(about.what));
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (fn: () => void) => {
@@ -54,31 +87,29 @@ export function ingestSourceInProcess(source: SourceFile, options: Omit<IngestOp
       fn();
     };
     const child = startChild<IngestRequest, IngestReply>(INGEST_PROCESS, (m) => {
-      if (m.type === 'progress') {
+      const answered = answer(m);
+      if (answered) finish(() => resolve(answered.value));
+      else if (m.type === 'progress') {
         if (!settled) options.onProgress?.(m.done, m.total, m.ocr);
-      } else if (m.type === 'done') finish(() => resolve(m.doc));
-      else if (m.type === 'error') finish(() => reject(revive(m.error)));
+      } else if (m.type === 'error') finish(() => reject(revive(m.error, about.what)));
     });
-    const onAbort = () => finish(() => reject(new CancelledError('Reading the file')));
+    const onAbort = () => finish(() => reject(new CancelledError(about.what)));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const limit = ingestTimeoutMs(options.timeoutMs);
     const timer = setTimeout(
-      () =>
-        finish(() =>
-          reject(ingestError('ingest-timeout', source.path, `reading it took longer than ${describeMs(limit)}, so it was stopped. The file may be damaged or built to stall readers.`)),
-        ),
+      () => finish(() => reject(ingestError('ingest-timeout', about.file, `${about.doing} took longer than ${describeMs(limit)}, so it was stopped. The file may be damaged or built to stall readers.`))),
       limit,
     );
     void child.exited.then((exit) =>
       finish(() =>
         reject(
           interrupted(exit)
-            ? new CancelledError('Reading the file')
-            : ingestError('ingest-failed', source.path, `the reader stopped unexpectedly (${describeExit(exit)}) before it finished; the file may be damaged.`),
+            ? new CancelledError(about.what)
+            : ingestError('ingest-failed', about.file, `the reader stopped unexpectedly (${describeExit(exit)}) before it finished; the file may be damaged.`),
         ),
       ),
     );
-    child.send({ type: 'read', source, password: options.password, maxBytes: options.maxBytes, ocr: options.ocr, countWith: options.countWith ?? null });
+    child.send(request);
   });
 }
 
@@ -91,8 +122,8 @@ function describeMs(ms: number): string {
   return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
-function revive(e: WireError): Error {
-  if (e.code === 'cancelled') return new CancelledError('Reading the file');
+function revive(e: WireError, what: string): Error {
+  if (e.code === 'cancelled') return new CancelledError(what);
   if (e.name === 'IngestError') return new IngestError(e.code as IngestErrorCode, e.message, { file: e.file });
   if (e.code === 'internal') return new Error(e.message);
   return new LongreadError(e.code, e.message, { file: e.file });

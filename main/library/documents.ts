@@ -192,7 +192,7 @@ export class DocumentStore {
     return count;
   }
 
-  private putTokenCount(id: string, count: TokenCount): void {
+  putTokenCount(id: string, count: TokenCount): void {
     this.db.prepare('INSERT OR REPLACE INTO token_counts (doc_hash, model_id, count) VALUES (?, ?, ?)').run(id, count.modelId, count.count);
   }
 

@@ -1,10 +1,10 @@
 import { readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { IngestedDocument, IngestProgress, TokenCount, TokenCounter } from '../../common/document';
-import { throwIfAborted } from '../../common/errors';
+import type { CountingModel, IngestedDocument, IngestProgress, TokenCount, TokenCounter } from '../../common/document';
+import { CancelledError, throwIfAborted } from '../../common/errors';
 import { ingestSource, loadSource, type IngestOptions } from '../ingest/index';
 import { tokenCounterOrNull } from '../ingest/token-counter';
-import { ingestSourceInProcess } from '../ingest/ingest-process';
+import { countTokensInProcess, ingestSourceInProcess } from '../ingest/ingest-process';
 import type { OcrProgress } from '../ingest/types';
 import { AnswerCache, SummaryCache } from './caches';
 import { ChatStore } from './chats';
@@ -24,7 +24,7 @@ export interface LibraryOptions {
 
 export interface AddOptions extends Omit<IngestOptions, 'onProgress'> {
   onProgress?: (progress: IngestProgress) => void;
-  /** Parse in a reader process of its own (ingest-process.ts): this event loop stays free, a stuck or crashed parse is stopped safely. */
+  /** Parse in a reader process of its own (ingest-process.ts): this event loop stays free, a stuck or crashed parse is stopped safely. A stored document's tokens for a new `countWith` model are counted there too. */
   inOwnProcess?: boolean;
 }
 
@@ -128,7 +128,8 @@ export class Library {
       const version = this.documents.recordFile(source.hash, stored);
       // a document stored before this model was known is counted now
       const missing = modelId !== null && !this.documents.tokenCount(source.hash, modelId);
-      const counter = tokenCounter ?? (missing ? await tokenCounterOrNull(countWith) : null);
+      if (missing && !tokenCounter && countWith && inOwnProcess) await this.countInProcess(source.hash, countWith, absolute, options);
+      const counter = tokenCounter ?? (missing && !inOwnProcess ? await tokenCounterOrNull(countWith) : null);
       return this.result('existing', version, absolute, source.hash, counter, modelId);
     }
     const isNewVersion = this.documents.latestVersion(absolute) > 0;
@@ -143,6 +144,24 @@ export class Library {
     throwIfAborted(options.signal, 'Adding the document');
     const version = this.documents.insert(doc, stored, (done, total) => options.onProgress?.({ phase: 'store', done, total }));
     return this.result(isNewVersion ? 'new-version' : 'added', version, absolute, doc.id, tokenCounter, modelId);
+  }
+
+  /**
+   * Counts a stored document's tokens in a reader process (a book's count holds a thread for
+   * seconds) and stores the count. A reader that fails or runs out of time leaves it unknown, as a
+   * tokenizer that cannot be loaded does; a cancel is passed on.
+   */
+  private async countInProcess(id: string, countWith: CountingModel, file: string, options: AddOptions): Promise<void> {
+    const text = this.documents.text(id);
+    if (text === null) return;
+    let tokens: TokenCount | null;
+    try {
+      tokens = await countTokensInProcess(text, countWith, file, { signal: options.signal, timeoutMs: options.timeoutMs });
+    } catch (e) {
+      if (e instanceof CancelledError) throw e;
+      tokens = null;
+    }
+    if (tokens && this.documents.has(id)) this.documents.putTokenCount(id, tokens);
   }
 
   /** Removes a document (id or unambiguous prefix) with its pages, index, caches and uploaded files; chats are kept. */

@@ -1,10 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { LongreadError } from '../../common/errors';
 import { ingestFile } from '../../main/ingest/index';
 import { ingestFileInProcess } from '../../main/ingest/ingest-process';
 import { Library } from '../../main/library/library';
 import { loadTokenizer } from '../../engine/tokenizer';
+import { procAvailable, readerProcesses, until } from '../helpers/engine-processes';
 import { tinyModelDir } from '../helpers/tiny-model';
 import { corpus, needs, tempDir } from './helpers/corpus';
 
@@ -57,6 +60,44 @@ test('reader process: typed errors and cancellation cross the process boundary; 
     const again = await lib.add(corpus('books/alice.epub'), { inOwnProcess: true, countWith: { modelId: 'tiny', dir: model } });
     assert.equal(again.status, 'existing');
     assert.deepEqual(again.tokens, { modelId: 'tiny', count: tokenizer.encode(lib.documents.text(again.document.id)!, { addEos: false }).length });
+    lib.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a stored document added again with a new model is counted in a reader process, cancellably, not on this thread', { skip: procAvailable ? false : 'needs /proc to see the reader process' }, async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const words = ['whale', 'ship', 'captain', 'sea', 'harpoon', 'Ishmael', 'voyage', 'storm', 'deck', 'sail'];
+    const file = path.join(dir, 'long.txt');
+    writeFileSync(file, Array.from({ length: 150_000 }, (_, i) => words[(i * 7) % words.length] + (i % 13 === 0 ? '.\n' : ' ')).join(''));
+    const lib = Library.open({ home: path.join(dir, 'home') });
+    const stored = await lib.add(file); // no model yet: no count
+    assert.equal(stored.tokens, null);
+    const model = await tinyModelDir();
+    const countWith = { modelId: 'tiny', dir: model };
+
+    // cancelled while the reader process counts: the call ends cancelled, that reader is gone, nothing is stored
+    const controller = new AbortController();
+    const cancelled = lib.add(file, { inOwnProcess: true, countWith, signal: controller.signal });
+    let settled = false;
+    void cancelled.then(() => (settled = true), () => (settled = true));
+    await until(() => settled || readerProcesses().length === 1, 'a reader process counts the tokens');
+    assert.equal(settled, false, 'the add waited for a reader process');
+    controller.abort();
+    await assert.rejects(cancelled, (e: unknown) => e instanceof LongreadError && e.code === 'cancelled');
+    await until(() => readerProcesses().length === 0, 'the reader process has ended');
+    assert.equal(lib.documents.tokenCount(stored.document.id, 'tiny'), null);
+
+    // counted there in full: the model's tokenizer on the whole text, stored for that model
+    const again = await lib.add(file, { inOwnProcess: true, countWith });
+    const tokenizer = await loadTokenizer(model);
+    const expected = { modelId: 'tiny', count: tokenizer.encode(lib.documents.text(stored.document.id)!, { addEos: false }).length };
+    assert.equal(again.status, 'existing');
+    assert.ok(expected.count > 100_000, String(expected.count));
+    assert.deepEqual(again.tokens, expected);
+    assert.deepEqual(lib.documents.tokenCount(stored.document.id, 'tiny'), expected);
     lib.close();
   } finally {
     cleanup();
