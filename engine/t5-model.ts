@@ -4,6 +4,7 @@ import type { GraphBuilder } from './graph/builder';
 import { decoderStepGraph } from './graph/decoder-graphs';
 import {
   encoderFarTileGraph,
+  encoderFarUniformTileGraph,
   encoderKvGraph,
   encoderNearTileGraph,
   encoderOutputGraph,
@@ -118,6 +119,11 @@ export class T5Model {
     return this.session('encoder_attn_far', () => encoderFarTileGraph(this.checkpoint), true);
   }
 
+  /** A far tile whose key bias is one constant per sequence: the bias is one number per (sequence, head). */
+  encoderFarUniformTile(): Promise<LoadedSession> {
+    return this.session('encoder_attn_far_uniform', () => encoderFarUniformTileGraph(this.checkpoint), true);
+  }
+
   encoderOutput(layer: number): Promise<LoadedSession> {
     return this.session(`encoder_${layer}_output`, () => encoderOutputGraph(this.checkpoint, layer, this.precision));
   }
@@ -139,6 +145,7 @@ export class T5Model {
     }
     await this.encoderNearTile();
     await this.encoderFarTile();
+    await this.encoderFarUniformTile();
     await this.decoderStep();
   }
 

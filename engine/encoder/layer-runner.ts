@@ -30,6 +30,8 @@ export interface LayerRunOptions {
   scoreBudget?: number;
   /** Rows (over the batch) per query chunk; default QUERY_ROWS. */
   queryRows?: number;
+  /** false: far tiles with one key bias per sequence still add it to every score (for comparisons). */
+  uniformFarTiles?: boolean;
   /** Fraction of the current layer done, for progress within long layers. */
   onFraction?: (done: number) => void;
 }
@@ -81,7 +83,9 @@ export async function computeKeysValues(
 /** Key tiles (or sub-tiles) one layer ran through each attention graph. */
 export interface LayerRunStats {
   nearTiles: number;
+  /** Far tiles, of which `uniformTiles` had one key bias per sequence (their bias is one number per head). */
   farTiles: number;
+  uniformTiles: number;
   /** Wall-clock milliseconds in each stage: keys/values, queries, attention tiles, output projection + FFN. */
   ms: { kv: number; query: number; attention: number; output: number };
 }
@@ -100,6 +104,8 @@ interface KeyTile {
   v1: Float32Array;
   kpos: BigInt64Array;
   kbias: Float32Array;
+  /** (B): each sequence's key bias when all its keys in the tile share it and it is no mask, else null. */
+  uniformBias: Float32Array | null;
   /** Smallest and largest key position in the tile (over the batch). */
   minPos: number;
   maxPos: number;
@@ -135,16 +141,36 @@ function keyTile(kv: KeysValues, inp: { batch: number; n: number; H: number; dk:
     }
   }
   const [minPos, maxPos] = positionRange(inp.pos, B, n, k0, k1);
+  const kbias = sliceRows(inp.kbias, B, n, 1, k0, k1) as Float32Array;
   return {
     k0,
     k1,
     kT,
     v1,
     kpos: sliceRows(inp.pos, B, n, 1, k0, k1) as BigInt64Array,
-    kbias: sliceRows(inp.kbias, B, n, 1, k0, k1) as Float32Array,
+    kbias,
+    uniformBias: uniformKeyBias(kbias, B, m),
     minPos,
     maxPos,
   };
+}
+
+/**
+ * Masked keys (−1e9) are left out: added to the row max, such a shift would lose the scores'
+ * digits in float32 and with them the guarantee that exp stays ≤ 1.
+ */
+const UNIFORM_BIAS_LIMIT = 1e4;
+
+/** Each sequence's key bias over a (B, m) tile if it is one value per sequence within ±UNIFORM_BIAS_LIMIT, else null. */
+function uniformKeyBias(kbias: Float32Array, B: number, m: number): Float32Array | null {
+  const out = new Float32Array(B);
+  for (let b = 0; b < B; b++) {
+    const v = kbias[b * m];
+    if (!(Math.abs(v) < UNIFORM_BIAS_LIMIT)) return null;
+    for (let j = 1; j < m; j++) if (kbias[b * m + j] !== v) return null;
+    out[b] = v;
+  }
+  return out;
 }
 
 /**
@@ -153,7 +179,8 @@ function keyTile(kv: KeysValues, inp: { batch: number; n: number; H: number; dk:
  * each chunk the keys go in tiles so no score tensor exceeds the score budget, combined with an
  * online (streaming) softmax, which is exact up to float rounding. A tile whose keys are all at
  * least max_distance away on one side of every query of the chunk has one bias per head and
- * takes the cheaper `far` graph; the others are split into small sub-tiles, each far or near.
+ * takes the cheaper `far` graph (or `far uniform`, when its key bias is one value per sequence,
+ * as in dense attention: then no bias is added to the scores at all); the others are split into small sub-tiles, each far or near.
  */
 export async function runEncoderLayer(
   model: T5Model,
@@ -161,7 +188,7 @@ export async function runEncoderLayer(
   inp: EncoderBatch,
   opts: LayerRunOptions = {},
 ): Promise<LayerRunStats> {
-  const stats: LayerRunStats = { nearTiles: 0, farTiles: 0, ms: { kv: 0, query: 0, attention: 0, output: 0 } };
+  const stats: LayerRunStats = { nearTiles: 0, farTiles: 0, uniformTiles: 0, ms: { kv: 0, query: 0, attention: 0, output: 0 } };
   let t0 = performance.now();
   const lap = (stage: keyof LayerRunStats['ms']) => {
     const t = performance.now();
@@ -172,11 +199,12 @@ export async function runEncoderLayer(
   const { dModel: d, numHeads: H, dKv: dk } = model.config;
   const budget = opts.scoreBudget ?? DEFAULT_SCORE_BUDGET;
   const n = inp.length;
-  const [querySession, outputSession, nearSession, farSession] = await Promise.all([
+  const [querySession, outputSession, nearSession, farSession, farUniformSession] = await Promise.all([
     model.encoderQuery(layer),
     model.encoderOutput(layer),
     model.encoderNearTile(),
     model.encoderFarTile(),
+    model.encoderFarUniformTile(),
   ]);
   const { table, maxDistance: L } = model.positionBias();
   const headBias = (row: number) => table.slice(row * H, (row + 1) * H);
@@ -219,6 +247,13 @@ export async function runEncoderLayer(
         if (where === 'near') {
           out = await run(nearSession, { ...feeds, qpos: i64(qposRows, [B, c]), kpos: i64(t.kpos, [B, m]), kbias: f32(t.kbias, [B, m]) });
           stats.nearTiles++;
+        } else if (t.uniformBias && opts.uniformFarTiles !== false) {
+          const hb = where === 'left' ? leftBias : rightBias;
+          const shift = new Float32Array(B * H);
+          for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) shift[b * H + h] = t.uniformBias[b] + hb[h];
+          out = await run(farUniformSession, { ...feeds, shift: f32(shift, [B, H, 1, 1]) });
+          stats.farTiles++;
+          stats.uniformTiles++;
         } else {
           const hb = where === 'left' ? leftBias : rightBias;
           const bias = new Float32Array(B * H * m);

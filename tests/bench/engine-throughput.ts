@@ -3,9 +3,11 @@
  * throughput for t5-small- and t5-base-shaped random models at 512, 2K and 4K tokens.
  * Each encoder figure is the best of --reps runs (default 2), after a short warm-up run.
  *   node bin/run-ts.mjs tests/bench/engine-throughput.ts [--threads N] [--lengths 512,2048,4096] [--reps 2]
- * With --layer-at 16384 (comma-separated lengths) it instead runs one t5-base-shaped dense encoder
- * layer at each length and reports each stage's GFLOP/s (keys/values, queries, attention tiles,
- * output + FFN) against the MatMul figure measured just before and just after.
+ * With --layer-at 16384 (comma-separated lengths) it instead runs one dense encoder layer of each
+ * --shapes (t5-small,t5-base; default t5-base) at each length, --reps times, and reports each
+ * stage's GFLOP/s (keys/values, queries, attention tiles, output + FFN) against the MatMul figure
+ * measured just before and just after; --compare alternates far tiles that add their bias to the
+ * scores (the old way) with the default (one bias per head taken on the row max).
  */
 import ort from 'onnxruntime-node';
 import { GraphBuilder } from '../../engine/graph/builder';
@@ -76,38 +78,52 @@ for (const shape of ['t5-small', 't5-base'] as const) {
 }
 
 async function layerStages(ns: number[]): Promise<void> {
-  const cfg = tinyConfig({ ...t5Shape('t5-base'), numLayers: 1, numDecoderLayers: 1 });
-  const model = new T5Model(randomCheckpoint(cfg, 11), { threads });
-  const inner = cfg.numHeads * cfg.dKv;
-  const layerInput = (n: number) => ({
-    x: embedIds(model, Array.from({ length: n }, (_, i) => 3 + ((i * 7919) % 32000))),
-    batch: 1,
-    length: n,
-    positions: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
-    keyBias: new Float32Array(n),
-  });
-  await runEncoderLayer(model, 0, layerInput(512));
-  for (const n of ns) {
-    const before = await matmulGflops(2048);
-    const stats = await runEncoderLayer(model, 0, layerInput(n));
-    const after = await matmulGflops(2048);
-    const peak = Math.max(before, after);
-    const gflop = {
-      kv: (2 * n * cfg.dModel * inner * 2) / 1e9,
-      query: (2 * n * cfg.dModel * inner) / 1e9,
-      attention: (4 * n * n * inner) / 1e9,
-      output: (2 * n * inner * cfg.dModel + 2 * n * cfg.dModel * cfg.dFf * (cfg.isGatedAct ? 3 : 2)) / 1e9,
-    };
-    console.log(`t5-base layer n=${n}: MatMul ${before.toFixed(1)} before, ${after.toFixed(1)} after; ${stats.farTiles} far and ${stats.nearTiles} near key tiles`);
-    let total = 0;
-    for (const stage of ['kv', 'query', 'attention', 'output'] as const) {
-      const s = stats.ms[stage] / 1000;
-      total += s;
-      const rate = gflop[stage] / s;
-      console.log(`  ${stage.padEnd(9)} ${s.toFixed(2)} s, ${gflop[stage].toFixed(0)} GFLOP, ${rate.toFixed(1)} GFLOP/s = ${(rate / peak).toFixed(2)} of MatMul`);
+  const shapes = (arg('shapes') ?? 't5-base').split(',') as Array<'t5-small' | 't5-base'>;
+  // --compare: far tiles with one key bias per sequence add it to the scores (as before) and take
+  // it on the row max instead (the default), alternately A B A B in the same process.
+  const variants = process.argv.includes('--compare') ? [false, true] : [true];
+  for (const shape of shapes) {
+    const cfg = tinyConfig({ ...t5Shape(shape), numLayers: 1, numDecoderLayers: 1 });
+    const model = new T5Model(randomCheckpoint(cfg, 11), { threads });
+    const inner = cfg.numHeads * cfg.dKv;
+    const layerInput = (n: number) => ({
+      x: embedIds(model, Array.from({ length: n }, (_, i) => 3 + ((i * 7919) % 32000))),
+      batch: 1,
+      length: n,
+      positions: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
+      keyBias: new Float32Array(n),
+    });
+    for (const uniformFarTiles of variants) await runEncoderLayer(model, 0, layerInput(512), { uniformFarTiles });
+    for (const n of ns) {
+      for (let rep = 0; rep < reps; rep++) {
+        for (const uniformFarTiles of variants) {
+          const before = await matmulGflops(2048);
+          const stats = await runEncoderLayer(model, 0, layerInput(n), { uniformFarTiles });
+          const after = await matmulGflops(2048);
+          const peak = Math.max(before, after);
+          const gflop = {
+            kv: (2 * n * cfg.dModel * inner * 2) / 1e9,
+            query: (2 * n * cfg.dModel * inner) / 1e9,
+            attention: (4 * n * n * inner) / 1e9,
+            output: (2 * n * inner * cfg.dModel + 2 * n * cfg.dModel * cfg.dFf * (cfg.isGatedAct ? 3 : 2)) / 1e9,
+          };
+          const label = variants.length > 1 ? (uniformFarTiles ? ' [bias on the row max]' : ' [bias added to the scores]') : '';
+          console.log(
+            `${shape} layer n=${n}${label}: MatMul ${before.toFixed(1)} before, ${after.toFixed(1)} after; ` +
+              `${stats.farTiles} far (${stats.uniformTiles} uniform) and ${stats.nearTiles} near key tiles`,
+          );
+          let total = 0;
+          for (const stage of ['kv', 'query', 'attention', 'output'] as const) {
+            const s = stats.ms[stage] / 1000;
+            total += s;
+            const rate = gflop[stage] / s;
+            console.log(`  ${stage.padEnd(9)} ${s.toFixed(2)} s, ${gflop[stage].toFixed(0)} GFLOP, ${rate.toFixed(1)} GFLOP/s = ${(rate / peak).toFixed(2)} of MatMul`);
+          }
+          const all = Object.values(gflop).reduce((a, b) => a + b, 0);
+          console.log(`  layer     ${total.toFixed(2)} s, ${(all / total).toFixed(1)} GFLOP/s = ${(all / total / peak).toFixed(2)} of MatMul`);
+        }
+      }
     }
-    const all = Object.values(gflop).reduce((a, b) => a + b, 0);
-    console.log(`  layer     ${total.toFixed(2)} s, ${(all / total).toFixed(1)} GFLOP/s = ${(all / total / peak).toFixed(2)} of MatMul`);
+    await model.release();
   }
-  await model.release();
 }
