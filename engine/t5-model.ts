@@ -15,7 +15,7 @@ import {
 import { checkpointBytes, estimateMemory, systemMemoryLimits, type MemoryEstimate, type MemoryLimits, type MemoryRequest } from './memory';
 import type { Precision } from './graph/quantize';
 import { cachedGraph, graphCacheDir, graphCacheDirs, pruneGraphCache } from './runtime/graph-cache';
-import { openSession, type ExecutionProvider, type LoadedSession, type RuntimeOptions } from './runtime/onnx';
+import { defaultThreads, openSession, type ExecutionProvider, type LoadedSession, type RuntimeOptions } from './runtime/onnx';
 
 export interface ModelOptions extends RuntimeOptions {
   /** Where compiled graphs are cached; defaults to `<model dir>/.longread-cache`. */
@@ -66,12 +66,17 @@ export class T5Model {
     return this.actualProvider;
   }
 
-  private session(name: string, build: () => GraphBuilder, arena = false): Promise<LoadedSession> {
+  /** Threads one operator may use; also how many attention tiles run at once (each on one thread). */
+  get threads(): number {
+    return this.options.threads ?? defaultThreads();
+  }
+
+  private session(name: string, build: () => GraphBuilder, arena = false, threads?: number): Promise<LoadedSession> {
     let s = this.sessions.get(name);
     if (!s) {
       s = (async () => {
         const file = cachedGraph(this.cacheDir, name, build);
-        const loaded = await openSession(file, { ...this.options, arena });
+        const loaded = await openSession(file, { ...this.options, arena, ...(threads ? { threads } : {}) });
         this.actualProvider = loaded.provider;
         this.sessionBytes += graphWeightBytes(file);
         return loaded;
@@ -109,19 +114,25 @@ export class T5Model {
     return this.session(`encoder_${layer}_query`, () => encoderQueryGraph(this.checkpoint, layer, this.precision));
   }
 
+  /*
+   * Attention tiles run on one thread each, several tiles at once (query chunks side by side, see
+   * runEncoderLayer): a tile's dozen small operators then never wait for each other's threads,
+   * and each core keeps its own tile in its cache.
+   */
+
   /** One key tile of attention with the position bias gathered per (query, key); shared by all layers. */
   encoderNearTile(): Promise<LoadedSession> {
-    return this.session('encoder_attn_near', () => encoderNearTileGraph(this.checkpoint), true);
+    return this.session('encoder_attn_near', () => encoderNearTileGraph(this.checkpoint), true, 1);
   }
 
   /** One key tile of attention whose position bias is one constant per head; shared by all layers. */
   encoderFarTile(): Promise<LoadedSession> {
-    return this.session('encoder_attn_far', () => encoderFarTileGraph(this.checkpoint), true);
+    return this.session('encoder_attn_far', () => encoderFarTileGraph(this.checkpoint), true, 1);
   }
 
   /** A far tile whose key bias is one constant per sequence: the bias is one number per (sequence, head). */
   encoderFarUniformTile(): Promise<LoadedSession> {
-    return this.session('encoder_attn_far_uniform', () => encoderFarUniformTileGraph(this.checkpoint), true);
+    return this.session('encoder_attn_far_uniform', () => encoderFarUniformTileGraph(this.checkpoint), true, 1);
   }
 
   encoderOutput(layer: number): Promise<LoadedSession> {

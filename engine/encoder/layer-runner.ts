@@ -92,6 +92,28 @@ export interface LayerRunStats {
 
 /** Rows (over the whole batch) per query chunk: enough for the projections and FFN to run near MatMul speed. */
 const QUERY_ROWS = 256;
+/**
+ * Score elements (B·H·c·m) of one attention tile when the budget allows more: a tile this size
+ * (3 MiB) stays in cache through its dozen operators; measured on 2 cores (t5-base, c = 256):
+ * 256 keys per tile ran 2.2× the throughput of 1,365 (tests/bench/engine-throughput.ts --layer-at).
+ */
+export const CACHE_TILE_SCORES = 3 << 18;
+/** At most this many query chunks at once: the memory estimate counts 4,096 rows of FFN work (engine/memory.ts). */
+const MAX_LANES = 16;
+
+/** Query chunks attended at once, each on its own single-threaded tile session: one per engine thread. */
+export function attentionLanes(threads: number): number {
+  return Math.max(1, Math.min(MAX_LANES, threads));
+}
+
+/**
+ * Keys per attention tile for `rows` = B·H·c score rows: the lanes together stay within the
+ * score budget, and no tile grows beyond CACHE_TILE_SCORES.
+ */
+export function keysPerTile(n: number, rows: number, lanes: number, budget: number): number {
+  return Math.max(1, Math.min(n, Math.floor(Math.min(budget / lanes, CACHE_TILE_SCORES) / rows)));
+}
+
 /** Keys per sub-tile when a key tile lies near the queries (its bias must be gathered per pair). */
 const NEAR_SUBTILE = 128;
 
@@ -175,7 +197,8 @@ function uniformKeyBias(kbias: Float32Array, B: number, m: number): Float32Array
 
 /**
  * Runs one unchanged T5 encoder layer on the batch, in place: every sequence attends to itself
- * with its tokens' positions and key biases. Queries go in chunks of about QUERY_ROWS rows; for
+ * with its tokens' positions and key biases. Queries go in chunks of about QUERY_ROWS rows, one
+ * chunk per engine thread at a time (attentionLanes; each chunk's tiles on one thread); for
  * each chunk the keys go in tiles so no score tensor exceeds the score budget, combined with an
  * online (streaming) softmax, which is exact up to float rounding. A tile whose keys are all at
  * least max_distance away on one side of every query of the chunk has one bias per head and
@@ -222,14 +245,36 @@ export async function runEncoderLayer(
     t0 = performance.now();
     const kv = await computeKeysValues(model, layer, x, B, n, opts.signal);
     const chunk = Math.max(1, Math.min(n, Math.ceil(queryRows / B)));
-    const tileKeys = Math.max(1, Math.min(n, Math.floor(budget / (B * H * chunk))));
+    const chunks = Math.ceil(n / chunk);
+    const lanes = Math.min(chunks, attentionLanes(model.threads));
+    const tileKeys = keysPerTile(n, B * H * chunk, lanes, budget);
     const shape = { batch: B, n, H, dk, pos, kbias };
     const tiles: KeyTile[] = [];
     for (let k0 = 0; k0 < n; k0 += tileKeys) tiles.push(keyTile(kv, shape, k0, Math.min(n, k0 + tileKeys)));
     lap('kv');
-    for (let r0 = 0; r0 < n; r0 += chunk) {
+    // Busy milliseconds of each stage summed over the lanes; the chunks' wall time is shared out in proportion.
+    const busy = { query: 0, attention: 0, output: 0 };
+    const chunkLoop = performance.now();
+    let rowsDone = 0;
+    let nextChunk = 0;
+    let failed = false;
+    // Each lane takes the next chunk until none is left or another lane failed.
+    const lane = async () => {
+      try {
+        for (let ci = nextChunk++; ci < chunks && !failed; ci = nextChunk++) await runChunk(ci * chunk, Math.min(n, (ci + 1) * chunk));
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    };
+    const runChunk = async (r0: number, r1: number) => {
       throwIfAborted(opts.signal);
-      const r1 = Math.min(n, r0 + chunk);
+      let t0 = performance.now();
+      const lap = (stage: keyof typeof busy) => {
+        const t = performance.now();
+        busy[stage] += t - t0;
+        t0 = t;
+      };
       const c = r1 - r0;
       const xRows = sliceRows(x, B, n, d, r0, r1) as Float32Array;
       const qposRows = sliceRows(pos, B, n, 1, r0, r1) as BigInt64Array;
@@ -292,8 +337,15 @@ export async function runEncoderLayer(
       const out = await run(outputSession, { x: f32(xRows, [B, c, d]), acc });
       writeRows(x, floatData(out.y, 'y'), B, n, d, r0, r1);
       lap('output');
-      opts.onFraction?.((b0 * n + B * r1) / (inp.batch * n));
-    }
+      rowsDone += r1 - r0;
+      opts.onFraction?.((b0 * n + B * rowsDone) / (inp.batch * n));
+    };
+    // Settled, not Promise.all: no lane may still be writing rows when an error is thrown.
+    const settled = await Promise.allSettled(Array.from({ length: lanes }, lane));
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+    const wall = performance.now() - chunkLoop;
+    const total = busy.query + busy.attention + busy.output || 1;
+    for (const stage of ['query', 'attention', 'output'] as const) stats.ms[stage] += (wall * busy[stage]) / total;
   }
   return stats;
 }
