@@ -72,7 +72,8 @@ export class T5Model {
   }
 
   private session(name: string, build: () => GraphBuilder, arena = false, threads?: number): Promise<LoadedSession> {
-    let s = this.sessions.get(name);
+    const key = threads ? `${name}@${threads}` : name;
+    let s = this.sessions.get(key);
     if (!s) {
       s = (async () => {
         const file = cachedGraph(this.cacheDir, name, build);
@@ -81,8 +82,8 @@ export class T5Model {
         this.sessionBytes += graphWeightBytes(file);
         return loaded;
       })();
-      s.catch(() => this.sessions.delete(name));
-      this.sessions.set(name, s);
+      s.catch(() => this.sessions.delete(key));
+      this.sessions.set(key, s);
     }
     return s;
   }
@@ -117,22 +118,22 @@ export class T5Model {
   /*
    * Attention tiles run on one thread each, several tiles at once (query chunks side by side, see
    * runEncoderLayer): a tile's dozen small operators then never wait for each other's threads,
-   * and each core keeps its own tile in its cache.
+   * and each core keeps its own tile in its cache. `threads` other than 1 only for comparisons.
    */
 
   /** One key tile of attention with the position bias gathered per (query, key); shared by all layers. */
-  encoderNearTile(): Promise<LoadedSession> {
-    return this.session('encoder_attn_near', () => encoderNearTileGraph(this.checkpoint), true, 1);
+  encoderNearTile(threads = 1): Promise<LoadedSession> {
+    return this.session('encoder_attn_near', () => encoderNearTileGraph(this.checkpoint), true, threads);
   }
 
   /** One key tile of attention whose position bias is one constant per head; shared by all layers. */
-  encoderFarTile(): Promise<LoadedSession> {
-    return this.session('encoder_attn_far', () => encoderFarTileGraph(this.checkpoint), true, 1);
+  encoderFarTile(threads = 1): Promise<LoadedSession> {
+    return this.session('encoder_attn_far', () => encoderFarTileGraph(this.checkpoint), true, threads);
   }
 
   /** A far tile whose key bias is one constant per sequence: the bias is one number per (sequence, head). */
-  encoderFarUniformTile(): Promise<LoadedSession> {
-    return this.session('encoder_attn_far_uniform', () => encoderFarUniformTileGraph(this.checkpoint), true, 1);
+  encoderFarUniformTile(threads = 1): Promise<LoadedSession> {
+    return this.session('encoder_attn_far_uniform', () => encoderFarUniformTileGraph(this.checkpoint), true, threads);
   }
 
   encoderOutput(layer: number): Promise<LoadedSession> {

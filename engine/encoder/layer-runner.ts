@@ -32,6 +32,13 @@ export interface LayerRunOptions {
   queryRows?: number;
   /** false: far tiles with one key bias per sequence still add it to every score (for comparisons). */
   uniformFarTiles?: boolean;
+  /**
+   * Query chunks attended at once (default attentionLanes(threads)); 1 runs each tile on all the
+   * engine's threads instead of one (for comparisons).
+   */
+  lanes?: number;
+  /** Cap on one tile's score elements (default CACHE_TILE_SCORES; for comparisons). */
+  tileScores?: number;
   /** Fraction of the current layer done, for progress within long layers. */
   onFraction?: (done: number) => void;
 }
@@ -86,7 +93,11 @@ export interface LayerRunStats {
   /** Far tiles, of which `uniformTiles` had one key bias per sequence (their bias is one number per head). */
   farTiles: number;
   uniformTiles: number;
-  /** Wall-clock milliseconds in each stage: keys/values, queries, attention tiles, output projection + FFN. */
+  /**
+   * Wall-clock milliseconds in each stage: keys/values, queries, attention tiles, output projection
+   * + FFN. Query chunks overlap (one per lane), so their wall time is shared out among the last
+   * three stages in proportion to the time each lane spent in them.
+   */
   ms: { kv: number; query: number; attention: number; output: number };
 }
 
@@ -110,8 +121,8 @@ export function attentionLanes(threads: number): number {
  * Keys per attention tile for `rows` = B·H·c score rows: the lanes together stay within the
  * score budget, and no tile grows beyond CACHE_TILE_SCORES.
  */
-export function keysPerTile(n: number, rows: number, lanes: number, budget: number): number {
-  return Math.max(1, Math.min(n, Math.floor(Math.min(budget / lanes, CACHE_TILE_SCORES) / rows)));
+export function keysPerTile(n: number, rows: number, lanes: number, budget: number, cap = CACHE_TILE_SCORES): number {
+  return Math.max(1, Math.min(n, Math.floor(Math.min(budget / lanes, cap) / rows)));
 }
 
 /** Keys per sub-tile when a key tile lies near the queries (its bias must be gathered per pair). */
@@ -222,12 +233,14 @@ export async function runEncoderLayer(
   const { dModel: d, numHeads: H, dKv: dk } = model.config;
   const budget = opts.scoreBudget ?? DEFAULT_SCORE_BUDGET;
   const n = inp.length;
+  const maxLanes = Math.max(1, Math.floor(opts.lanes ?? attentionLanes(model.threads)));
+  const tileThreads = maxLanes === 1 ? model.threads : 1;
   const [querySession, outputSession, nearSession, farSession, farUniformSession] = await Promise.all([
     model.encoderQuery(layer),
     model.encoderOutput(layer),
-    model.encoderNearTile(),
-    model.encoderFarTile(),
-    model.encoderFarUniformTile(),
+    model.encoderNearTile(tileThreads),
+    model.encoderFarTile(tileThreads),
+    model.encoderFarUniformTile(tileThreads),
   ]);
   const { table, maxDistance: L } = model.positionBias();
   const headBias = (row: number) => table.slice(row * H, (row + 1) * H);
@@ -246,8 +259,8 @@ export async function runEncoderLayer(
     const kv = await computeKeysValues(model, layer, x, B, n, opts.signal);
     const chunk = Math.max(1, Math.min(n, Math.ceil(queryRows / B)));
     const chunks = Math.ceil(n / chunk);
-    const lanes = Math.min(chunks, attentionLanes(model.threads));
-    const tileKeys = keysPerTile(n, B * H * chunk, lanes, budget);
+    const lanes = Math.min(chunks, maxLanes);
+    const tileKeys = keysPerTile(n, B * H * chunk, lanes, budget, opts.tileScores);
     const shape = { batch: B, n, H, dk, pos, kbias };
     const tiles: KeyTile[] = [];
     for (let k0 = 0; k0 < n; k0 += tileKeys) tiles.push(keyTile(kv, shape, k0, Math.min(n, k0 + tileKeys)));
