@@ -105,8 +105,9 @@ export interface LayerRunStats {
 const QUERY_ROWS = 256;
 /**
  * Score elements (B·H·c·m) of one attention tile when the budget allows more: a tile this size
- * (3 MiB) stays in cache through its dozen operators; measured on 2 cores (t5-base, c = 256):
- * 256 keys per tile ran 2.2× the throughput of 1,365 (tests/bench/engine-throughput.ts --layer-at).
+ * (3 MiB) stays in cache through its dozen operators. Measured on 2 cores, t5-base shape, c = 256,
+ * far tiles alone: two single-threaded lanes ran 85 GFLOP/s with 256 keys per tile, 60 with 682
+ * and 55–70 with 128, against 38 for one two-threaded tile of 1,365 keys.
  */
 export const CACHE_TILE_SCORES = 3 << 18;
 /** At most this many query chunks at once: the memory estimate counts 4,096 rows of FFN work (engine/memory.ts). */
