@@ -65,7 +65,8 @@ export function estimateMemory(config: T5Config, weightBytes: number, req: Memor
   const perToken = req.attention === 'dense' ? 12 : 12 + 8;
   const decoder = decoderBytes(config, n, beams);
   const sessionBytes = weightBytes + L * d * H * dk * 4;
-  // One attend call at the score budget: scores, bias and probabilities, and a chunk's FFN rows.
+  // The attention tiles in flight (all lanes together within the score budget): scores, bias and
+  // probabilities; and the chunks' FFN rows (at most 16 lanes of 256 rows).
   const work = 3 * DEFAULT_SCORE_BUDGET * 4 + 4096 * (ff + 4 * d) * 4;
   const activationBytes = states + perToken * n + decoder;
   const fixedBytes = FIXED_BYTES + work;

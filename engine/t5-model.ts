@@ -4,6 +4,7 @@ import type { GraphBuilder } from './graph/builder';
 import { decoderStepGraph } from './graph/decoder-graphs';
 import {
   encoderFarTileGraph,
+  encoderFarUniformTileGraph,
   encoderKvGraph,
   encoderNearTileGraph,
   encoderOutputGraph,
@@ -14,7 +15,7 @@ import {
 import { checkpointBytes, estimateMemory, systemMemoryLimits, type MemoryEstimate, type MemoryLimits, type MemoryRequest } from './memory';
 import type { Precision } from './graph/quantize';
 import { cachedGraph, graphCacheDir, graphCacheDirs, pruneGraphCache } from './runtime/graph-cache';
-import { openSession, type ExecutionProvider, type LoadedSession, type RuntimeOptions } from './runtime/onnx';
+import { defaultThreads, openSession, type ExecutionProvider, type LoadedSession, type RuntimeOptions } from './runtime/onnx';
 
 export interface ModelOptions extends RuntimeOptions {
   /** Where compiled graphs are cached; defaults to `<model dir>/.longread-cache`. */
@@ -65,18 +66,24 @@ export class T5Model {
     return this.actualProvider;
   }
 
-  private session(name: string, build: () => GraphBuilder, arena = false): Promise<LoadedSession> {
-    let s = this.sessions.get(name);
+  /** Threads one operator may use; also how many attention tiles run at once (each on one thread). */
+  get threads(): number {
+    return this.options.threads ?? defaultThreads();
+  }
+
+  private session(name: string, build: () => GraphBuilder, arena = false, threads?: number): Promise<LoadedSession> {
+    const key = threads ? `${name}@${threads}` : name;
+    let s = this.sessions.get(key);
     if (!s) {
       s = (async () => {
         const file = cachedGraph(this.cacheDir, name, build);
-        const loaded = await openSession(file, { ...this.options, arena });
+        const loaded = await openSession(file, { ...this.options, arena, ...(threads ? { threads } : {}) });
         this.actualProvider = loaded.provider;
         this.sessionBytes += graphWeightBytes(file);
         return loaded;
       })();
-      s.catch(() => this.sessions.delete(name));
-      this.sessions.set(name, s);
+      s.catch(() => this.sessions.delete(key));
+      this.sessions.set(key, s);
     }
     return s;
   }
@@ -108,14 +115,25 @@ export class T5Model {
     return this.session(`encoder_${layer}_query`, () => encoderQueryGraph(this.checkpoint, layer, this.precision));
   }
 
+  /*
+   * Attention tiles run on one thread each, several tiles at once (query chunks side by side, see
+   * runEncoderLayer): a tile's dozen small operators then never wait for each other's threads,
+   * and each core keeps its own tile in its cache. `threads` other than 1 only for comparisons.
+   */
+
   /** One key tile of attention with the position bias gathered per (query, key); shared by all layers. */
-  encoderNearTile(): Promise<LoadedSession> {
-    return this.session('encoder_attn_near', () => encoderNearTileGraph(this.checkpoint), true);
+  encoderNearTile(threads = 1): Promise<LoadedSession> {
+    return this.session('encoder_attn_near', () => encoderNearTileGraph(this.checkpoint), true, threads);
   }
 
   /** One key tile of attention whose position bias is one constant per head; shared by all layers. */
-  encoderFarTile(): Promise<LoadedSession> {
-    return this.session('encoder_attn_far', () => encoderFarTileGraph(this.checkpoint), true);
+  encoderFarTile(threads = 1): Promise<LoadedSession> {
+    return this.session('encoder_attn_far', () => encoderFarTileGraph(this.checkpoint), true, threads);
+  }
+
+  /** A far tile whose key bias is one constant per sequence: the bias is one number per (sequence, head). */
+  encoderFarUniformTile(threads = 1): Promise<LoadedSession> {
+    return this.session('encoder_attn_far_uniform', () => encoderFarUniformTileGraph(this.checkpoint), true, threads);
   }
 
   encoderOutput(layer: number): Promise<LoadedSession> {
@@ -139,6 +157,7 @@ export class T5Model {
     }
     await this.encoderNearTile();
     await this.encoderFarTile();
+    await this.encoderFarUniformTile();
     await this.decoderStep();
   }
 

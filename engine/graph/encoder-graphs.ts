@@ -83,18 +83,23 @@ export function encoderQueryGraph(ckpt: Checkpoint, layer: number, precision: Pr
  * One key tile of the online softmax: scores = q·kT + bias; the running max and the accumulator
  * updated. Values come with a column of ones, so the accumulator's last column is the softmax
  * sum, summed by the MatMul in key order (a masked padding key adds an exact 0 whatever the tile
- * length, so padding never changes a result).
+ * length, so padding never changes a result). A bias that is one constant per (sequence, head),
+ * `shift` (B,H,1,1), is not added to the (B,H,c,m) scores (a whole pass over the largest tensor)
+ * but to their row max: exp(s + shift − max) = exp(s − (max − shift)).
  */
-function onlineSoftmaxTile(g: GraphBuilder, cfg: Checkpoint['config'], bias: (g: GraphBuilder) => string): void {
+function onlineSoftmaxTile(g: GraphBuilder, cfg: Checkpoint['config'], bias: { scores: (g: GraphBuilder) => string } | { shift: string }): void {
   const H = cfg.numHeads;
   const q = g.input('q', 'float', ['B', H, 'c', cfg.dKv]);
   const kT = g.input('kT', 'float', ['B', H, cfg.dKv, 'm']);
   const v1 = g.input('v1', 'float', ['B', H, 'm', cfg.dKv + 1]);
   const max = g.input('max', 'float', ['B', H, 'c', 1]);
   const acc = g.input('acc', 'float', ['B', H, 'c', cfg.dKv + 1]);
-  const scores = g.add(g.matmul(q, kT), bias(g));
-  const max2 = g.op('Max', [max, g.op('ReduceMax', [scores], { axes: [-1], keepdims: 1 })]);
-  const p = g.op('Exp', [g.sub(scores, max2)]);
+  const qk = g.matmul(q, kT);
+  const scores = 'shift' in bias ? qk : g.add(qk, bias.scores(g));
+  let rowMax = g.op('ReduceMax', [scores], { axes: [-1], keepdims: 1 });
+  if ('shift' in bias) rowMax = g.add(rowMax, bias.shift);
+  const max2 = g.op('Max', [max, rowMax]);
+  const p = g.op('Exp', [g.sub(scores, 'shift' in bias ? g.sub(max2, bias.shift) : max2)]);
   const rescale = g.op('Exp', [g.sub(max, max2)]);
   g.output(max2, 'max_out', 'float', ['B', H, 'c', 1]);
   g.output(g.add(g.mul(acc, rescale), g.matmul(p, v1)), 'acc_out', 'float', ['B', H, 'c', cfg.dKv + 1]);
@@ -106,7 +111,7 @@ export function encoderNearTileGraph(ckpt: Checkpoint): GraphBuilder {
   const qpos = g.input('qpos', 'int64', ['B', 'c']);
   const kpos = g.input('kpos', 'int64', ['B', 'm']);
   const kbias = g.input('kbias', 'float', ['B', 'm']);
-  onlineSoftmaxTile(g, cfg, () => {
+  onlineSoftmaxTile(g, cfg, { scores: () => {
     const { table, maxDistance: L } = encoderPositionBias(ckpt);
     // Table stored (H, 2L+1) so the gather yields (H, B, c, m) directly.
     const tableT = new Float32Array(table.length);
@@ -116,7 +121,7 @@ export function encoderNearTileGraph(ckpt: Checkpoint): GraphBuilder {
     const rel = g.sub(g.unsqueeze(kpos, [1]), g.unsqueeze(qpos, [2]));
     const idx = g.add(g.op('Clip', [rel, g.scalarInt(-L), g.scalarInt(L)]), g.scalarInt(L));
     return g.add(g.transpose(g.op('Gather', [t, idx], { axis: 1 }), [1, 0, 2, 3]), g.unsqueeze(kbias, [1, 2]));
-  });
+  } });
   return g;
 }
 
@@ -125,7 +130,17 @@ export function encoderFarTileGraph(ckpt: Checkpoint): GraphBuilder {
   const g = new GraphBuilder('encoder_attn_far');
   // The head's constant position bias plus each key's bias, (B,H,1,m), added by the caller.
   const bias = g.input('bias', 'float', ['B', cfg.numHeads, 1, 'm']);
-  onlineSoftmaxTile(g, cfg, () => bias);
+  onlineSoftmaxTile(g, cfg, { scores: () => bias });
+  return g;
+}
+
+/**
+ * A far tile whose keys all carry the same key bias within each sequence (dense attention, VCC's
+ * unpadded fine tokens): the whole bias is one constant per (sequence, head), (B,H,1,1).
+ */
+export function encoderFarUniformTileGraph(ckpt: Checkpoint): GraphBuilder {
+  const g = new GraphBuilder('encoder_attn_far_uniform');
+  onlineSoftmaxTile(g, ckpt.config, { shift: g.input('shift', 'float', ['B', ckpt.config.numHeads, 1, 1]) });
   return g;
 }
 

@@ -2,15 +2,17 @@
  * Benchmark (not a test): this machine's ONNX Runtime MatMul throughput, and the dense encoder's
  * throughput for t5-small- and t5-base-shaped random models at 512, 2K and 4K tokens.
  * Each encoder figure is the best of --reps runs (default 2), after a short warm-up run.
- *   node bin/run-ts.mjs tests/bench/engine-throughput.ts [--threads N] [--lengths 512,2048,4096] [--reps 2]
- * With --layer-at 16384 (comma-separated lengths) it instead runs one t5-base-shaped dense encoder
- * layer at each length and reports each stage's GFLOP/s (keys/values, queries, attention tiles,
- * output + FFN) against the MatMul figure measured just before and just after.
+ *   node bin/run-ts.mjs tests/bench/engine-throughput.ts [--threads N] [--lengths 512,2048,4096] [--reps 2] [--shapes t5-small,t5-base]
+ * With --layer-at 16384 (comma-separated lengths) it instead runs one dense encoder layer of each
+ * --shapes (t5-small,t5-base; default t5-base) at each length, --reps times, and reports each
+ * stage's GFLOP/s (keys/values, queries, attention tiles, output + FFN) against the MatMul figure
+ * measured just before and just after; --compare runs the layer as before the lanes and cache-size
+ * tiles, each half of that change alone, and the default, in turn, --reps times.
  */
 import ort from 'onnxruntime-node';
 import { GraphBuilder } from '../../engine/graph/builder';
 import { embedIds, encodeDense } from '../../engine/encoder/dense';
-import { runEncoderLayer } from '../../engine/encoder/layer-runner';
+import { runEncoderLayer, type LayerRunOptions } from '../../engine/encoder/layer-runner';
 import { defaultThreads } from '../../engine/runtime/onnx';
 import { T5Model } from '../../engine/t5-model';
 import { randomCheckpoint, rng, tinyConfig } from '../helpers/random-checkpoint';
@@ -52,7 +54,7 @@ if (layerAt) {
 const peak = await matmulGflops(2048);
 console.log(`MatMul 2048×2048·2048×2048 fp32: ${peak.toFixed(1)} GFLOP/s`);
 
-for (const shape of ['t5-small', 't5-base'] as const) {
+for (const shape of (arg('shapes') ?? 't5-small,t5-base').split(',') as Array<'t5-small' | 't5-base'>) {
   const cfg = tinyConfig(t5Shape(shape));
   const model = new T5Model(randomCheckpoint(cfg, 11), { threads });
   await model.warmUp();
@@ -76,38 +78,60 @@ for (const shape of ['t5-small', 't5-base'] as const) {
 }
 
 async function layerStages(ns: number[]): Promise<void> {
-  const cfg = tinyConfig({ ...t5Shape('t5-base'), numLayers: 1, numDecoderLayers: 1 });
-  const model = new T5Model(randomCheckpoint(cfg, 11), { threads });
-  const inner = cfg.numHeads * cfg.dKv;
-  const layerInput = (n: number) => ({
-    x: embedIds(model, Array.from({ length: n }, (_, i) => 3 + ((i * 7919) % 32000))),
-    batch: 1,
-    length: n,
-    positions: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
-    keyBias: new Float32Array(n),
-  });
-  await runEncoderLayer(model, 0, layerInput(512));
-  for (const n of ns) {
-    const before = await matmulGflops(2048);
-    const stats = await runEncoderLayer(model, 0, layerInput(n));
-    const after = await matmulGflops(2048);
-    const peak = Math.max(before, after);
-    const gflop = {
-      kv: (2 * n * cfg.dModel * inner * 2) / 1e9,
-      query: (2 * n * cfg.dModel * inner) / 1e9,
-      attention: (4 * n * n * inner) / 1e9,
-      output: (2 * n * inner * cfg.dModel + 2 * n * cfg.dModel * cfg.dFf * (cfg.isGatedAct ? 3 : 2)) / 1e9,
-    };
-    console.log(`t5-base layer n=${n}: MatMul ${before.toFixed(1)} before, ${after.toFixed(1)} after; ${stats.farTiles} far and ${stats.nearTiles} near key tiles`);
-    let total = 0;
-    for (const stage of ['kv', 'query', 'attention', 'output'] as const) {
-      const s = stats.ms[stage] / 1000;
-      total += s;
-      const rate = gflop[stage] / s;
-      console.log(`  ${stage.padEnd(9)} ${s.toFixed(2)} s, ${gflop[stage].toFixed(0)} GFLOP, ${rate.toFixed(1)} GFLOP/s = ${(rate / peak).toFixed(2)} of MatMul`);
+  const shapes = (arg('shapes') ?? 't5-base').split(',') as Array<'t5-small' | 't5-base'>;
+  // --compare: the layer as before this tiling (one chunk at a time, each tile on every thread, tiles
+  // up to the whole score budget, each far tile's bias added to its scores), the two halves of the
+  // change alone, and the default, in turn (A B C D A B C D …) in the same process.
+  const variants: Array<{ label: string; opts: LayerRunOptions }> = process.argv.includes('--compare')
+    ? [
+        { label: 'before: 1 lane, budget-size tiles, bias added', opts: { lanes: 1, tileScores: Infinity, uniformFarTiles: false } },
+        { label: '1 lane, budget-size tiles', opts: { lanes: 1, tileScores: Infinity } },
+        { label: '1 lane, cache-size tiles', opts: { lanes: 1 } },
+        { label: 'default: a lane per thread, cache-size tiles', opts: {} },
+      ]
+    : [{ label: '', opts: {} }];
+  for (const shape of shapes) {
+    const cfg = tinyConfig({ ...t5Shape(shape), numLayers: 1, numDecoderLayers: 1 });
+    const model = new T5Model(randomCheckpoint(cfg, 11), { threads });
+    const inner = cfg.numHeads * cfg.dKv;
+    const layerInput = (n: number) => ({
+      x: embedIds(model, Array.from({ length: n }, (_, i) => 3 + ((i * 7919) % 32000))),
+      batch: 1,
+      length: n,
+      positions: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
+      keyBias: new Float32Array(n),
+    });
+    for (const v of variants) await runEncoderLayer(model, 0, layerInput(512), v.opts);
+    for (const n of ns) {
+      for (let rep = 0; rep < reps; rep++) {
+        for (const v of variants) {
+          const before = await matmulGflops(2048);
+          const stats = await runEncoderLayer(model, 0, layerInput(n), v.opts);
+          const after = await matmulGflops(2048);
+          const peak = Math.max(before, after);
+          const gflop = {
+            kv: (2 * n * cfg.dModel * inner * 2) / 1e9,
+            query: (2 * n * cfg.dModel * inner) / 1e9,
+            attention: (4 * n * n * inner) / 1e9,
+            output: (2 * n * inner * cfg.dModel + 2 * n * cfg.dModel * cfg.dFf * (cfg.isGatedAct ? 3 : 2)) / 1e9,
+          };
+          const label = v.label ? ` [${v.label}]` : '';
+          console.log(
+            `${shape} layer n=${n}${label}: MatMul ${before.toFixed(1)} before, ${after.toFixed(1)} after; ` +
+              `${stats.farTiles} far (${stats.uniformTiles} uniform) and ${stats.nearTiles} near key tiles`,
+          );
+          let total = 0;
+          for (const stage of ['kv', 'query', 'attention', 'output'] as const) {
+            const s = stats.ms[stage] / 1000;
+            total += s;
+            const rate = gflop[stage] / s;
+            console.log(`  ${stage.padEnd(9)} ${s.toFixed(2)} s, ${gflop[stage].toFixed(0)} GFLOP, ${rate.toFixed(1)} GFLOP/s = ${(rate / peak).toFixed(2)} of MatMul`);
+          }
+          const all = Object.values(gflop).reduce((a, b) => a + b, 0);
+          console.log(`  layer     ${total.toFixed(2)} s, ${(all / total).toFixed(1)} GFLOP/s = ${(all / total / peak).toFixed(2)} of MatMul`);
+        }
+      }
     }
-    const all = Object.values(gflop).reduce((a, b) => a + b, 0);
-    console.log(`  layer     ${total.toFixed(2)} s, ${(all / total).toFixed(1)} GFLOP/s = ${(all / total / peak).toFixed(2)} of MatMul`);
+    await model.release();
   }
-  await model.release();
 }

@@ -5,8 +5,9 @@ import path from 'node:path';
 import { CancelledError } from '../../common/errors';
 import { generate } from '../../engine/decoder/generate';
 import { embedIds, encodeDense } from '../../engine/encoder/dense';
-import { runEncoderLayer } from '../../engine/encoder/layer-runner';
+import { attentionLanes, CACHE_TILE_SCORES, DEFAULT_SCORE_BUDGET, keysPerTile, runEncoderLayer } from '../../engine/encoder/layer-runner';
 import { encoderForward } from '../reference/t5-f64';
+import { refModel, t5Layer } from '../reference/vcc-f64';
 import { GraphBuilder } from '../../engine/graph/builder';
 import { cachedGraph } from '../../engine/runtime/graph-cache';
 import { T5Model } from '../../engine/t5-model';
@@ -42,6 +43,71 @@ test('attention in query chunks and key tiles (near and far) matches one tile an
   const stats = await runEncoderLayer(model, 0, batch, opts);
   assert.equal(stats.nearTiles + stats.farTiles >= 13 * 29, true);
   assert.ok(stats.farTiles > stats.nearTiles && stats.nearTiles > 0, JSON.stringify(stats));
+  // Dense attention: every far tile has one key bias (0), so all take the bias on the row max.
+  assert.equal(stats.uniformTiles, stats.farTiles);
+  const added = await encodeDense(model, input, { ...opts, uniformFarTiles: false });
+  assert.ok(relErr(added, ref) <= 1e-5, `bias added to the scores vs reference: ${relErr(added, ref)}`);
+  assert.ok(relErr(tiled, added) <= 1e-6, `bias on the row max vs added to the scores: ${relErr(tiled, added)}`);
+  await model.release();
+  // Two threads: two query chunks at once, each on a single-threaded tile session.
+  const twoLanes = new T5Model(ckpt, { threads: 2 });
+  // Twice the budget, so each lane's tiles are those above (7 keys).
+  const parallel = await encodeDense(twoLanes, input, { ...opts, scoreBudget: 2 * opts.scoreBudget });
+  assert.ok(relErr(parallel, ref) <= 1e-5, `two lanes vs reference: ${relErr(parallel, ref)}`);
+  assert.ok(relErr(parallel, tiled) <= 1e-6, `two lanes vs one: ${relErr(parallel, tiled)}`);
+  await twoLanes.release();
+});
+
+test('tile shape: one lane per thread (at most 16); the lanes share the score budget and a tile stays within the cache size', () => {
+  assert.deepEqual([1, 2, 8, 64].map(attentionLanes), [1, 2, 8, 16]);
+  // Dense 16K, 256-row chunks: t5-base (12 heads) 256 keys per tile, t5-small (8 heads) 384.
+  assert.equal(keysPerTile(16384, 12 * 256, 2, DEFAULT_SCORE_BUDGET), 256);
+  assert.equal(keysPerTile(16384, 8 * 256, 2, DEFAULT_SCORE_BUDGET), 384);
+  for (const lanes of [1, 2, 4, 16]) {
+    for (const rows of [1, 64, 8 * 256, 12 * 256, 32 * 12 * 16]) {
+      for (const budget of [448, 1 << 16, DEFAULT_SCORE_BUDGET]) {
+        const m = keysPerTile(16384, rows, lanes, budget);
+        assert.ok(m >= 1 && m <= 16384);
+        // Within budget and cache size unless a single key per tile is already over.
+        if (m > 1) assert.ok(lanes * rows * m <= budget && rows * m <= CACHE_TILE_SCORES, `${lanes} lanes, ${rows} rows, budget ${budget}: ${m} keys`);
+      }
+    }
+  }
+  // A short sequence: one tile holds every key.
+  assert.equal(keysPerTile(100, 12 * 100, 2, DEFAULT_SCORE_BUDGET), 100);
+});
+
+test('far tiles: a key bias that varies, or masks, within a tile is added to the scores; one bias per sequence goes on the row max', async () => {
+  const ckpt = randomCheckpoint(tinyConfig({ numLayers: 1, relativeAttentionMaxDistance: 8, relativeAttentionNumBuckets: 8 }), 5);
+  const model = new T5Model(ckpt, { threads: 1 });
+  const n = 96;
+  const input = ids(n);
+  // Two sequences: the first with log-count-like key biases on its first 48 keys, the second with its last 16 keys masked.
+  const keyBias = new Float32Array(2 * n);
+  for (let j = 0; j < 48; j++) keyBias[j] = Math.log(1 + (j % 5));
+  for (let j = n - 16; j < n; j++) keyBias[n + j] = -1e9;
+  const layerBatch = () => ({
+    x: Float32Array.from([...embedIds(model, input), ...embedIds(model, input.map((t) => 2 + ((t + 1) % 62)))]),
+    batch: 2,
+    length: n,
+    positions: BigInt64Array.from({ length: 2 * n }, (_, i) => BigInt(i % n)),
+    keyBias: keyBias.slice(),
+  });
+  const opts = { scoreBudget: 4 * 2 * 16 * 8, queryRows: 32 };
+  const a = layerBatch();
+  const stats = await runEncoderLayer(model, 0, a, opts);
+  // Tiles of 8 keys: on keys 0–47 the first sequence's biases vary, on keys 80–95 the second's mask.
+  assert.ok(stats.uniformTiles > 0 && stats.uniformTiles < stats.farTiles, JSON.stringify(stats));
+  const b = layerBatch();
+  await runEncoderLayer(model, 0, b, { ...opts, uniformFarTiles: false });
+  const x0 = layerBatch().x;
+  const ref = refModel(ckpt);
+  const positions = Array.from({ length: n }, (_, i) => i);
+  const expected = [0, 1].flatMap((seq) => [
+    ...t5Layer(ref, 0, Float64Array.from(x0.subarray(seq * n * ckpt.config.dModel, (seq + 1) * n * ckpt.config.dModel)), positions, keyBias.subarray(seq * n, (seq + 1) * n)),
+  ]);
+  assert.ok(relErr(a.x, expected) <= 1e-5, `tiled vs reference: ${relErr(a.x, expected)}`);
+  assert.ok(relErr(a.x, b.x) <= 1e-6, `bias on the row max vs added to the scores: ${relErr(a.x, b.x)}`);
   await model.release();
 });
 
