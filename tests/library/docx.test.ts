@@ -8,13 +8,12 @@ import type { ApiResult } from '../../common/api';
 import { LongreadError } from '../../common/errors';
 import { AppApi } from '../../main/api/api';
 import { ingestFile } from '../../main/ingest/index';
-import { ZipReader } from '../../main/ingest/zip';
 import { Library } from '../../main/library/library';
 import { MIGRATIONS } from '../../main/library/migrations';
 import { LIBRARY_FILE } from '../../main/library/paths';
 import { repoRoot, tempDir } from './helpers/corpus';
 import { sampleDocx } from './helpers/docx-writer';
-import { writeZip, type ZipEntrySpec } from './helpers/zip-writer';
+import { readZipEntries, writeZip } from './helpers/zip-writer';
 import { RecordingAssistant } from '../app/helpers';
 
 async function rejectsWith(file: string, code: string, message: RegExp): Promise<void> {
@@ -27,16 +26,6 @@ async function rejectsWith(file: string, code: string, message: RegExp): Promise
   });
 }
 
-async function entriesOf(bytes: Buffer): Promise<ZipEntrySpec[]> {
-  const zip = await ZipReader.open(bytes);
-  try {
-    const out: ZipEntrySpec[] = [];
-    for (const name of zip.entries.keys()) out.push({ name, data: await zip.read(name) });
-    return out;
-  } finally {
-    zip.close();
-  }
-}
 
 test('Word: headings become sections, lists keep their bullets and numbers, a table row is one line, core properties give title and author', async () => {
   const { dir, cleanup } = tempDir();
@@ -98,7 +87,7 @@ test('Word: damaged, hostile, encrypted and old-format files get typed errors na
     writeFileSync(truncated, good.subarray(0, good.length - 60));
     await rejectsWith(truncated, 'docx-corrupt', /^truncated\.docx: this Word document is damaged or incomplete/);
 
-    const entries = await entriesOf(good);
+    const entries = await readZipEntries(good);
     assert.ok(entries.some((e) => e.name === 'word/document.xml'));
     const noBody = path.join(dir, 'nobody.docx');
     writeFileSync(noBody, writeZip(entries.filter((e) => e.name !== 'word/document.xml')));
