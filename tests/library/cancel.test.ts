@@ -1,22 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LongreadError } from '../../common/errors';
 import { loadSource } from '../../main/ingest/index';
 import { ingestSourceInProcess } from '../../main/ingest/ingest-process';
 import { Library } from '../../main/library/library';
 import { alive, procAvailable, readerProcesses, until } from '../helpers/engine-processes';
-import { corpus, needs, repoRoot, tempDir } from './helpers/corpus';
+import { corpus, needs, repeatedBook, repoRoot, tempDir } from './helpers/corpus';
 
 /** A long plain text (Moby-Dick over and over, ~40 MB): its parse is one synchronous stretch of many seconds. */
-function bigText(dir: string): string {
-  const book = readFileSync(corpus('books/pg2701.txt'));
-  const file = path.join(dir, 'long.txt');
-  writeFileSync(file, Buffer.concat(Array.from({ length: Math.ceil((40 * 1024 * 1024) / book.length) }, () => book)));
-  return file;
-}
+const bigText = (dir: string) => repeatedBook(dir, 'long.txt', 40 * 1024 * 1024);
 
 async function settleTime(p: Promise<unknown>): Promise<{ error: unknown; at: number }> {
   try {
@@ -121,9 +115,7 @@ test('when the app is killed while its reader is in a long synchronous parse, th
   const { dir, cleanup } = tempDir();
   try {
     // near the 64 M character cap: its parse holds the reader's event loop for seconds at a time
-    const book = readFileSync(corpus('books/pg2701.txt'));
-    const file = path.join(dir, 'longer.txt');
-    writeFileSync(file, Buffer.concat(Array.from({ length: Math.floor((60 * 1024 * 1024) / book.length) }, () => book)));
+    const file = repeatedBook(dir, 'longer.txt', 60 * 1024 * 1024);
     const app = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'tests', 'helpers', 'reader-orphan.ts'), file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     app.stdout.on('data', (d) => (out += d));

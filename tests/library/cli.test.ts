@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { loadTokenizer } from '../../engine/tokenizer';
 import { Library } from '../../main/library/library';
 import { alive, procAvailable, readerProcesses, until } from '../helpers/engine-processes';
-import { corpus, needs, repoRoot, tempDir } from './helpers/corpus';
+import { corpus, needs, repeatedBook, repoRoot, tempDir } from './helpers/corpus';
 
 // no model: LONGREAD_MODEL names a folder that does not exist (and nothing is imported)
 function longread(home: string, ...args: string[]) {
@@ -109,9 +109,7 @@ test('Ctrl-C during library add stops the reader mid-parse: exit 130 with the ty
   const { dir, cleanup } = tempDir();
   try {
     // Moby-Dick over and over (~40 MB): reading it is one synchronous stretch of many seconds
-    const book = readFileSync(corpus('books/pg2701.txt'));
-    const file = path.join(dir, 'long.txt');
-    writeFileSync(file, Buffer.concat(Array.from({ length: Math.ceil((40 * 1024 * 1024) / book.length) }, () => book)));
+    const file = repeatedBook(dir, 'long.txt', 40 * 1024 * 1024);
     const home = path.join(dir, 'home');
     // SIGINT to the CLI alone (a `kill -INT`), then to its whole process group, as a terminal's Ctrl-C sends it (the reader gets it too)
     for (const to of ['cli', 'group'] as const) {

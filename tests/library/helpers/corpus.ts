@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,4 +33,15 @@ export function tempDir(prefix = 'longread-test-'): { dir: string; cleanup: () =
 /** Collapses whitespace so passages can be compared regardless of line wrapping. */
 export function squash(s: string): string {
   return s.replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * Moby-Dick over and over, as many whole copies as fit in `bytes`, written to `dir/name`: a text
+ * whose reading is one synchronous stretch of many seconds.
+ */
+export function repeatedBook(dir: string, name: string, bytes: number): string {
+  const book = readFileSync(corpus('books/pg2701.txt'));
+  const file = path.join(dir, name);
+  writeFileSync(file, Buffer.concat(Array.from({ length: Math.max(1, Math.floor(bytes / book.length)) }, () => book)));
+  return file;
 }
