@@ -11,9 +11,11 @@
  *
  *   node bin/run-ts.mjs models/recipe/make-data.ts --tokenizer DIR --out DIR
  *     [--phases short:64-320:14000,medium:256-1024:6000,long:768-1800:2000]
- *        (name:MIN-MAX document tokens of real text:examples[:cloze share[:max facts]], the last two override the flags)
- *     [--valid 300] [--valid-range 256-1024] [--valid-split train] [--valid-cloze P] [--cloze 0.5] [--max-facts 3]
+ *        (name:MIN-MAX document tokens of real text:examples[:cloze share[:max facts[:reader share]]], the last three override the flags)
+ *     [--valid 300] [--valid-range 256-1024] [--valid-split train] [--valid-cloze P] [--valid-reader P] [--reader 0] [--cloze 0.5] [--max-facts 3]
  *     [--same-kind 0] [--word-roles 0] [--open-values 0] [--seed 7]
+ *   --reader     share of reader questions about real sentences (reader-questions.ts: "Who is the chief mate?"), each
+ *                with distractor sentences of the same book that share its words; of the rest, --cloze are cloze
  *   --cloze      share of questions that are cloze questions from real sentences (the rest are inserted facts)
  *   --max-facts  facts inserted per document (1..N, one of them asked; the others are distractors)
  *   --same-kind  chance that the distractors use the asked fact's template, so only the role tells them apart
@@ -30,12 +32,18 @@ import { loadTokenizer, type T5Tokenizer } from '../../engine/tokenizer';
 import { qaQueryIds } from '../../engine/qa-format';
 import { sentences, trainSources } from './corpus';
 import { FACT_KINDS, makeCloze, makeFact, rng, type Rng, type Split } from './qa-gen';
+import { bookNames, readerQuestions } from './reader-questions';
 
 interface TokSource {
   name: string;
   sents: string[];
   ids: number[][];
   tokens: number;
+  /** For reader questions: the book's names and lowercase words, the sentences that give a question, and word -> sentences. */
+  names: Set<string>;
+  vocab: Set<string>;
+  askable: Map<string, number[]>;
+  byWord: Map<string, number[]>;
 }
 
 interface Phase {
@@ -53,14 +61,16 @@ function parseRange(s: string): [number, number] {
 
 function parsePhases(s: string, dflt: Mix): Phase[] {
   return s.split(',').map((p) => {
-    const [name, range, count, cloze, maxFacts] = p.split(':');
-    if (!name || !/^[a-z0-9]+$/.test(name) || !range || !count || !/^\d+$/.test(count)) throw new Error(`bad phase "${p}" (want name:MIN-MAX:COUNT[:CLOZE[:MAXFACTS]])`);
-    const mix = { ...dflt, cloze: cloze ? Number(cloze) : dflt.cloze, maxFacts: maxFacts ? Number(maxFacts) : dflt.maxFacts };
+    const [name, range, count, cloze, maxFacts, reader] = p.split(':');
+    if (!name || !/^[a-z0-9]+$/.test(name) || !range || !count || !/^\d+$/.test(count)) throw new Error(`bad phase "${p}" (want name:MIN-MAX:COUNT[:CLOZE[:MAXFACTS[:READER]]])`);
+    const mix = { ...dflt, cloze: cloze ? Number(cloze) : dflt.cloze, maxFacts: maxFacts ? Number(maxFacts) : dflt.maxFacts, reader: reader ? Number(reader) : dflt.reader };
     return { name, range: parseRange(range), count: Number(count), mix };
   });
 }
 
 interface Mix {
+  /** Share of reader questions (reader-questions.ts), drawn before cloze and facts. */
+  reader: number;
   cloze: number;
   maxFacts: number;
   sameKind: number;
@@ -96,7 +106,50 @@ interface Example {
   docText?: string;
 }
 
+/**
+ * A reader question about a sentence of a book, in a window of L tokens around it at a random depth, with
+ * one to four sentences from elsewhere in the book that share the question's words (and lack the answer)
+ * put in at random places, so that the words alone do not find the answer.
+ */
+function readerExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], L: number, keepText: boolean): Example | null {
+  // a kind of question with weight sqrt(its sentences), so that the commonest ("Who said ...?") does not
+  // crowd out the rest and the rarest are not learned by heart; then a sentence of that kind
+  const sentsOf = new Map<string, Array<[TokSource, number]>>();
+  for (const s of srcs) for (const [kind, ks] of s.askable) sentsOf.set(kind, [...(sentsOf.get(kind) ?? []), ...ks.map((k): [TokSource, number] => [s, k])]);
+  const kinds = [...sentsOf.keys()].sort();
+  if (kinds.length === 0) return null;
+  let u = r.next() * kinds.reduce((a, k) => a + Math.sqrt(sentsOf.get(k)!.length), 0);
+  const kind = kinds.find((k) => (u -= Math.sqrt(sentsOf.get(k)!.length)) < 0) ?? kinds[kinds.length - 1]!;
+  const [src, at] = r.pick(sentsOf.get(kind)!);
+  const qs = readerQuestions(src.sents[at]!, src.names, src.vocab, r);
+  const q = r.pick(qs.filter((x) => x.kind === kind).length > 0 ? qs.filter((x) => x.kind === kind) : qs);
+  if (!q) return null;
+  let start = at;
+  let end = at + 1;
+  let n = src.ids[at]!.length;
+  const before = r.int(0, L);
+  while (start > 0 && n < before) n += src.ids[--start]!.length;
+  while (end < src.sents.length && n < L) n += src.ids[end++]!.length;
+  const doc: Array<{ text: string; ids: number[] }> = [];
+  for (let k = start; k < end; k++) doc.push({ text: src.sents[k]!, ids: src.ids[k]! });
+  const shared = new Map<number, number>();
+  for (const w of q.keywords) for (const k of src.byWord.get(w) ?? []) if ((k < start || k >= end) && !src.sents[k]!.includes(q.answer)) shared.set(k, (shared.get(k) ?? 0) + 1);
+  // the sentences sharing most of the question's words (ties in book order)
+  const pool = [...shared].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 8).map(([k]) => k);
+  for (let d = Math.min(pool.length, r.int(1, 4)); d > 0; d--) {
+    const k = pool.splice(r.int(0, pool.length - 1), 1)[0]!;
+    doc.splice(r.int(0, doc.length), 0, { text: src.sents[k]!, ids: src.ids[k]! });
+  }
+  const docIds = doc.flatMap((s) => s.ids);
+  docIds.push(tok.eosId);
+  return { question: q.question, answer: q.answer, kind: `reader-${q.kind}`, docIds, docText: keepText ? doc.map((s) => s.text).join(' ') : undefined };
+}
+
 function makeExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], weights: number[], pool: string[], keepText: boolean, range: [number, number], mix: Mix, split: Split = 'train'): Example {
+  if (mix.reader > 0 && range[1] > 0 && r.next() < mix.reader) {
+    const e = readerExample(r, tok, srcs, r.int(range[0], range[1]), keepText);
+    if (e) return e;
+  }
   // source by token count
   let u = r.next() * weights[weights.length - 1]!;
   let si = weights.findIndex((w) => w >= u);
@@ -175,19 +228,35 @@ if (!tokDir || !out) {
 const tok = await loadTokenizer(tokDir);
 if (tok.vocabSize > 65535) throw new Error('uint16 ids need a vocabulary below 65536');
 const seed = Number(arg('seed') ?? 7);
-const mix: Mix = { cloze: Number(arg('cloze') ?? 0.5), maxFacts: Number(arg('max-facts') ?? 3), sameKind: Number(arg('same-kind') ?? 0), wordRoles: Number(arg('word-roles') ?? 0), openValues: Number(arg('open-values') ?? 0) };
+const mix: Mix = { reader: Number(arg('reader') ?? 0), cloze: Number(arg('cloze') ?? 0.5), maxFacts: Number(arg('max-facts') ?? 3), sameKind: Number(arg('same-kind') ?? 0), wordRoles: Number(arg('word-roles') ?? 0), openValues: Number(arg('open-values') ?? 0) };
 const phases = parsePhases(arg('phases') ?? 'short:64-320:14000,medium:256-1024:6000,long:768-1800:2000', mix);
 const nValid = Number(arg('valid') ?? 300);
 const validRange = parseRange(arg('valid-range') ?? '256-1024');
 const validSplit = (arg('valid-split') ?? 'train') as Split;
 if (validSplit !== 'train' && validSplit !== 'eval') throw new Error(`bad --valid-split "${validSplit}" (want train or eval)`);
-const validMix: Mix = { ...mix, cloze: Number(arg('valid-cloze') ?? mix.cloze) };
+const validMix: Mix = { ...mix, cloze: Number(arg('valid-cloze') ?? mix.cloze), reader: Number(arg('valid-reader') ?? mix.reader) };
 const srcs: TokSource[] = [];
 for (const s of await trainSources()) {
   const sents = sentences(s.text).filter((x) => x.length > 0);
   if (sents.length < 5) continue;
   const ids = sents.map((x) => tok.encode(x, { addEos: false }));
-  srcs.push({ name: s.name, sents, ids, tokens: ids.reduce((a, b) => a + b.length, 0) });
+  const names = bookNames(sents);
+  const vocab = new Set(sents.flatMap((x) => x.toLowerCase().split(/[^a-z]+/)).filter(Boolean));
+  const probe = rng(0);
+  const askable = new Map<string, number[]>();
+  if (!s.name.includes('/')) sents.forEach((x, k) => {
+    for (const kind of new Set(readerQuestions(x, names, vocab, probe).map((q) => q.kind))) askable.set(kind, [...(askable.get(kind) ?? []), k]);
+  });
+  const byWord = new Map<string, number[]>();
+  sents.forEach((x, k) => {
+    for (const w of new Set(x.toLowerCase().replace(/[^a-z' -]/g, ' ').split(/\s+/))) {
+      if (w.length <= 2) continue;
+      const list = byWord.get(w);
+      if (list) list.push(k);
+      else byWord.set(w, [k]);
+    }
+  });
+  srcs.push({ name: s.name, sents, ids, tokens: ids.reduce((a, b) => a + b.length, 0), names, vocab, askable, byWord });
 }
 // Books are most of the prose; the license texts count half, so legal prose does not crowd out stories.
 const weights: number[] = [];
@@ -198,7 +267,7 @@ for (const s of srcs) {
 }
 const pool = wordPool(srcs);
 const trainPool = [...pool, ...pieceWords(tok, Number(arg('piece-words') ?? 0), rng(seed + 500))];
-console.log(`sources: ${srcs.length}, tokens: ${srcs.reduce((a, s) => a + s.tokens, 0)}, word pool: ${pool.length} (training: ${trainPool.length})`);
+console.log(`sources: ${srcs.length}, tokens: ${srcs.reduce((a, s) => a + s.tokens, 0)}, sentences with reader questions: ${JSON.stringify(Object.fromEntries(srcs.flatMap((s) => [...s.askable].map(([k, v]) => [`${s.name}:${k}`, v.length]))))}, word pool: ${pool.length} (training: ${trainPool.length})`);
 mkdirSync(out, { recursive: true });
 const kinds = new Map<string, number>();
 let sample: Example[] = [];

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Reproduces Longread's bundled default model (models/default) from public-domain text.
-#   bash models/recipe/train.sh            (from the repository root; about 3 h 10 min on 2 CPU cores)
+#   bash models/recipe/train.sh            (from the repository root; about 4 h 20 min on 2 CPU cores)
+#   FROM_STAGE=4 bash models/recipe/train.sh   (only stage 4, from stage 3's checkpoint as committed in git)
 # Needs: node_modules (npm ci), Debian's python3-torch and libopenblas0-pthread
 #   (apt-get install python3-torch libopenblas0-pthread — without OpenBLAS, torch falls back to the
 #    reference BLAS and training is ~25x slower). Python is used for training only, never at run time.
-# Env: LONGREAD_TRAIN_WORK (default /tmp/longread-train) for data and checkpoints,
+# Env: FROM_STAGE=4 runs stage 4 alone, from stage 3's checkpoint as committed in git (any other value: all stages).
+#      LONGREAD_TRAIN_WORK (default /tmp/longread-train) for data and checkpoints,
 #      LONGREAD_BOOKS (default: ../shared/corpus/books), OUT (default models/default).
 # Training runs as two data-parallel processes of one thread each; a run that is stopped resumes from
 # its last checkpoint (every 6 min) when the same command is run again.
@@ -38,6 +40,15 @@ train_stage() {
 # Facts in real text with cloze questions (stages 2-3); validation on 64-512 tokens.
 TEXT_QA=(--cloze 0.25 --max-facts 8 --valid 48 --valid-range 64-512 --valid-cloze 0.25)
 
+FROM_STAGE="${FROM_STAGE:-1}"
+# Stage 3's result, the bundled model before stage 4 existed (models/default at this commit).
+STAGE3_COMMIT=2796769
+if [ "$FROM_STAGE" -ge 4 ]; then
+  echo "== stage 3's checkpoint from commit $STAGE3_COMMIT (tokenizer included)"
+  rm -rf "$WORK/stage3" "$WORK/tokenizer" && mkdir -p "$WORK/stage3" "$WORK/tokenizer"
+  git archive "$STAGE3_COMMIT" models/default | tar -x --strip-components=2 -C "$WORK/stage3"
+  cp "$WORK/stage3/"{tokenizer.json,tokenizer_config.json,special_tokens_map.json} "$WORK/tokenizer/"
+else
 echo "== tokenizer (training text only)"
 node bin/run-ts.mjs models/recipe/build-tokenizer.ts --out "$WORK/tokenizer" --pieces 8000
 
@@ -69,8 +80,19 @@ train_stage 2 stage2 --init-from "$WORK/stage1" --steps 2400 --lr 1e-3 \
 # 90 kept of 8K at 128K, and what is not kept cannot be answered.
 make_data 3 9 "${TEXT_QA[@]}" \
   --phases one:0-0:10000:0:1,short:64-512:12000:0.25:8,medium:256-768:6000:0.25:8,long:512-1536:4000:0.25:8
-train_stage 3 final --init-from "$WORK/stage2" --steps 2400 --lr 5e-4 \
+train_stage 3 stage3 --init-from "$WORK/stage2" --steps 2400 --lr 5e-4 \
   --phases one:0,short:0,medium:0.2,long:0.5 --mix 0.15 --select-loss 1.0 --eval-every 800 --eval-rows 32 --max-minutes 150
+
+fi
+
+# Stage 4 (~2 min of data, ~70 min of training) goes on from stage 3 at the same rate, with six questions in ten
+# asked as readers ask them about the training books' own sentences ("Who is the chief mate?", "Where does
+# Queequeg come from?", "Who said ...?": reader-questions.ts), each among sentences of the same book that share
+# the question's words. The rest are stage 3's facts and cloze questions, so what it learned is kept.
+make_data 4 10 "${TEXT_QA[@]}" --valid 64 --valid-reader 0.5 \
+  --phases short:64-512:8000:0.15:8:0.6,medium:256-768:6000:0.15:8:0.6,long:512-1536:4000:0.15:8:0.6
+train_stage 4 final --init-from "$WORK/stage3" --steps 2000 --lr 5e-4 \
+  --phases short:0,medium:0.3,long:0.6 --mix 0.15 --select-loss 1.0 --eval-every 700 --eval-rows 48 --max-minutes 72
 
 echo "== install into $OUT and check the engine against torch"
 mkdir -p "$OUT"
