@@ -197,6 +197,8 @@ async function answerFrom(
   const r = await env.runtime.run(silent, task);
   let answered = r;
   let answeredFrom: AskOutcome['answeredFrom'] = 'whole';
+  // how sure the model is of the same answer when asked only the question's wh-words (see answerConfidence)
+  let blindConfidence = 0;
   const evidence = evidenceRanges(r.evidence, plan.windows, tokens);
   const ranked = rankPassages(doc.text, source.passageRanges(plan.windows), searchText, evidence.flatMap((layer) => layer.blocks));
   const passages = fromPassages ? passageWindows(ranked, tokens) : [];
@@ -204,13 +206,19 @@ async function answerFrom(
     ctx.progress('generating', { fraction: 0, detail: 'reading the best passages again' });
     // the reread's encode takes milliseconds: its progress would only send the bar back to the start
     const quiet: JobContext = { ...silent, progress: (stage, extra) => stage !== 'encoding' && ctx.progress(stage, extra) };
-    answered = await env.runtime.run(quiet, { query, documentIds: feedIds(tokens, passages, eos), vcc, attention: 'dense', ensureEvidence: false, generate, localState: null });
+    const reread = { documentIds: feedIds(tokens, passages, eos), vcc, attention: 'dense', ensureEvidence: false, generate, localState: null } as const;
+    answered = await env.runtime.run(quiet, { query, ...reread });
     answeredFrom = 'passages';
+    if ((answered.text ?? '').trim() !== '') {
+      ctx.progress('generating', { fraction: 0.5, detail: 'checking the answer against the question' });
+      const blind = await env.runtime.run(quiet, { query: { kind: 'qa', question: contentFreeQuestion(question) }, ...reread });
+      if ((blind.text ?? '').trim() === (answered.text ?? '').trim()) blindConfidence = answerConfidence(blind.logProb, blind.outputIds.length, blind.text ?? '');
+    }
   } else if (fromPassages) {
     // nothing ranked (no question word occurs and VCC kept every block of a very short text): answer from the whole text, its local layers from the store
     answered = await env.runtime.run(silent, { ...task, generate });
   }
-  const confidence = answerConfidence(answered.logProb, answered.outputIds.length, answered.text ?? '');
+  const confidence = answerConfidence(answered.logProb, answered.outputIds.length, answered.text ?? '') * (1 - blindConfidence);
   const confident = confidence >= env.confidentAt;
   if (confident) ctx.token((answered.text ?? '').trim());
   return {
@@ -247,9 +255,20 @@ export const CONFIDENT_AT = 0.5;
 
 /**
  * The model's own confidence in an answer: the geometric mean of the probabilities it gave the
- * answer's tokens (end of sequence included), 0 for an empty answer.
+ * answer's tokens (end of sequence included), 0 for an empty answer. When the answer is read from
+ * passages, it is scaled by 1 - the same measure for the same answer given with the question's
+ * content words taken away (contentFreeQuestion): a small model that names the book's heroine for
+ * any "Who ...?" is sure of her without the question too, and that certainty is not evidence.
  */
 export function answerConfidence(logProb: number, tokens: number, text: string): number {
   if (tokens === 0 || text.trim() === '') return 0;
   return Math.exp(logProb / tokens);
+}
+
+const WH = /^\s*(how many|how much|in which|in what|to what|which|what|whom|whose|who|where|when|why|how)\b/i;
+
+/** The question with its content taken away: its wh-words alone ("Who?"), or "What?" when it has none. */
+export function contentFreeQuestion(question: string): string {
+  const wh = WH.exec(question)?.[1] ?? 'what';
+  return `${wh[0]!.toUpperCase()}${wh.slice(1).toLowerCase()}?`;
 }

@@ -16,6 +16,8 @@
  *     [--same-kind 0] [--word-roles 0] [--open-values 0] [--seed 7]
  *   --reader     share of reader questions about real sentences (reader-questions.ts: "Who is the chief mate?"), each
  *                with distractor sentences of the same book that share its words; of the rest, --cloze are cloze
+ *   --reader-rare N  keep a reader question whose answer is in more than N sentences of its book with chance N / count
+ *   --reader-same-kind D  add up to D sentences of the book that give a question of the same kind with another answer
  *   --cloze      share of questions that are cloze questions from real sentences (the rest are inserted facts)
  *   --max-facts  facts inserted per document (1..N, one of them asked; the others are distractors)
  *   --same-kind  chance that the distractors use the asked fact's template, so only the role tells them apart
@@ -32,7 +34,7 @@ import { loadTokenizer, type T5Tokenizer } from '../../engine/tokenizer';
 import { qaQueryIds } from '../../engine/qa-format';
 import { sentences, trainSources } from './corpus';
 import { FACT_KINDS, makeCloze, makeFact, rng, type Rng, type Split } from './qa-gen';
-import { bookNames, readerQuestions } from './reader-questions';
+import { bookNames, readerQuestions, type ReaderQuestion } from './reader-questions';
 
 interface TokSource {
   name: string;
@@ -69,8 +71,10 @@ function parsePhases(s: string, dflt: Mix): Phase[] {
 }
 
 interface Mix {
-  /** Share of reader questions (reader-questions.ts), drawn before cloze and facts. */
+  /** Share of reader questions (reader-questions.ts), drawn before cloze and facts; --reader-rare, --reader-same-kind. */
   reader: number;
+  readerRare: number;
+  readerSameKind: number;
   cloze: number;
   maxFacts: number;
   sameKind: number;
@@ -111,7 +115,7 @@ interface Example {
  * one to four sentences from elsewhere in the book that share the question's words (and lack the answer)
  * put in at random places, so that the words alone do not find the answer.
  */
-function readerExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], L: number, keepText: boolean): Example | null {
+function readerExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], L: number, keepText: boolean, mix: Mix): Example | null {
   // a kind of question with weight sqrt(its sentences), so that the commonest ("Who said ...?") does not
   // crowd out the rest and the rarest are not learned by heart; then a sentence of that kind
   const sentsOf = new Map<string, Array<[TokSource, number]>>();
@@ -120,9 +124,17 @@ function readerExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], L: number, k
   if (kinds.length === 0) return null;
   let u = r.next() * kinds.reduce((a, k) => a + Math.sqrt(sentsOf.get(k)!.length), 0);
   const kind = kinds.find((k) => (u -= Math.sqrt(sentsOf.get(k)!.length)) < 0) ?? kinds[kinds.length - 1]!;
-  const [src, at] = r.pick(sentsOf.get(kind)!);
-  const qs = readerQuestions(src.sents[at]!, src.names, src.vocab, r);
-  const q = r.pick(qs.filter((x) => x.kind === kind).length > 0 ? qs.filter((x) => x.kind === kind) : qs);
+  let src: TokSource;
+  let at: number;
+  let q: ReaderQuestion | undefined;
+  for (let tries = 0; ; tries++) {
+    [src, at] = r.pick(sentsOf.get(kind)!);
+    const qs = readerQuestions(src.sents[at]!, src.names, src.vocab, r);
+    q = r.pick(qs.filter((x) => x.kind === kind).length > 0 ? qs.filter((x) => x.kind === kind) : qs);
+    // --reader-rare N: an answer found in more than N sentences of its book (the heroine) is kept with
+    // chance N / count, so that naming the book's commonest name is not a good guess
+    if (!q || mix.readerRare <= 0 || tries >= 30 || r.next() < mix.readerRare / sentencesWith(src, q.answer)) break;
+  }
   if (!q) return null;
   let start = at;
   let end = at + 1;
@@ -140,14 +152,31 @@ function readerExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], L: number, k
     const k = pool.splice(r.int(0, pool.length - 1), 1)[0]!;
     doc.splice(r.int(0, doc.length), 0, { text: src.sents[k]!, ids: src.ids[k]! });
   }
+  // --reader-same-kind D: up to D sentences that give a question of the same kind with another answer
+  // ("“...,” said Tom" beside "“...,” said Daisy"), so the pattern alone does not find the answer
+  const sameKind = (src.askable.get(kind) ?? []).filter((k) => (k < start || k >= end) && !src.sents[k]!.includes(q.answer));
+  for (let d = Math.min(sameKind.length, mix.readerSameKind > 0 ? r.int(1, mix.readerSameKind) : 0); d > 0; d--) {
+    const k = sameKind.splice(r.int(0, sameKind.length - 1), 1)[0]!;
+    doc.splice(r.int(0, doc.length), 0, { text: src.sents[k]!, ids: src.ids[k]! });
+  }
   const docIds = doc.flatMap((s) => s.ids);
   docIds.push(tok.eosId);
   return { question: q.question, answer: q.answer, kind: `reader-${q.kind}`, docIds, docText: keepText ? doc.map((s) => s.text).join(' ') : undefined };
 }
 
+const sentenceCounts = new WeakMap<TokSource, Map<string, number>>();
+/** Sentences of the source that contain `text` (cached). */
+function sentencesWith(src: TokSource, text: string): number {
+  let counts = sentenceCounts.get(src);
+  if (!counts) sentenceCounts.set(src, (counts = new Map()));
+  let n = counts.get(text);
+  if (n === undefined) counts.set(text, (n = src.sents.filter((x) => x.includes(text)).length));
+  return Math.max(1, n);
+}
+
 function makeExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], weights: number[], pool: string[], keepText: boolean, range: [number, number], mix: Mix, split: Split = 'train'): Example {
   if (mix.reader > 0 && range[1] > 0 && r.next() < mix.reader) {
-    const e = readerExample(r, tok, srcs, r.int(range[0], range[1]), keepText);
+    const e = readerExample(r, tok, srcs, r.int(range[0], range[1]), keepText, mix);
     if (e) return e;
   }
   // source by token count
@@ -228,7 +257,7 @@ if (!tokDir || !out) {
 const tok = await loadTokenizer(tokDir);
 if (tok.vocabSize > 65535) throw new Error('uint16 ids need a vocabulary below 65536');
 const seed = Number(arg('seed') ?? 7);
-const mix: Mix = { reader: Number(arg('reader') ?? 0), cloze: Number(arg('cloze') ?? 0.5), maxFacts: Number(arg('max-facts') ?? 3), sameKind: Number(arg('same-kind') ?? 0), wordRoles: Number(arg('word-roles') ?? 0), openValues: Number(arg('open-values') ?? 0) };
+const mix: Mix = { reader: Number(arg('reader') ?? 0), readerRare: Number(arg('reader-rare') ?? 0), readerSameKind: Number(arg('reader-same-kind') ?? 0), cloze: Number(arg('cloze') ?? 0.5), maxFacts: Number(arg('max-facts') ?? 3), sameKind: Number(arg('same-kind') ?? 0), wordRoles: Number(arg('word-roles') ?? 0), openValues: Number(arg('open-values') ?? 0) };
 const phases = parsePhases(arg('phases') ?? 'short:64-320:14000,medium:256-1024:6000,long:768-1800:2000', mix);
 const nValid = Number(arg('valid') ?? 300);
 const validRange = parseRange(arg('valid-range') ?? '256-1024');

@@ -58,6 +58,11 @@ test('a long book end to end: ingest, ask over the limit (windows chosen by full
   assert.ok(read.includes(flat(r.answer)), `the answer "${r.answer}" is a quote of the text read`);
   // the bundled model answers from the passages VCC ranked highest, which are among the citations
   assert.equal(r.answeredFrom, 'passages');
+  assert.ok(
+    rec.events.some((e) => e.type === 'progress' && e.detail === 'checking the answer against the question'),
+    'the answer is checked against the question with its content words taken away',
+  );
+  assert.ok(r.confidence >= 0 && r.confidence <= 1);
   const cited = [...r.citations].sort((a, b) => a.start - b.start).map((c) => flat(c.quote)).join(' ');
   assert.ok(cited.includes(flat(r.answer)), `the answer "${r.answer}" is a quote of the cited passages`);
   assert.equal(r.cached, false);
