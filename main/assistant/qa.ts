@@ -16,7 +16,7 @@ import { eosIdOf, feedIds, textTokenCount, type TokenWindow } from './text-range
 import type { AskCollectionRequest, AskOutcome, AskRequest, EngineTask, TokenizedText } from './types';
 
 /** Bump when how answers are computed changes, so old cached answers are not served. */
-const QA_VERSION = 4;
+const QA_VERSION = 5;
 
 /** Citations an answer carries: the best-ranked passages. */
 const CITATIONS = 5;

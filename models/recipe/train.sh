@@ -89,7 +89,7 @@ fi
 # asked as readers ask them about the training books' own sentences ("Who is the chief mate?", "Where does
 # Queequeg come from?", "Who said ...?": reader-questions.ts), each among sentences of the same book that share
 # the question's words. The rest are stage 3's facts and cloze questions, so what it learned is kept.
-make_data 4 10 "${TEXT_QA[@]}" --valid 64 --valid-reader 0.5 \
+make_data 4 10 "${TEXT_QA[@]}" --valid-reader 0.5 --reader-rare 15 --reader-same-kind 3 \
   --phases short:64-512:8000:0.15:8:0.6,medium:256-768:6000:0.15:8:0.6,long:512-1536:4000:0.15:8:0.6
 train_stage 4 final --init-from "$WORK/stage3" --steps 2000 --lr 5e-4 \
   --phases short:0,medium:0.3,long:0.6 --mix 0.15 --select-loss 1.0 --eval-every 700 --eval-rows 48 --max-minutes 72
