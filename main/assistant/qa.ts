@@ -211,7 +211,8 @@ async function answerFrom(
     answeredFrom = 'passages';
     if ((answered.text ?? '').trim() !== '') {
       ctx.progress('generating', { fraction: 0.5, detail: 'checking the answer against the question' });
-      const blind = await env.runtime.run(quiet, { query: { kind: 'qa', question: contentFreeQuestion(question) }, ...reread });
+      // its own progress would send the bar back to the start for a run of a fraction of a second
+      const blind = await env.runtime.run({ ...silent, progress: () => {} }, { query: { kind: 'qa', question: contentFreeQuestion(question) }, ...reread });
       if ((blind.text ?? '').trim() === (answered.text ?? '').trim()) blindConfidence = answerConfidence(blind.logProb, blind.outputIds.length, blind.text ?? '');
     }
   } else if (fromPassages) {
