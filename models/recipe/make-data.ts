@@ -110,6 +110,18 @@ interface Example {
   docText?: string;
 }
 
+const byKind = new WeakMap<TokSource[], Map<string, Array<[TokSource, number]>>>();
+/** Every source's sentences that give a reader question, by kind of question (built once per source list). */
+function askableByKind(srcs: TokSource[]): Map<string, Array<[TokSource, number]>> {
+  let m = byKind.get(srcs);
+  if (!m) {
+    m = new Map();
+    for (const s of srcs) for (const [kind, ks] of s.askable) m.set(kind, [...(m.get(kind) ?? []), ...ks.map((k): [TokSource, number] => [s, k])]);
+    byKind.set(srcs, m);
+  }
+  return m;
+}
+
 /**
  * A reader question about a sentence of a book, in a window of L tokens around it at a random depth, with
  * one to four sentences from elsewhere in the book that share the question's words (and lack the answer)
@@ -118,8 +130,7 @@ interface Example {
 function readerExample(r: Rng, tok: T5Tokenizer, srcs: TokSource[], L: number, keepText: boolean, mix: Mix): Example | null {
   // a kind of question with weight sqrt(its sentences), so that the commonest ("Who said ...?") does not
   // crowd out the rest and the rarest are not learned by heart; then a sentence of that kind
-  const sentsOf = new Map<string, Array<[TokSource, number]>>();
-  for (const s of srcs) for (const [kind, ks] of s.askable) sentsOf.set(kind, [...(sentsOf.get(kind) ?? []), ...ks.map((k): [TokSource, number] => [s, k])]);
+  const sentsOf = askableByKind(srcs);
   const kinds = [...sentsOf.keys()].sort();
   if (kinds.length === 0) return null;
   let u = r.next() * kinds.reduce((a, k) => a + Math.sqrt(sentsOf.get(k)!.length), 0);
