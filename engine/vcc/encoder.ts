@@ -4,7 +4,7 @@ import { applyFinalLayerNorm, embedIds, layerOptions, type EncodeOptions } from 
 import { computeKeysValues, runEncoderLayer } from '../encoder/layer-runner';
 import { f32, floatData, i64, run } from '../runtime/onnx';
 import type { T5Model } from '../t5-model';
-import { BlockStore, topBlocks } from './blocks';
+import { BlockStore, collapsedGroups, topBlocks } from './blocks';
 import { planLayout, type Segment, type VccLayoutPlan } from './layout';
 import type { VccSettings } from './settings';
 
@@ -155,8 +155,12 @@ export async function encodeVcc(
     }
     const isFine = new Uint8Array(store.blocks);
     for (const b of fine) isFine[b] = 1;
+    const groups = scores ? collapsedGroups(store, isFine, scores, s.groupBlocks, s.keptGroups) : [];
+    const inGroup = new Uint8Array(store.blocks);
+    for (const g of groups) inGroup.fill(1, g.first, g.end);
+    const coarseBlocks = store.blocks - fine.length - groups.reduce((acc, g) => acc + g.end - g.first, 0);
     const fineTokens = fine.reduce((acc, b) => acc + store.counts[b], 0);
-    const r = fineTokens + (store.blocks - fine.length) + vip;
+    const r = fineTokens + coarseBlocks + groups.length + vip;
     compressedLengths.push(r);
 
     // The compressed sequence: [fine tokens, coarse tokens, VIP tokens].
@@ -171,11 +175,18 @@ export async function encodeVcc(
     }
     const coarseRow0 = row;
     for (let b = 0; b < store.blocks; b++) {
-      if (isFine[b]) continue;
+      if (isFine[b] || inGroup[b]) continue;
       x.set(store.coarse.subarray(b * d, (b + 1) * d), row * d);
       pos[row] = BigInt(store.positions[b]);
       kbias[row++] = Math.log(store.counts[b]);
     }
+    const groupRow0 = row;
+    for (const g of groups) {
+      g.collapse(x, row);
+      pos[row] = BigInt(g.position);
+      kbias[row++] = Math.log(g.count);
+    }
+    const groupStates = x.slice(groupRow0 * d, row * d);
     x.set(vipStates, row * d);
     for (let i = 0; i < vip; i++) pos[row + i] = vipPos[i];
 
@@ -185,10 +196,11 @@ export async function encodeVcc(
     vipStates.set(x.subarray(row * d, (row + vip) * d));
     row = coarseRow0;
     for (let b = 0; b < store.blocks; b++) {
-      if (isFine[b]) continue;
+      if (isFine[b] || inGroup[b]) continue;
       store.coarse.set(x.subarray(row * d, (row + 1) * d), b * d);
       row++;
     }
+    groups.forEach((g, i) => g.spread(groupStates.subarray(i * d, (i + 1) * d), x.subarray((row + i) * d, (row + i + 1) * d)));
     row = 0;
     for (const b of fine) {
       store.coarsen(b, x, row);

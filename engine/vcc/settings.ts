@@ -10,6 +10,14 @@ export interface VccSettings {
   fineBlocks: number;
   /** VIP tokens n_p: the first n_p tokens of the question-first layout, never compressed. */
   vipTokens: number;
+  /**
+   * Blocks per group (doc section 5, a third level): a group of this many consecutive blocks that
+   * holds no fine block, and is not among the `keptGroups` the VIP tokens attend to most, is one
+   * state in the layer. 1: the paper's two levels.
+   */
+  groupBlocks: number;
+  /** Groups without a fine block kept at block resolution in each VCC layer. */
+  keptGroups: number;
   /** Lower layers that run with local attention in fixed segments. */
   localLayers: number;
   /** Segment size of the local layers. */
@@ -31,6 +39,8 @@ export function presetFor(numLayers: number, layout: VccLayout = 'paper', blockS
     blockSize,
     fineBlocks: 90,
     vipTokens: VIP_PER_BLOCK * blockSize,
+    groupBlocks: 1,
+    keptGroups: 0,
     localLayers: Math.max(1, Math.round(numLayers / 3)),
     segment: 512,
     layout,
@@ -47,6 +57,8 @@ export function resolveSettings(numLayers: number, overrides: Partial<VccSetting
   positiveInt(s.blockSize, 'block size');
   positiveInt(s.fineBlocks, 'fine blocks', 0);
   positiveInt(s.vipTokens, 'VIP tokens');
+  positiveInt(s.groupBlocks, 'blocks per group');
+  positiveInt(s.keptGroups, 'kept groups', 0);
   positiveInt(s.localLayers, 'local layers', 0);
   positiveInt(s.segment, 'segment size');
   if (s.localLayers > numLayers) {

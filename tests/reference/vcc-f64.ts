@@ -401,7 +401,26 @@ export function encodeVccRef(m: RefModel, queryIds: number[], documentIds: numbe
     }
     const isFine = new Array<boolean>(nb).fill(false);
     for (const b of fine) isFine[b] = true;
-    const coarseBlocks = Array.from({ length: nb }, (_, b) => b).filter((b) => !isFine[b]);
+
+    // Groups of g consecutive blocks (doc section 5): one state for a group with no fine block,
+    // unless it is among the keptGroups with the largest summed select score (ties → earlier).
+    const g = s.groupBlocks;
+    const collapsed: number[][] = [];
+    const sc = scores[scores.length - 1];
+    if (g > 1 && sc) {
+      const candidates: number[][] = [];
+      for (let b0 = 0; b0 < nb; b0 += g) {
+        const members = Array.from({ length: Math.min(nb, b0 + g) - b0 }, (_, i) => b0 + i);
+        if (!members.some((b) => isFine[b])) candidates.push(members);
+      }
+      const kept = new Set(topRef(candidates.map((members) => members.reduce((acc, b) => acc + sc[b], 0)), s.keptGroups));
+      candidates.forEach((members, i) => {
+        if (!kept.has(i)) collapsed.push(members);
+      });
+    }
+    const inGroup = new Array<boolean>(nb).fill(false);
+    for (const members of collapsed) for (const b of members) inGroup[b] = true;
+    const coarseBlocks = Array.from({ length: nb }, (_, b) => b).filter((b) => !isFine[b] && !inGroup[b]);
 
     // Compressed sequence: [fine tokens, coarse states, VIP tokens].
     const rowsX: number[][] = [];
@@ -424,6 +443,18 @@ export function encodeVccRef(m: RefModel, queryIds: number[], documentIds: numbe
       rowsPos.push(blockPositions[b]);
       rowsBias.push(Math.log(counts[b]));
     }
+    const groupRow = rowsX.length;
+    const groupBefore: number[][] = [];
+    for (const members of collapsed) {
+      const tokens = members.reduce((acc, b) => acc + counts[b], 0);
+      let posSum = 0;
+      for (const b of members) for (let t = blockRanges[b][0]; t < blockRanges[b][1]; t++) posSum += positions[vip + t];
+      const state = Array.from({ length: d }, (_, j) => members.reduce((acc, b) => acc + counts[b] * coarse[b * d + j], 0) / tokens);
+      groupBefore.push(state);
+      rowsX.push(state);
+      rowsPos.push(Math.round(posSum / tokens));
+      rowsBias.push(Math.log(tokens));
+    }
     const vipRow = rowsX.length;
     for (let i = 0; i < vip; i++) {
       rowsX.push(Array.from(vipStates.subarray(i * d, (i + 1) * d)));
@@ -436,6 +467,9 @@ export function encodeVccRef(m: RefModel, queryIds: number[], documentIds: numbe
 
     vipStates = y.slice(vipRow * d, (vipRow + vip) * d);
     for (const b of coarseBlocks) coarse.set(y.subarray(coarseRow[b] * d, (coarseRow[b] + 1) * d), b * d);
+    collapsed.forEach((members, i) => {
+      for (const b of members) for (let j = 0; j < d; j++) coarse[b * d + j] += y[(groupRow + i) * d + j] - groupBefore[i][j];
+    });
     for (const b of fine) coarsen(b, y, fineRowStart[b]);
   }
 

@@ -262,6 +262,39 @@ for (const v of VARIANTS) {
   });
 }
 
+for (const v of VARIANTS) {
+  test(`groups of blocks (${v.name}): engine = reference, r shrinks, and keeping every group is the two-level VCC`, async () => {
+    const { model, ref } = load(v);
+    const L = v.config.numLayers;
+    const q = randomIds(9, 700);
+    const doc = randomIds(300, 701);
+    const base = { blockSize: 4, fineBlocks: 4, vipTokens: 12, localLayers: 1, segment: 32 } as const;
+    for (const layout of ['paper', 'cached'] as const) {
+      const twoLevel = resolveSettings(L, { ...base, layout });
+      const plain = await encodeVcc(model, q, doc, twoLevel);
+      // 75 blocks in 13 groups of 6 (the last of 3): at most 4 hold a fine block, 2 more are kept.
+      for (const [groupBlocks, keptGroups] of [[6, 2], [6, 0], [5, 1]]) {
+        const s = resolveSettings(L, { ...base, layout, groupBlocks, keptGroups });
+        const label = `${v.name} ${layout} g=${groupBlocks} kept=${keptGroups}`;
+        const got = await encodeVcc(model, q, doc, s);
+        const r = encodeVccRef(ref, q, doc, s);
+        const err = assertAgrees(got, r, s, v.config.dModel, label);
+        assert.ok(
+          r.compressedLengths.every((len, i) => len < plain.compressedLengths[i]!),
+          `${label}: groups should shorten r (${r.compressedLengths.join('/')} vs ${plain.compressedLengths.join('/')})`,
+        );
+        assert.ok(relErr(got.hidden, plain.hidden) > 1e-4, `${label}: collapsing groups should change the output`);
+        measured.push(`groups ${label}: rel ${err.toExponential(2)}, r = ${r.compressedLengths.join('/')} (two levels ${plain.compressedLengths.join('/')})`);
+      }
+      for (const s of [resolveSettings(L, { ...base, layout, groupBlocks: 6, keptGroups: 13 }), resolveSettings(L, { ...base, layout, groupBlocks: 1, keptGroups: 0 })]) {
+        const same = await encodeVcc(model, q, doc, s);
+        assert.deepEqual(same.compressedLengths, plain.compressedLengths);
+        assert.ok(relErr(same.hidden, plain.hidden) <= 1e-6, `${layout} g=${s.groupBlocks} kept=${s.keptGroups}: ${relErr(same.hidden, plain.hidden)}`);
+      }
+    }
+  });
+}
+
 test('edge settings: all blocks coarse, one block larger than the non-VIP tokens, blocks of 1, segments of 1, small score budget', async () => {
   const v = VARIANTS[0];
   const { model, ref } = load(v);
