@@ -9,7 +9,7 @@ import { collectionCitation, collectionEvidence, collectionRead, describeCollect
 import { passageWindows, windowCharRanges } from './passages';
 import { rankPassages } from './passage-ranking';
 import type { JobContext } from './job-queue';
-import { vccSettingsFor } from './presets';
+import { PRESET_BLOCKS, vccSettingsFor } from './presets';
 import { planRead, type PageSearch, type ReadableDocument } from './reading';
 import type { ModelRuntime } from './runtime';
 import { eosIdOf, feedIds, textTokenCount, type TokenWindow } from './text-ranges';
@@ -35,7 +35,7 @@ export function answerCacheContext(env: QaEnv, req: AskRequest): CacheContext {
   return {
     docId: req.documentId,
     modelId: env.runtime.key,
-    settings: { v: QA_VERSION, confidentAt: env.confidentAt, answers: env.runtime.entry.answers, compression: env.compression, layout: 'cached', limit: env.limit, sections: req.sections ?? null, maxNewTokens: env.maxAnswerTokens, numBeams: 1 },
+    settings: { v: QA_VERSION, confidentAt: env.confidentAt, answers: env.runtime.entry.answers, compression: env.compression, vcc: PRESET_BLOCKS[env.compression], layout: 'cached', limit: env.limit, sections: req.sections ?? null, maxNewTokens: env.maxAnswerTokens, numBeams: 1 },
   };
 }
 

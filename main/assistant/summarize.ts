@@ -5,7 +5,7 @@ import type { CacheContext } from '../library/caches';
 import type { Library } from '../library/library';
 import { citation, citationsFromEvidence, tokenScores } from './citations';
 import type { JobContext } from './job-queue';
-import { vccSettingsFor } from './presets';
+import { PRESET_BLOCKS, vccSettingsFor } from './presets';
 import { sectionTokens, type ReadableDocument } from './reading';
 import type { ModelRuntime } from './runtime';
 import { pickSentences, sentencesIn, type ScoredSentence } from './sentences';
@@ -40,7 +40,7 @@ export function summaryCacheContext(env: SummaryEnv, length: Length): CacheConte
   return {
     docId: '',
     modelId: env.runtime.key,
-    settings: { v: SUMMARY_VERSION, kind, compression: env.compression, layout: 'cached', limit: env.limit, length, ...(kind === 'abstractive' ? { maxNewTokens: maxTokens(env, length) } : {}) },
+    settings: { v: SUMMARY_VERSION, kind, compression: env.compression, vcc: PRESET_BLOCKS[env.compression], layout: 'cached', limit: env.limit, length, ...(kind === 'abstractive' ? { maxNewTokens: maxTokens(env, length) } : {}) },
   };
 }
 

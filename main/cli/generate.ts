@@ -22,6 +22,8 @@ interface GenerateFlags {
   vipTokens?: number;
   blockSize?: number;
   fineBlocks?: number;
+  groupBlocks?: number;
+  keptGroups?: number;
   localLayers?: number;
   segment?: number;
   layout: VccLayout;
@@ -44,6 +46,8 @@ export function registerGenerate(program: Command): void {
     .option('--vip-tokens <n>', 'VIP tokens: the first N input tokens (vcc)', intOption(1))
     .option('--block-size <n>', 'VCC block size k', intOption(1))
     .option('--fine-blocks <n>', 'VCC fine blocks h per layer', intOption(0))
+    .option('--group-blocks <n>', 'VCC blocks per group: a group with no fine block, unless kept, is one state (1: two levels, as the paper)', intOption(1))
+    .option('--kept-groups <n>', 'VCC groups without a fine block kept at block resolution per layer', intOption(0))
     .option('--local-layers <n>', 'lower layers with local attention (vcc)', intOption(0))
     .option('--segment <n>', 'local attention segment size (vcc)', intOption(1))
     .option('--layout <name>', 'paper or cached (vcc)', choiceOption(['paper', 'cached'] as const), 'paper')
@@ -84,6 +88,8 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
         vipTokens: flags.vipTokens,
         blockSize: flags.blockSize,
         fineBlocks: flags.fineBlocks,
+        groupBlocks: flags.groupBlocks,
+        keptGroups: flags.keptGroups,
         localLayers: flags.localLayers,
         segment: flags.segment,
         layout: flags.layout,

@@ -94,10 +94,10 @@ test('MMR keeps the best sentences, skips near-duplicates, returns document orde
 });
 
 test('compression presets follow the paper table (n_p = 3·k); short texts keep a quarter of the blocks coarse', () => {
-  assert.deepEqual([vccSettingsFor('fast', 12), vccSettingsFor('balanced', 12), vccSettingsFor('accurate', 12)].map((s) => [s.blockSize, s.fineBlocks, s.vipTokens, s.localLayers, s.layout]), [
-    [64, 30, 192, 4, 'cached'],
-    [32, 55, 96, 4, 'cached'],
-    [16, 90, 48, 4, 'cached'],
+  assert.deepEqual([vccSettingsFor('fast', 12), vccSettingsFor('balanced', 12), vccSettingsFor('accurate', 12)].map((s) => [s.blockSize, s.fineBlocks, s.vipTokens, s.localLayers, s.layout, s.groupBlocks, s.keptGroups]), [
+    [64, 30, 192, 4, 'cached', 8, 10],
+    [32, 55, 96, 4, 'cached', 8, 10],
+    [16, 90, 48, 4, 'cached', 8, 10],
   ]);
   const s = vccSettingsFor('balanced', 12);
   assert.equal(fineBlocksWithEvidence(s, 100_000), 55);

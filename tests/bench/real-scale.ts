@@ -8,6 +8,7 @@
  *
  *   node bin/run-ts.mjs tests/bench/real-scale.ts [--shapes t5-small,t5-base,t5-large]
  *     [--lengths 16384,65536,131072] [--skip t5-large@65536,t5-large@131072] [--tokens 32] [--threads N]
+ *     [--groups 8:10]   (groups of blocks: blocks per group : groups kept; default the app's, 1:0 the paper's two levels)
  *
  * Text: ../shared/corpus/books/pg2701.txt (Moby-Dick), tokenized with ../shared/models/t5-tokenizer
  * when it loads; otherwise each word and punctuation mark gets a fixed id from a hash (said in the output).
@@ -25,6 +26,7 @@ import { defaultThreads } from '../../engine/runtime/onnx';
 import { loadTokenizer } from '../../engine/tokenizer';
 import type { LocalStateCache } from '../../engine/vcc/encoder';
 import { resolveSettings } from '../../engine/vcc/settings';
+import { PRESET_BLOCKS } from '../../main/assistant/presets';
 import { randomCheckpoint, tinyConfig } from '../helpers/random-checkpoint';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -46,6 +48,10 @@ const arg = (name: string, dflt: string) => {
 };
 const threads = Number(arg('threads', String(defaultThreads())));
 const tokens = Number(arg('tokens', '32'));
+// Groups of blocks (doc section 5) as blocks per group : groups kept; unset: the app's preset (1:0 is the paper's two levels).
+const groupsArg = arg('groups', '');
+const groups = groupsArg ? (([groupBlocks, keptGroups]) => ({ groupBlocks, keptGroups }))(groupsArg.split(':').map(Number) as [number, number]) : {};
+const benchSettings = (numLayers: number) => resolveSettings(numLayers, { ...PRESET_BLOCKS.accurate, layout: 'cached', ...groups });
 const GiB = 1024 ** 3;
 const peakGiB = () => (process.resourceUsage().maxRSS * 1024) / GiB;
 
@@ -97,7 +103,7 @@ async function child(shape: Shape, n: number): Promise<void> {
   const engine = Engine.fromCheckpoint(ckpt, { threads });
   const { doc, questions, how } = await textIds(cfg.vocabSize);
   if (doc.length + questions[0]!.length < n) throw new Error(`the book has only ${doc.length} tokens`);
-  const settings = resolveSettings(cfg.numLayers, { layout: 'cached' });
+  const settings = benchSettings(cfg.numLayers);
   // Open every graph first (built on the first run of a shape, then read from the cache).
   await engine.model.warmUp();
   for (let l = settings.localLayers; l < cfg.numLayers; l++) await engine.model.encoderSelect(l);
@@ -153,7 +159,7 @@ type Result = {
 };
 
 function measure(shape: Shape, n: number): Result | string {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', shape, String(n), '--threads', String(threads), '--tokens', String(tokens)], {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', shape, String(n), '--threads', String(threads), '--tokens', String(tokens), ...(groupsArg ? ['--groups', groupsArg] : [])], {
     encoding: 'utf8',
     maxBuffer: 1 << 22,
   });
@@ -176,7 +182,7 @@ if (childAt > 0) {
   const shapes = arg('shapes', 't5-small,t5-base,t5-large').split(',') as Shape[];
   const lengths = arg('lengths', '16384,65536,131072').split(',').map(Number);
   const skip = new Set(arg('skip', 't5-large@65536,t5-large@131072').split(','));
-  console.log(`${threads} threads, ${tokens} generated tokens per question, VCC preset ${JSON.stringify(resolveSettings(12, { layout: 'cached' }))} (local layers: a third of each shape's)`);
+  console.log(`${threads} threads, ${tokens} generated tokens per question, VCC settings ${JSON.stringify(benchSettings(12))} (local layers: a third of each shape's)`);
   console.log('Times: wall seconds [CPU seconds, all threads]. r: the longest compressed sequence of a VCC layer.');
   console.log('| shape | tokens | ask | local layers s | VCC layers s | generate s (tok/s) | r | estimate GiB | peak RSS GiB |');
   console.log('|---|---|---|---|---|---|---|---|---|');

@@ -4,6 +4,7 @@
  * decoder's first-step logits against the dense encoder, next to a baseline at equal r that
  * mean-pools every non-VIP block uniformly (no VIP-centric selection).
  *   node bin/run-ts.mjs tests/bench/vcc-fidelity.ts [--model DIR] [--lengths 2048,4096,8192,16384] [--book pg1342.txt]
+ *     [--groups 8:30,8:10,16:10]   (groups of blocks at k = 16, h = 90: blocks per group : groups kept)
  * Without --model: a random t5-small-shaped checkpoint with the generated test tokenizer.
  */
 import { readFileSync } from 'node:fs';
@@ -25,6 +26,11 @@ const arg = (name: string, dflt: string) => {
   return i > 0 ? process.argv[i + 1] : dflt;
 };
 const lengths = arg('lengths', '2048,4096,8192,16384').split(',').map(Number);
+// Groups of blocks (doc section 5) at k = 16, h = 90, as blocks per group : groups kept.
+const groupSettings = arg('groups', '8:30,8:10,16:10')
+  .split(',')
+  .filter(Boolean)
+  .map((gk) => [16, 90, ...gk.split(':').map(Number)] as [number, number, number, number]);
 const corpus = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../shared/corpus/books');
 const bookText = readFileSync(path.join(corpus, arg('book', 'pg1342.txt')), 'utf8');
 const question = 'Question: What did Elizabeth say to Mr. Darcy when he first proposed to her, and why did she refuse him?';
@@ -78,14 +84,17 @@ for (const n of lengths) {
     const vipErr = rel(v.hidden.subarray(0, vip * model.config.dModel), dense.subarray(0, vip * model.config.dModel));
     rows.push({ label: 'VCC k=16 h=90 cached', r: v.compressedLengths[0], vipErr, logitErr: rel(await firstLogits(v.hidden, v.n), denseLogits), seconds });
   }
-  for (const [k, h] of [[16, 90], [16, 30], [32, 55], [64, 30]]) {
-    const s = resolveSettings(model.config.numLayers, { blockSize: k, fineBlocks: h, vipTokens: vip });
+  const settings: Array<[number, number, number, number]> = [[16, 90, 1, 0], [16, 30, 1, 0], [32, 55, 1, 0], [64, 30, 1, 0], ...groupSettings];
+  for (const [k, h, groupBlocks, keptGroups] of settings) {
+    const s = resolveSettings(model.config.numLayers, { blockSize: k, fineBlocks: h, vipTokens: vip, groupBlocks, keptGroups });
     t0 = performance.now();
     const v = await encodeVcc(model, q, d, s);
     const seconds = (performance.now() - t0) / 1000;
+    // r of the first VCC layer (with groups it varies a little from layer to layer).
     const r = v.compressedLengths[0];
     const vipErr = rel(v.hidden.subarray(0, vip * model.config.dModel), dense.subarray(0, vip * model.config.dModel));
-    rows.push({ label: `VCC k=${k} h=${h}`, r, vipErr, logitErr: rel(await firstLogits(v.hidden, v.n), denseLogits), seconds });
+    const label = groupBlocks > 1 ? `VCC k=${k} h=${h} g=${groupBlocks}/${keptGroups}` : `VCC k=${k} h=${h}`;
+    rows.push({ label, r, vipErr, logitErr: rel(await firstLogits(v.hidden, v.n), denseLogits), seconds });
     // Baseline at equal r: every non-VIP block mean-pooled, block size chosen so the count matches.
     const kb = Math.ceil((ids.length - vip) / Math.max(1, r - vip));
     const sb = resolveSettings(model.config.numLayers, { blockSize: kb, fineBlocks: 0, vipTokens: vip });
