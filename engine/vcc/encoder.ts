@@ -107,6 +107,8 @@ async function blockScores(model: T5Model, layer: number, vipStates: Float32Arra
  * The VCC encoder (doc sections 2–4): local layers in fixed segments, then in every upper layer
  * coarsen → select (VIP attention) → refine → the unchanged T5 layer on r tokens with
  * log(count) scale correction and mean positions → updates spread back through the block store.
+ * With `groupBlocks` > 1, groups of coarse blocks far from the VIP tokens' attention enter the
+ * layer as one state each (doc section 5), and their update reaches each of their blocks.
  */
 export async function encodeVcc(
   model: T5Model,
