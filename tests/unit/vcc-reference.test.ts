@@ -420,13 +420,15 @@ test('block positions: Math.round of the mean of the real tokens’ positions (h
   assert.deepEqual(Array.from(new BlockStore(nonVip.length, 6, 1, nonVip).positions), r.blockPositions);
 });
 
-test('settings: the paper\'s T5 preset (k 16, h 90, n_p 48, local lower third, segments 512); n_p follows k as 3·k unless given', () => {
-  assert.deepEqual(resolveSettings(12), { blockSize: 16, fineBlocks: 90, vipTokens: 48, localLayers: 4, segment: 512, layout: 'paper' });
+test('settings: the paper\'s T5 preset (k 16, h 90, n_p 48, local lower third, segments 512, two levels); n_p follows k as 3·k unless given', () => {
+  assert.deepEqual(resolveSettings(12), { blockSize: 16, fineBlocks: 90, vipTokens: 48, groupBlocks: 1, keptGroups: 0, localLayers: 4, segment: 512, layout: 'paper' });
   assert.equal(resolveSettings(12, { blockSize: 32, fineBlocks: 55 }).vipTokens, 96);
   assert.equal(resolveSettings(12, { blockSize: 64, fineBlocks: 30, layout: 'cached' }).vipTokens, 192);
   assert.equal(resolveSettings(12, { blockSize: 64, vipTokens: 20 }).vipTokens, 20);
   assert.equal(resolveSettings(6, { blockSize: undefined }).vipTokens, 48);
   assert.throws(() => resolveSettings(12, { blockSize: 0 }), /block size must be an integer ≥ 1, got 0/);
+  assert.throws(() => resolveSettings(12, { groupBlocks: 0 }), /blocks per group must be an integer ≥ 1, got 0/);
+  assert.throws(() => resolveSettings(12, { keptGroups: -1 }), /kept groups must be an integer ≥ 0, got -1/);
 });
 
 test('planLayout: positions and segments of the paper and cached layouts', () => {
