@@ -165,7 +165,7 @@ export async function encodeVcc(
     const r = fineTokens + coarseBlocks + groups.length + vip;
     compressedLengths.push(r);
 
-    // The compressed sequence: [fine tokens, coarse tokens, VIP tokens].
+    // The compressed sequence: [fine tokens, coarse blocks, group states, VIP tokens].
     const x = new Float32Array(r * d);
     const pos = new BigInt64Array(r);
     const kbias = new Float32Array(r);
