@@ -50,7 +50,8 @@ const threads = Number(arg('threads', String(defaultThreads())));
 const tokens = Number(arg('tokens', '32'));
 // Groups of blocks (doc section 5) as blocks per group : groups kept; unset: the app's preset (1:0 is the paper's two levels).
 const groupsArg = arg('groups', '');
-const groups = groupsArg ? (([groupBlocks, keptGroups]) => ({ groupBlocks, keptGroups }))(groupsArg.split(':').map(Number) as [number, number]) : {};
+const [groupBlocks, keptGroups] = groupsArg.split(':').map(Number);
+const groups = groupsArg ? { groupBlocks, keptGroups } : {};
 const benchSettings = (numLayers: number) => resolveSettings(numLayers, { ...PRESET_BLOCKS.accurate, layout: 'cached', ...groups });
 const GiB = 1024 ** 3;
 const peakGiB = () => (process.resourceUsage().maxRSS * 1024) / GiB;
