@@ -1,23 +1,23 @@
 import type { CompressionPreset } from '../../common/api';
 import { resolveSettings, type VccSettings } from '../../engine/vcc/settings';
 
+/*
+ * Groups of blocks (doc section 5's coarser level), the same in every preset: a run of 8 blocks
+ * with no fine block enters a layer as one state, except the 10 such runs the VIP tokens attend
+ * to most. At 128K with k = 16 this shortens r from about 9,600 to about 3,100; on the bundled
+ * model at 16K and 32K the VIP states and first-step logits stay as close to dense as with two
+ * levels (tests/bench/vcc-fidelity.ts).
+ */
+const GROUPS = { groupBlocks: 8, keptGroups: 10 };
+
 /**
  * Compression presets → (block size k, fine blocks h), from the paper's T5 table
  * (docs/vcc-algorithm.md §3): `accurate` is the 16K/128K row (k = 16, h = 90), `balanced` the
  * 32K alternative (k = 32, h = 55), `fast` the 64K one (k = 64, h = 30); VIP tokens follow as 3·k.
  * The assistant always uses the cached layout so the local layers can be reused across questions.
+ * Cached answers and summaries are keyed by these settings, so a change here asks anew.
  */
-/*
- * Every preset also carries the blocks that neither hold a fine block nor are among the 10 groups
- * of 8 the VIP tokens attend to most as one state per group (doc section 5's coarser level). At
- * 128K with k = 16 that shortens r from about 9,600 to about 3,100; on the bundled model at 16K and
- * 32K the VIP states and first-step logits stay as close to dense as two levels
- * (tests/bench/vcc-fidelity.ts). Cached answers are keyed by these settings, so a change here
- * asks anew.
- */
-const GROUPS = { groupBlocks: 8, keptGroups: 10 };
-
-export const PRESET_BLOCKS: Record<CompressionPreset, { blockSize: number; fineBlocks: number; groupBlocks: number; keptGroups: number }> = {
+export const PRESET_BLOCKS: Record<CompressionPreset, Pick<VccSettings, 'blockSize' | 'fineBlocks' | 'groupBlocks' | 'keptGroups'>> = {
   fast: { blockSize: 64, fineBlocks: 30, ...GROUPS },
   balanced: { blockSize: 32, fineBlocks: 55, ...GROUPS },
   accurate: { blockSize: 16, fineBlocks: 90, ...GROUPS },
