@@ -7,7 +7,7 @@ import type { Checkpoint } from './checkpoint/types';
 import { decoderBytes, ensureMemoryFits, type MemoryEstimate, type MemoryRequest } from './memory';
 import { T5Model, type ModelOptions } from './t5-model';
 import { loadTokenizer, type T5Tokenizer } from './tokenizer';
-import { encodeVcc, prepareChunkTokens, prepareLocalStates, type LayerEvidence, type LocalStateCache } from './vcc/encoder';
+import { encodeVcc, prepareChunkTokens, prepareLocalStates, type DecoderMemory, type LayerEvidence, type LocalStateCache } from './vcc/encoder';
 import { resolveSettings, type VccSettings } from './vcc/settings';
 
 export type AttentionMode = 'dense' | 'vcc';
@@ -33,6 +33,8 @@ export interface Encoded {
   evidence: LayerEvidence[];
   compressedLengths: number[];
   localCacheHit: boolean;
+  /** What the decoder attends to instead of `hidden`, when the VCC settings compress it (decoderBlocks). */
+  decoderMemory?: DecoderMemory;
 }
 
 /** A loaded model ready to encode and generate: the engine's one entry point for its callers. */
@@ -111,6 +113,7 @@ export class Engine {
       evidence: r.evidence,
       compressedLengths: r.compressedLengths,
       localCacheHit: r.localCacheHit,
+      ...(r.decoderMemory ? { decoderMemory: r.decoderMemory } : {}),
     };
   }
 
@@ -128,17 +131,18 @@ export class Engine {
 
   async generate(encoded: Encoded, opts: GenerateOptions = {}): Promise<GenerateResult> {
     const { maxNewTokens = this.generationDefaults.maxNewTokens, numBeams = this.generationDefaults.numBeams } = opts;
-    const need = decoderBytes(this.config, encoded.n, numBeams ?? 1);
+    const memory = encoded.decoderMemory ?? encoded;
+    const need = decoderBytes(this.config, memory.n, numBeams ?? 1);
     const limits = this.model.memoryLimits();
     if (need > limits.availableBytes) {
       throw new LongreadError(
         'not-enough-memory',
-        `Generating with ${numBeams ?? 1} beams over ${encoded.n.toLocaleString('en-US')} tokens needs about ${(need / 1024 ** 3).toFixed(1)} GiB more memory, ` +
+        `Generating with ${numBeams ?? 1} beams over ${memory.n.toLocaleString('en-US')} encoder states needs about ${(need / 1024 ** 3).toFixed(1)} GiB more memory, ` +
           `but only ${(limits.availableBytes / 1024 ** 3).toFixed(1)} GiB is free now. Use fewer beams or a shorter text.`,
       );
     }
     const continuesWord = opts.quoteFrom && !opts.continuesWord ? await this.wordContinuations() : opts.continuesWord;
-    return generate(this.model, encoded, { ...opts, maxNewTokens, numBeams, continuesWord });
+    return generate(this.model, memory, { ...opts, maxNewTokens, numBeams, continuesWord });
   }
 
   /** Which ids continue the word before them (see pieceContinuesWord), from the tokenizer's pieces. */

@@ -40,18 +40,18 @@ function headValueProjectionT(g: GraphBuilder, ckpt: Checkpoint, name: string): 
   return g.weight(name, out, [H, d, dk]);
 }
 
-/** Cross-attention context (B,H,1,dk) of queries q (B,H,1,dk) over the encoder states enc (n,d). */
-function crossAttendStates(g: GraphBuilder, ckpt: Checkpoint, q: string, enc: string, prefix: string): string {
+/** Cross-attention context (B,H,1,dk) of queries q (B,H,1,dk) over the encoder states enc (n,d), with encBias (n) added to the scores when given. */
+function crossAttendStates(g: GraphBuilder, ckpt: Checkpoint, q: string, enc: string, encBias: string | null, prefix: string): string {
   const { numHeads: H, dModel: d } = ckpt.config;
   const qk = g.reshape(g.matmul(q, headKeyProjection(g, ckpt, `${prefix}.k.weight`)), [-1, d]); // (B·H, d)
   // (n, d)·(d, B·H) keeps the long operand first, which ONNX Runtime's GEMM streams fastest.
   const scores = g.transpose(g.matmul(enc, g.transpose(qk, [1, 0])), [1, 0]); // (B·H, n)
-  const probs = g.op('Softmax', [scores], { axis: -1 });
+  const probs = g.op('Softmax', [encBias ? g.add(scores, encBias) : scores], { axis: -1 });
   const mixed = g.reshape(g.matmul(probs, enc), [-1, H, 1, d]); // (B, H, 1, d)
   return g.matmul(mixed, headValueProjectionT(g, ckpt, `${prefix}.v.weight`));
 }
 
-export function decoderStepGraph(ckpt: Checkpoint, precision: Precision): GraphBuilder {
+export function decoderStepGraph(ckpt: Checkpoint, precision: Precision, keyBias = false): GraphBuilder {
   const cfg = ckpt.config;
   const H = cfg.numHeads;
   const g = new GraphBuilder('decoder_step');
@@ -71,6 +71,7 @@ export function decoderStepGraph(ckpt: Checkpoint, precision: Precision): GraphB
   const distance = g.op('Min', [g.sub(stepScalar, keyPos), g.scalarInt(L)]);
   const selfBias = g.unsqueeze(g.transpose(g.op('Gather', [table, distance], { axis: 0 }), [1, 0]), [0, 2]);
   const enc = g.input('enc', 'float', ['n', cfg.dModel]);
+  const encBias = keyBias ? g.input('enc_bias', 'float', ['n']) : null;
 
   for (let l = 0; l < cfg.numDecoderLayers; l++) {
     const p = `decoder.block.${l}.layer`;
@@ -88,7 +89,7 @@ export function decoderStepGraph(ckpt: Checkpoint, precision: Precision): GraphB
 
     const hc = rmsNorm(g, ckpt, x, `${p}.1.layer_norm.weight`);
     const qc = splitHeads(g, cfg, linear(g, ckpt, hc, `${p}.1.EncDecAttention.q.weight`, precision));
-    const crossCtx = crossAttendStates(g, ckpt, qc, enc, `${p}.1.EncDecAttention`);
+    const crossCtx = crossAttendStates(g, ckpt, qc, enc, encBias, `${p}.1.EncDecAttention`);
     x = g.add(x, linear(g, ckpt, mergeHeads(g, cfg, crossCtx), `${p}.1.EncDecAttention.o.weight`, precision));
 
     x = feedForward(g, ckpt, x, `${p}.2`, precision);

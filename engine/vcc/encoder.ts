@@ -26,6 +26,16 @@ export interface VccEncodeResult {
   /** Length r of the compressed sequence in each VCC layer. */
   compressedLengths: number[];
   localCacheHit: boolean;
+  /** What the decoder attends to when `decoderBlocks` compresses it (see decoderMemory); else absent: `hidden` itself. */
+  decoderMemory?: DecoderMemory;
+}
+
+/** Encoder states for the decoder's cross-attention, each with a key bias: log(tokens) for a block's mean. */
+export interface DecoderMemory {
+  /** (n, d), after the final layer norm. */
+  hidden: Float32Array;
+  n: number;
+  keyBias: Float32Array;
 }
 
 /**
@@ -144,6 +154,7 @@ export async function encodeVcc(
   for (let b = 0; b < store.blocks; b++) store.coarsen(b, states, vip + store.range(b)[0]);
   const evidence: LayerEvidence[] = [];
   const compressedLengths: number[] = [];
+  let lastScores: Float32Array | undefined;
 
   for (let l = s.localLayers; l < L; l++) {
     throwIfAborted(opts.signal, 'Encoding');
@@ -155,6 +166,7 @@ export async function encodeVcc(
       scores = await blockScores(model, l, vipStates, vipPos, store);
       fine = topBlocks(scores, s.fineBlocks);
     }
+    lastScores = scores;
     const isFine = new Uint8Array(store.blocks);
     for (const b of fine) isFine[b] = 1;
     const groups = scores ? collapsedGroups(store, isFine, scores, s.groupBlocks, s.keptGroups) : [];
@@ -212,11 +224,41 @@ export async function encodeVcc(
     opts.onProgress?.({ layer: l + 1, layers: L });
   }
 
+  const decoderMemory = s.decoderBlocks > 0 && lastScores && s.decoderBlocks < store.blocks ? compressedMemory(model, vipStates, store, topBlocks(lastScores, s.decoderBlocks)) : undefined;
   // Reassemble in layout order and apply the final layer norm.
   states.set(vipStates, 0);
   for (let b = 0; b < store.blocks; b++) store.refine(b, states, vip + store.range(b)[0]);
   applyFinalLayerNorm(model, states);
-  return { hidden: states, n, plan, evidence, compressedLengths, localCacheHit };
+  return { hidden: states, n, plan, evidence, compressedLengths, localCacheHit, ...(decoderMemory ? { decoderMemory } : {}) };
+}
+
+/**
+ * The decoder's memory in layout order: the VIP states, the tokens of the `tokenBlocks`, and
+ * every other block as its mean (its coarse state, which is the mean of its tokens' final
+ * states since the difference store sums to zero per block) with key bias log(tokens).
+ */
+function compressedMemory(model: T5Model, vipStates: Float32Array, store: BlockStore, tokenBlocks: number[]): DecoderMemory {
+  const d = model.config.dModel;
+  const vip = vipStates.length / d;
+  const asTokens = new Uint8Array(store.blocks);
+  for (const b of tokenBlocks) asTokens[b] = 1;
+  let n = vip;
+  for (let b = 0; b < store.blocks; b++) n += asTokens[b] ? store.counts[b] : 1;
+  const hidden = new Float32Array(n * d);
+  const keyBias = new Float32Array(n);
+  hidden.set(vipStates, 0);
+  let row = vip;
+  for (let b = 0; b < store.blocks; b++) {
+    if (asTokens[b]) {
+      store.refine(b, hidden, row);
+      row += store.counts[b];
+    } else {
+      hidden.set(store.coarse.subarray(b * d, (b + 1) * d), row * d);
+      keyBias[row++] = Math.log(store.counts[b]);
+    }
+  }
+  applyFinalLayerNorm(model, hidden);
+  return { hidden, n, keyBias };
 }
 
 /**

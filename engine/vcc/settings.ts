@@ -18,6 +18,13 @@ export interface VccSettings {
   groupBlocks: number;
   /** Groups without a fine block kept at block resolution in each VCC layer. */
   keptGroups: number;
+  /**
+   * What the decoder cross-attends to. 0: every token's final state (the full-length output).
+   * Otherwise the tokens of this many blocks the last VCC layer's VIP tokens attend to most,
+   * and every other block as one state, its tokens' mean, with key bias log(tokens): VCC's own
+   * approximation of a coarse block, so a generated token reads about r states instead of n.
+   */
+  decoderBlocks: number;
   /** Lower layers that run with local attention in fixed segments. */
   localLayers: number;
   /** Segment size of the local layers. */
@@ -41,6 +48,7 @@ export function presetFor(numLayers: number, layout: VccLayout = 'paper', blockS
     vipTokens: VIP_PER_BLOCK * blockSize,
     groupBlocks: 1,
     keptGroups: 0,
+    decoderBlocks: 0,
     localLayers: Math.max(1, Math.round(numLayers / 3)),
     segment: 512,
     layout,
@@ -59,6 +67,7 @@ export function resolveSettings(numLayers: number, overrides: Partial<VccSetting
   positiveInt(s.vipTokens, 'VIP tokens');
   positiveInt(s.groupBlocks, 'blocks per group');
   positiveInt(s.keptGroups, 'kept groups', 0);
+  positiveInt(s.decoderBlocks, 'decoder blocks', 0);
   positiveInt(s.localLayers, 'local layers', 0);
   positiveInt(s.segment, 'segment size');
   if (s.localLayers > numLayers) {

@@ -63,3 +63,30 @@ test('only the first n rows of the states are attended to; too few rows are refu
   await assert.rejects(generate(model, { hidden, n: 51 }), (e: unknown) => e instanceof LongreadError && e.code === 'invalid-argument');
   await model.release();
 });
+
+test('a key bias per encoder state: as the float64 reference, and log(c) on one state reads as c copies of it', async () => {
+  const ckpt = randomCheckpoint(tinyConfig({ numDecoderLayers: 2 }), 45);
+  const model = new T5Model(ckpt, { threads: 1 });
+  const { dModel: d, vocabSize: V, decoderStartTokenId: start } = ckpt.config;
+  const n = 40;
+  const hidden = states(n, d, 46);
+  const r = rng(47);
+  const keyBias = Float32Array.from({ length: n }, () => 3 * r.uniform());
+  const biased = await generate(model, { hidden, n, keyBias }, { maxNewTokens: 3 });
+  const ref = decoderLogits(ckpt, Float64Array.from(hidden), [start, ...biased.outputIds.slice(0, -1)], undefined, keyBias);
+  const err = relErr(biased.firstStepLogits, ref, 0, V);
+  assert.ok(err <= 1e-4, `first-step logits relative error ${err.toExponential(2)}`);
+  biased.outputIds.forEach((id, t) => assert.equal(id, argmax(ref, t * V, V), `step ${t}`));
+  assert.ok(relErr(biased.firstStepLogits, (await generate(model, { hidden, n }, { maxNewTokens: 1 })).firstStepLogits) > 1e-4, 'the bias should change the logits');
+
+  // state 0 written 5 times without bias against once with bias log 5
+  const copies = new Float32Array((n + 4) * d);
+  for (let c = 0; c < 5; c++) copies.set(hidden.subarray(0, d), c * d);
+  copies.set(hidden.subarray(d), 5 * d);
+  const once = await generate(model, { hidden, n, keyBias: Float32Array.from({ length: n }, (_, i) => (i === 0 ? Math.log(5) : 0)) }, { maxNewTokens: 3 });
+  const repeated = await generate(model, { hidden: copies, n: n + 4 }, { maxNewTokens: 3 });
+  assert.ok(relErr(once.firstStepLogits, repeated.firstStepLogits) <= 1e-5, `copies vs bias: ${relErr(once.firstStepLogits, repeated.firstStepLogits)}`);
+  assert.deepEqual(once.outputIds, repeated.outputIds);
+  await assert.rejects(generate(model, { hidden, n, keyBias: new Float32Array(n - 1) }), (e: unknown) => e instanceof LongreadError && e.code === 'invalid-argument');
+  await model.release();
+});

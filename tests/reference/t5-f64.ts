@@ -265,9 +265,10 @@ export function encoderForward(
 /**
  * Decoder hidden states after the final norm, (t × dModel), for decoder inputs `decoderIds`
  * (starting with decoderStartTokenId): causal self-attention with layer 0's unidirectional bias,
- * cross-attention over `encOut` (no position bias; `encMask` masks padded encoder positions).
+ * cross-attention over `encOut` (no position bias; `encMask` masks padded encoder positions;
+ * `encKeyBias`, one number per encoder state, is added to every score of that state).
  */
-export function decoderHidden(ckpt: Checkpoint, encOut: Float64Array, decoderIds: number[], encMask?: ArrayLike<number>): Float64Array {
+export function decoderHidden(ckpt: Checkpoint, encOut: Float64Array, decoderIds: number[], encMask?: ArrayLike<number>, encKeyBias?: ArrayLike<number>): Float64Array {
   const cfg = ckpt.config;
   const { dModel: d, numHeads: H, layerNormEpsilon: eps } = cfg;
   const t = decoderIds.length;
@@ -278,9 +279,10 @@ export function decoderHidden(ckpt: Checkpoint, encOut: Float64Array, decoderIds
     for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) selfBias[(hh * t + i) * t + j] += MASKED;
   }
   let crossBias: Float64Array | null = null;
-  if (encMask) {
+  if (encMask || encKeyBias) {
     crossBias = new Float64Array(H * t * n);
-    addKeyMask(crossBias, H, t, n, encMask);
+    if (encMask) addKeyMask(crossBias, H, t, n, encMask);
+    if (encKeyBias) for (let r = 0; r < H * t; r++) for (let j = 0; j < n; j++) crossBias[r * n + j] += encKeyBias[j]!;
   }
   for (let l = 0; l < cfg.numDecoderLayers; l++) {
     const p = `decoder.block.${l}`;
@@ -307,8 +309,8 @@ export function lmHead(ckpt: Checkpoint, hidden: Float64Array): Float64Array {
 }
 
 /** Logits (t × vocab) for every decoder position. */
-export function decoderLogits(ckpt: Checkpoint, encOut: Float64Array, decoderIds: number[], encMask?: ArrayLike<number>): Float64Array {
-  return lmHead(ckpt, decoderHidden(ckpt, encOut, decoderIds, encMask));
+export function decoderLogits(ckpt: Checkpoint, encOut: Float64Array, decoderIds: number[], encMask?: ArrayLike<number>, encKeyBias?: ArrayLike<number>): Float64Array {
+  return lmHead(ckpt, decoderHidden(ckpt, encOut, decoderIds, encMask, encKeyBias));
 }
 
 export function argmax(row: ArrayLike<number>, start = 0, len = row.length - start): number {

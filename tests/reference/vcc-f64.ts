@@ -325,6 +325,12 @@ export interface RefVccResult {
   compressedLengths: number[];
   /** (n × d) states after the local layers, before any VCC layer. */
   afterLocal: Float64Array;
+  /**
+   * With decoderBlocks (fewer than the blocks, and a scored last layer): what the decoder reads,
+   * in layout order: VIP states, the tokens of the last layer's decoderBlocks best-scored blocks,
+   * every other block's mean; after the final norm, with key bias log(tokens) for a mean.
+   */
+  decoderMemory: { hidden: Float64Array; keyBias: number[] } | null;
 }
 
 export function encodeVccRef(m: RefModel, queryIds: number[], documentIds: number[], s: VccSettings): RefVccResult {
@@ -473,6 +479,32 @@ export function encodeVccRef(m: RefModel, queryIds: number[], documentIds: numbe
     for (const b of fine) coarsen(b, y, fineRowStart[b]);
   }
 
+  let decoderMemory: RefVccResult['decoderMemory'] = null;
+  const last = scores[scores.length - 1];
+  if (s.decoderBlocks > 0 && s.decoderBlocks < nb && last) {
+    const asTokens = new Set(topRef(last, s.decoderBlocks));
+    const rows: number[] = Array.from(vipStates);
+    const keyBias: number[] = new Array<number>(vip).fill(0);
+    for (let b = 0; b < nb; b++) {
+      const [t0, t1] = blockRanges[b];
+      if (asTokens.has(b)) {
+        for (let t = t0; t < t1; t++) {
+          for (let j = 0; j < d; j++) rows.push(coarse[b * d + j] + offsets[t * d + j]);
+          keyBias.push(0);
+        }
+      } else {
+        // the mean of the block's final token states
+        for (let j = 0; j < d; j++) {
+          let sum = 0;
+          for (let t = t0; t < t1; t++) sum += coarse[b * d + j] + offsets[t * d + j];
+          rows.push(sum / (t1 - t0));
+        }
+        keyBias.push(Math.log(t1 - t0));
+      }
+    }
+    decoderMemory = { hidden: finalNormRef(m, Float64Array.from(rows)), keyBias };
+  }
+
   // With no VCC layer (all layers local) the local output is final; else reassemble the blocks.
   let out = afterLocal;
   if (s.localLayers < L) {
@@ -493,6 +525,7 @@ export function encodeVccRef(m: RefModel, queryIds: number[], documentIds: numbe
     evidence,
     compressedLengths,
     afterLocal,
+    decoderMemory,
   };
 }
 

@@ -5,6 +5,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Checkpoint, T5Config } from '../../engine/checkpoint/types';
+import { generate } from '../../engine/decoder/generate';
 import { encodeDense } from '../../engine/encoder/dense';
 import { T5Model } from '../../engine/t5-model';
 import { BlockStore, topBlocks } from '../../engine/vcc/blocks';
@@ -12,6 +13,7 @@ import { encodeVcc, prepareLocalStates, type LocalStateCache, type VccEncodeResu
 import { planLayout } from '../../engine/vcc/layout';
 import { resolveSettings, type VccSettings } from '../../engine/vcc/settings';
 import { randomCheckpoint, rng, tinyConfig } from '../helpers/random-checkpoint';
+import { decoderLogits } from '../reference/t5-f64';
 import {
   embedRef,
   encodeDenseRef,
@@ -295,6 +297,48 @@ for (const v of VARIANTS) {
   });
 }
 
+for (const v of VARIANTS) {
+  test(`decoder memory (${v.name}): engine = reference, the decoder reads it, and it is absent where nothing is compressed`, async () => {
+    const { ckpt, model, ref } = load(v);
+    const L = v.config.numLayers;
+    const d = v.config.dModel;
+    const q = randomIds(9, 710);
+    const doc = randomIds(300, 711);
+    const base = { blockSize: 4, fineBlocks: 4, vipTokens: 12, localLayers: 1, segment: 32, groupBlocks: 6, keptGroups: 2 } as const;
+    for (const layout of ['paper', 'cached'] as const) {
+      const full = await encodeVcc(model, q, doc, resolveSettings(L, { ...base, layout }));
+      assert.equal(full.decoderMemory, undefined);
+      for (const decoderBlocks of [1, 4, 20]) {
+        const s = resolveSettings(L, { ...base, layout, decoderBlocks });
+        const label = `${v.name} ${layout} decoderBlocks=${decoderBlocks}`;
+        const got = await encodeVcc(model, q, doc, s);
+        const r = encodeVccRef(ref, q, doc, s);
+        assertAgrees(got, r, s, d, label);
+        assert.deepEqual(got.hidden, full.hidden, `${label}: the encoder's own output is unchanged`);
+        const mem = got.decoderMemory!;
+        assert.ok(mem && r.decoderMemory, `${label}: a decoder memory`);
+        // 75 blocks (the last of 3 tokens): decoderBlocks of them as tokens, the rest one state each
+        assert.equal(mem.n, r.decoderMemory!.keyBias.length, `${label}: memory length`);
+        assert.ok(mem.n < 12 + 75 + decoderBlocks * 4 && mem.n >= 12 + 75 - decoderBlocks, `${label}: memory length ${mem.n}`);
+        mem.keyBias.forEach((b, i) => assert.ok(Math.abs(b - r.decoderMemory!.keyBias[i]!) <= 1e-6, `${label}: key bias ${i}`));
+        const err = relErr(mem.hidden, r.decoderMemory!.hidden);
+        assert.ok(err <= 1e-4, `${label}: memory relative error ${err}`);
+        measured.push(`decoder memory ${label}: n ${mem.n} of ${got.n}, rel ${err.toExponential(2)}`);
+
+        // The decoder reads it with its key bias: logits as the float64 decoder over the reference memory.
+        const out = await generate(model, mem, { maxNewTokens: 3 });
+        const logits = decoderLogits(ckpt, r.decoderMemory!.hidden, [ckpt.config.decoderStartTokenId, ...out.outputIds.slice(0, 2)], undefined, r.decoderMemory!.keyBias);
+        const V = ckpt.config.vocabSize;
+        const lerr = relErr(out.firstStepLogits, logits.subarray(0, V));
+        assert.ok(lerr <= 1e-4, `${label}: first-step logits relative error ${lerr}`);
+        assert.ok(relErr(out.firstStepLogits, (await generate(model, full, { maxNewTokens: 1 })).firstStepLogits) > 1e-6, `${label}: a compressed memory should change the logits`);
+      }
+      // as many decoder blocks as blocks: the full output, as without the setting
+      assert.equal((await encodeVcc(model, q, doc, resolveSettings(L, { ...base, layout, decoderBlocks: 75 }))).decoderMemory, undefined);
+    }
+  });
+}
+
 test('edge settings: all blocks coarse, one block larger than the non-VIP tokens, blocks of 1, segments of 1, small score budget', async () => {
   const v = VARIANTS[0];
   const { model, ref } = load(v);
@@ -420,8 +464,8 @@ test('block positions: Math.round of the mean of the real tokens’ positions (h
   assert.deepEqual(Array.from(new BlockStore(nonVip.length, 6, 1, nonVip).positions), r.blockPositions);
 });
 
-test('settings: the paper\'s T5 preset (k 16, h 90, n_p 48, local lower third, segments 512, two levels); n_p follows k as 3·k unless given', () => {
-  assert.deepEqual(resolveSettings(12), { blockSize: 16, fineBlocks: 90, vipTokens: 48, groupBlocks: 1, keptGroups: 0, localLayers: 4, segment: 512, layout: 'paper' });
+test('settings: the paper\'s T5 preset (k 16, h 90, n_p 48, local lower third, segments 512, two levels, the decoder over every token); n_p follows k as 3·k unless given', () => {
+  assert.deepEqual(resolveSettings(12), { blockSize: 16, fineBlocks: 90, vipTokens: 48, groupBlocks: 1, keptGroups: 0, decoderBlocks: 0, localLayers: 4, segment: 512, layout: 'paper' });
   assert.equal(resolveSettings(12, { blockSize: 32, fineBlocks: 55 }).vipTokens, 96);
   assert.equal(resolveSettings(12, { blockSize: 64, fineBlocks: 30, layout: 'cached' }).vipTokens, 192);
   assert.equal(resolveSettings(12, { blockSize: 64, vipTokens: 20 }).vipTokens, 20);
@@ -429,6 +473,7 @@ test('settings: the paper\'s T5 preset (k 16, h 90, n_p 48, local lower third, s
   assert.throws(() => resolveSettings(12, { blockSize: 0 }), /block size must be an integer ≥ 1, got 0/);
   assert.throws(() => resolveSettings(12, { groupBlocks: 0 }), /blocks per group must be an integer ≥ 1, got 0/);
   assert.throws(() => resolveSettings(12, { keptGroups: -1 }), /kept groups must be an integer ≥ 0, got -1/);
+  assert.throws(() => resolveSettings(12, { decoderBlocks: 2.5 }), /decoder blocks must be an integer ≥ 0, got 2.5/);
 });
 
 test('planLayout: positions and segments of the paper and cached layouts', () => {
