@@ -17,10 +17,10 @@ const GROUPS = { groupBlocks: 8, keptGroups: 10 };
  * The assistant always uses the cached layout so the local layers can be reused across questions.
  * Cached answers and summaries are keyed by these settings, so a change here asks anew.
  */
-export const PRESET_BLOCKS: Record<CompressionPreset, Pick<VccSettings, 'blockSize' | 'fineBlocks' | 'groupBlocks' | 'keptGroups'>> = {
-  fast: { blockSize: 64, fineBlocks: 30, ...GROUPS },
-  balanced: { blockSize: 32, fineBlocks: 55, ...GROUPS },
-  accurate: { blockSize: 16, fineBlocks: 90, ...GROUPS },
+export const PRESET_BLOCKS: Record<CompressionPreset, Pick<VccSettings, 'blockSize' | 'fineBlocks' | 'groupBlocks' | 'keptGroups' | 'decoderBlocks'>> = {
+  fast: { blockSize: 64, fineBlocks: 30, ...GROUPS, decoderBlocks: 0 },
+  balanced: { blockSize: 32, fineBlocks: 55, ...GROUPS, decoderBlocks: 0 },
+  accurate: { blockSize: 16, fineBlocks: 90, ...GROUPS, decoderBlocks: 0 },
 };
 
 export function vccSettingsFor(preset: CompressionPreset, numLayers: number): VccSettings {

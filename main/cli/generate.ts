@@ -24,6 +24,7 @@ interface GenerateFlags {
   fineBlocks?: number;
   groupBlocks?: number;
   keptGroups?: number;
+  decoderBlocks?: number;
   localLayers?: number;
   segment?: number;
   layout: VccLayout;
@@ -48,6 +49,7 @@ export function registerGenerate(program: Command): void {
     .option('--fine-blocks <n>', 'VCC fine blocks h per layer', intOption(0))
     .option('--group-blocks <n>', 'VCC blocks per group: a group with no fine block, unless kept, is one state (1: two levels, as the paper)', intOption(1))
     .option('--kept-groups <n>', 'VCC groups without a fine block kept at block resolution per layer', intOption(0))
+    .option('--decoder-blocks <n>', "VCC: blocks of the last layer's choice the decoder reads token by token, every other block as its mean (0: every token)", intOption(0))
     .option('--local-layers <n>', 'lower layers with local attention (vcc)', intOption(0))
     .option('--segment <n>', 'local attention segment size (vcc)', intOption(1))
     .option('--layout <name>', 'paper or cached (vcc)', choiceOption(['paper', 'cached'] as const), 'paper')
@@ -90,6 +92,7 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
         fineBlocks: flags.fineBlocks,
         groupBlocks: flags.groupBlocks,
         keptGroups: flags.keptGroups,
+        decoderBlocks: flags.decoderBlocks,
         localLayers: flags.localLayers,
         segment: flags.segment,
         layout: flags.layout,
@@ -128,6 +131,7 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
           attention: encoded.attention,
           settings: encoded.settings ?? null,
           compressedLengths: encoded.compressedLengths,
+          decoderStates: (encoded.decoderMemory ?? encoded).n,
           evidence: encoded.evidence,
           provider: engine.model.provider,
           precision: engine.model.precision,

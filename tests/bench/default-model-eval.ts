@@ -16,9 +16,10 @@
  *
  *   node bin/run-ts.mjs tests/bench/default-model-eval.ts [--model models/default] [--lengths 4096,16384,65536,131072]
  *        [--questions 16] [--dense16k 16] [--seed 11] [--free] [--compression accurate] [--fine-blocks H] [--json out.json]
- *        [--precision fp32|int8] [--groups 8:10]
+ *        [--precision fp32|int8] [--groups 8:10] [--decoder-blocks N]
  * --compression takes the assistant's preset (block size k and fine blocks h; default accurate: k 16, h 90, the app's
- * default); --fine-blocks overrides h, for both layouts; --groups overrides the preset's groups of blocks (1:0: two levels).
+ * default); --fine-blocks overrides h, for both layouts; --groups overrides the preset's groups of blocks (1:0: two levels);
+ * --decoder-blocks the preset's blocks the decoder reads as tokens (0: every token).
  * Per VCC answer the JSON details give the score rank of the answer's block in each VCC layer (null: not kept).
  */
 import { writeFileSync } from 'node:fs';
@@ -53,6 +54,7 @@ const fineBlocks = process.argv.includes('--fine-blocks') ? Number(arg('fine-blo
 const blockSize = PRESET_BLOCKS[compression].blockSize;
 // Groups of blocks (blocks per group : groups kept); default the preset's, 1:0 the paper's two levels.
 const [groupBlocks, keptGroups] = process.argv.includes('--groups') ? arg('groups', '1:0').split(':').map(Number) : [PRESET_BLOCKS[compression].groupBlocks, PRESET_BLOCKS[compression].keptGroups];
+const decoderBlocks = process.argv.includes('--decoder-blocks') ? Number(arg('decoder-blocks', '0')) : PRESET_BLOCKS[compression].decoderBlocks;
 const precision = arg('precision', 'fp32') as Precision;
 if (!PRECISIONS.includes(precision)) throw new Error(`--precision: one of ${PRECISIONS.join(', ')}`);
 const TRUNC = 4096;
@@ -189,7 +191,7 @@ async function answer(engine: Engine, tok: T5Tokenizer, doc: Doc, q: Question, m
   } else if (method === 'dense') {
     req = { queryIds, documentIds: doc.ids, attention: 'dense' };
   } else {
-    req = { queryIds, documentIds: doc.ids, attention: 'vcc', vcc: { layout: method === 'vcc-cached' ? 'cached' : 'paper', blockSize, fineBlocks, groupBlocks, keptGroups }, localCache: method === 'vcc-cached' ? { get: (keys) => keys.map((k) => cache.get(k)), set: (entries) => entries.forEach((e) => cache.set(e.key, e.states)) } : undefined };
+    req = { queryIds, documentIds: doc.ids, attention: 'vcc', vcc: { layout: method === 'vcc-cached' ? 'cached' : 'paper', blockSize, fineBlocks, groupBlocks, keptGroups, decoderBlocks }, localCache: method === 'vcc-cached' ? { get: (keys) => keys.map((k) => cache.get(k)), set: (entries) => entries.forEach((e) => cache.set(e.key, e.states)) } : undefined };
   }
   const enc = await engine.encode(req);
   const out = await engine.generate(enc, { maxNewTokens: MAX_NEW, quoteFrom: quote ? req.documentIds : undefined });

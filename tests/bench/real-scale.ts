@@ -9,6 +9,7 @@
  *   node bin/run-ts.mjs tests/bench/real-scale.ts [--shapes t5-small,t5-base,t5-large]
  *     [--lengths 16384,65536,131072] [--skip t5-large@65536,t5-large@131072] [--tokens 32] [--threads N]
  *     [--groups 8:10]   (groups of blocks: blocks per group : groups kept; default the app's, 1:0 the paper's two levels)
+ *     [--decoder-blocks N]   (blocks the decoder reads as tokens, the rest as means; default the app's, 0 every token)
  *
  * Text: ../shared/corpus/books/pg2701.txt (Moby-Dick), tokenized with ../shared/models/t5-tokenizer
  * when it loads; otherwise each word and punctuation mark gets a fixed id from a hash (said in the output).
@@ -52,7 +53,9 @@ const tokens = Number(arg('tokens', '32'));
 const groupsArg = arg('groups', '');
 const [groupBlocks, keptGroups] = groupsArg.split(':').map(Number);
 const groups = groupsArg ? { groupBlocks, keptGroups } : {};
-const benchSettings = (numLayers: number) => resolveSettings(numLayers, { ...PRESET_BLOCKS.accurate, layout: 'cached', ...groups });
+const decoderArg = arg('decoder-blocks', '');
+const decoder = decoderArg ? { decoderBlocks: Number(decoderArg) } : {};
+const benchSettings = (numLayers: number) => resolveSettings(numLayers, { ...PRESET_BLOCKS.accurate, layout: 'cached', ...groups, ...decoder });
 const GiB = 1024 ** 3;
 const peakGiB = () => (process.resourceUsage().maxRSS * 1024) / GiB;
 
@@ -141,7 +144,7 @@ async function child(shape: Shape, n: number): Promise<void> {
     const r = await engine.generate(encoded, { maxNewTokens: tokens });
     const generateS = lap();
     const generateCpu = cpuLap();
-    asks.push({ localS, vccS, generateS, localCpu, vccCpu, generateCpu, generated: r.outputIds.length, cacheHit: encoded.localCacheHit, r: Math.max(...encoded.compressedLengths), estimateGiB: estimate, peakGiB: peakGiB() });
+    asks.push({ localS, vccS, generateS, localCpu, vccCpu, generateCpu, generated: r.outputIds.length, decoderStates: (encoded.decoderMemory ?? encoded).n, cacheHit: encoded.localCacheHit, r: Math.max(...encoded.compressedLengths), estimateGiB: estimate, peakGiB: peakGiB() });
   }
   await engine.close();
   const out = { shape, n, tokenizer: how, weightsS, graphsS, graphsPeakGiB: graphsPeak, asks, totalS: (performance.now() - t) / 1000, peakGiB: peakGiB() };
@@ -155,12 +158,12 @@ type Result = {
   weightsS: number;
   graphsS: number;
   graphsPeakGiB: number;
-  asks: Array<{ localS: number; vccS: number; generateS: number; localCpu: number; vccCpu: number; generateCpu: number; generated: number; cacheHit: boolean; r: number; estimateGiB: number; peakGiB: number }>;
+  asks: Array<{ localS: number; vccS: number; generateS: number; localCpu: number; vccCpu: number; generateCpu: number; generated: number; decoderStates: number; cacheHit: boolean; r: number; estimateGiB: number; peakGiB: number }>;
   peakGiB: number;
 };
 
 function measure(shape: Shape, n: number): Result | string {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', shape, String(n), '--threads', String(threads), '--tokens', String(tokens), ...(groupsArg ? ['--groups', groupsArg] : [])], {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', shape, String(n), '--threads', String(threads), '--tokens', String(tokens), ...(groupsArg ? ['--groups', groupsArg] : []), ...(decoderArg ? ['--decoder-blocks', decoderArg] : [])], {
     encoding: 'utf8',
     maxBuffer: 1 << 22,
   });
@@ -185,27 +188,27 @@ if (childAt > 0) {
   const skip = new Set(arg('skip', 't5-large@65536,t5-large@131072').split(','));
   console.log(`${threads} threads, ${tokens} generated tokens per question, VCC settings ${JSON.stringify(benchSettings(12))} (local layers: a third of each shape's)`);
   console.log('Times: wall seconds [CPU seconds, all threads]. r: the longest compressed sequence of a VCC layer.');
-  console.log('| shape | tokens | ask | local layers s | VCC layers s | generate s (tok/s) | r | estimate GiB | peak RSS GiB |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('| shape | tokens | ask | local layers s | VCC layers s | generate s (tok/s) | decoder states | r | estimate GiB | peak RSS GiB |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const shape of shapes) {
     for (const n of lengths) {
       if (skip.has(`${shape}@${n}`)) {
-        console.log(`| ${shape} | ${n} | skipped | | | | | | |`);
+        console.log(`| ${shape} | ${n} | skipped | | | | | | | |`);
         continue;
       }
       const r = measure(shape, n);
       if (typeof r === 'string') {
-        console.log(`| ${shape} | ${n} | ${r} | | | | | | |`);
+        console.log(`| ${shape} | ${n} | ${r} | | | | | | | |`);
         continue;
       }
       r.asks.forEach((a, i) => {
         const label = i === 0 ? 'first' : a.cacheHit ? 'second (local states reused)' : 'second';
         const tps = a.generated / a.generateS;
         console.log(
-          `| ${shape} | ${n} | ${label} | ${a.localS.toFixed(1)} [${a.localCpu.toFixed(0)}] | ${a.vccS.toFixed(1)} [${a.vccCpu.toFixed(0)}] | ${a.generateS.toFixed(1)} [${a.generateCpu.toFixed(0)}] (${tps.toFixed(2)}) | ${a.r} | ${a.estimateGiB.toFixed(2)} | ${a.peakGiB.toFixed(2)} |`,
+          `| ${shape} | ${n} | ${label} | ${a.localS.toFixed(1)} [${a.localCpu.toFixed(0)}] | ${a.vccS.toFixed(1)} [${a.vccCpu.toFixed(0)}] | ${a.generateS.toFixed(1)} [${a.generateCpu.toFixed(0)}] (${tps.toFixed(2)}) | ${a.decoderStates} | ${a.r} | ${a.estimateGiB.toFixed(2)} | ${a.peakGiB.toFixed(2)} |`,
         );
       });
-      console.log(`|   | (random weights ${r.weightsS.toFixed(0)} s, open graphs ${r.graphsS.toFixed(0)} s at peak ${r.graphsPeakGiB.toFixed(2)} GiB; ids: ${r.tokenizer}) | | | | | | | |`);
+      console.log(`|   | (random weights ${r.weightsS.toFixed(0)} s, open graphs ${r.graphsS.toFixed(0)} s at peak ${r.graphsPeakGiB.toFixed(2)} GiB; ids: ${r.tokenizer}) | | | | | | | | |`);
     }
   }
 }

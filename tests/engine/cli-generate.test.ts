@@ -120,7 +120,7 @@ describe('longread generate', () => {
     assert.deepEqual(vcc.json.outputIds, dense.json.outputIds);
   });
 
-  test('--attention vcc at compressing settings reports compressed lengths and evidence within the document', async () => {
+  test('--attention vcc at compressing settings reports compressed lengths and evidence within the document; --decoder-blocks compresses what the decoder reads', async () => {
     const ids = Array.from({ length: 600 }, (_, i) => 3 + ((i * 31 + (i >> 3)) % 290));
     const r = await longread([
       'generate', '--model', model, '--input-ids', ids.join(','), '--max-new-tokens', '2', '--json',
@@ -134,6 +134,17 @@ describe('longread generate', () => {
       assert.equal(layer.blocks.length, 5);
       for (const blk of layer.blocks) assert.ok(blk.start >= 0 && blk.end <= ids.length - 8 && blk.start < blk.end);
     }
+    assert.equal(r.json.decoderStates, ids.length);
+    // --decoder-blocks 2: the decoder reads 8 VIP states, 2 blocks of 8 tokens and the other 72 blocks' means
+    const c = await longread([
+      'generate', '--model', model, '--input-ids', ids.join(','), '--max-new-tokens', '2', '--json',
+      '--attention', 'vcc', '--vip-tokens', '8', '--block-size', '8', '--fine-blocks', '5', '--local-layers', '1', '--segment', '128', '--layout', 'cached', '--decoder-blocks', '2',
+    ]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(c.json.settings.decoderBlocks, 2);
+    assert.equal(c.json.decoderStates, 8 + 2 * 8 + 72);
+    assert.deepEqual(c.json.compressedLengths, r.json.compressedLengths);
+    assert.notDeepEqual(c.json.firstStepLogits, r.json.firstStepLogits);
   });
 
   // ONNX Runtime's telemetry parsed /proc/self/cmdline with a recursive regex: a command line above
