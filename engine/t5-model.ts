@@ -144,9 +144,8 @@ export class T5Model {
     return this.session(`encoder_${layer}_select`, () => encoderSelectGraph(this.checkpoint, layer, this.precision));
   }
 
-  /** The decoder's step graph; with `keyBias`, it takes a score bias per encoder state (enc_bias). */
-  decoderStep(keyBias = false): Promise<LoadedSession> {
-    return this.session(keyBias ? 'decoder_step_biased' : 'decoder_step', () => decoderStepGraph(this.checkpoint, this.precision, keyBias));
+  decoderStep(): Promise<LoadedSession> {
+    return this.session('decoder_step', () => decoderStepGraph(this.checkpoint, this.precision));
   }
 
   /** Builds and opens every graph the dense path needs, so the first request does not pay for it. */

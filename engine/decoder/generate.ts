@@ -42,7 +42,7 @@ class Stepper {
   private length = 0;
   private beams = 1;
   private readonly enc: ort.Tensor;
-  private readonly encBias?: ort.Tensor;
+  private readonly encBias: ort.Tensor;
 
   constructor(
     private readonly model: T5Model,
@@ -54,10 +54,8 @@ class Stepper {
     }
     // One tensor over the caller's buffer for every step: the states are never copied.
     this.enc = f32(states.hidden.subarray(0, states.n * d), [states.n, d]);
-    if (states.keyBias) {
-      if (states.keyBias.length !== states.n) throw new LongreadError('invalid-argument', `the encoder states' key bias has ${states.keyBias.length} entries, not ${states.n}`);
-      this.encBias = f32(states.keyBias, [states.n]);
-    }
+    if (states.keyBias && states.keyBias.length !== states.n) throw new LongreadError('invalid-argument', `the encoder states' key bias has ${states.keyBias.length} entries, not ${states.n}`);
+    this.encBias = f32(states.keyBias ?? new Float32Array(states.n), [states.n]);
     this.pastK = Array.from({ length: layers }, () => new Float32Array(0));
     this.pastV = Array.from({ length: layers }, () => new Float32Array(0));
   }
@@ -70,13 +68,13 @@ class Stepper {
       ids: i64(ids, [ids.length, 1]),
       step: i64([this.length], [1]),
       enc: this.enc,
-      ...(this.encBias ? { enc_bias: this.encBias } : {}),
+      enc_bias: this.encBias,
     };
     for (let l = 0; l < layers; l++) {
       feeds[`past_k_${l}`] = f32(this.pastK[l], [this.beams, H, this.length, dk]);
       feeds[`past_v_${l}`] = f32(this.pastV[l], [this.beams, H, this.length, dk]);
     }
-    const out = await run(await this.model.decoderStep(this.encBias !== undefined), feeds);
+    const out = await run(await this.model.decoderStep(), feeds);
     for (let l = 0; l < layers; l++) {
       this.pastK[l] = floatData(out[`present_k_${l}`], 'present_k');
       this.pastV[l] = floatData(out[`present_v_${l}`], 'present_v');

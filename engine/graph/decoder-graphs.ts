@@ -6,8 +6,8 @@ import { attend, feedForward, getWeight, linear, mergeHeads, rmsNorm, splitHeads
 
 /*
  * Decoding uses one graph, run once per generated token: one new token per beam, the
- * self-attention cache so far and the final encoder states (n, d) → next-token logits and the
- * grown self-attention cache.
+ * self-attention cache so far and the final encoder states (n, d) with a score bias per state →
+ * next-token logits and the grown self-attention cache.
  *
  * Cross-attention reads the encoder states themselves, not per-layer keys and values: with
  * Wk_h, Wv_h the head-h rows of the key and value projections (dk × d) and e_i the encoder
@@ -40,18 +40,18 @@ function headValueProjectionT(g: GraphBuilder, ckpt: Checkpoint, name: string): 
   return g.weight(name, out, [H, d, dk]);
 }
 
-/** Cross-attention context (B,H,1,dk) of queries q (B,H,1,dk) over the encoder states enc (n,d), with encBias (n) added to the scores when given. */
-function crossAttendStates(g: GraphBuilder, ckpt: Checkpoint, q: string, enc: string, encBias: string | null, prefix: string): string {
+/** Cross-attention context (B,H,1,dk) of queries q (B,H,1,dk) over the encoder states enc (n,d), encBias (n) added to the scores. */
+function crossAttendStates(g: GraphBuilder, ckpt: Checkpoint, q: string, enc: string, encBias: string, prefix: string): string {
   const { numHeads: H, dModel: d } = ckpt.config;
   const qk = g.reshape(g.matmul(q, headKeyProjection(g, ckpt, `${prefix}.k.weight`)), [-1, d]); // (B·H, d)
   // (n, d)·(d, B·H) keeps the long operand first, which ONNX Runtime's GEMM streams fastest.
   const scores = g.transpose(g.matmul(enc, g.transpose(qk, [1, 0])), [1, 0]); // (B·H, n)
-  const probs = g.op('Softmax', [encBias ? g.add(scores, encBias) : scores], { axis: -1 });
+  const probs = g.op('Softmax', [g.add(scores, encBias)], { axis: -1 });
   const mixed = g.reshape(g.matmul(probs, enc), [-1, H, 1, d]); // (B, H, 1, d)
   return g.matmul(mixed, headValueProjectionT(g, ckpt, `${prefix}.v.weight`));
 }
 
-export function decoderStepGraph(ckpt: Checkpoint, precision: Precision, keyBias = false): GraphBuilder {
+export function decoderStepGraph(ckpt: Checkpoint, precision: Precision): GraphBuilder {
   const cfg = ckpt.config;
   const H = cfg.numHeads;
   const g = new GraphBuilder('decoder_step');
@@ -71,7 +71,8 @@ export function decoderStepGraph(ckpt: Checkpoint, precision: Precision, keyBias
   const distance = g.op('Min', [g.sub(stepScalar, keyPos), g.scalarInt(L)]);
   const selfBias = g.unsqueeze(g.transpose(g.op('Gather', [table, distance], { axis: 0 }), [1, 0]), [0, 2]);
   const enc = g.input('enc', 'float', ['n', cfg.dModel]);
-  const encBias = keyBias ? g.input('enc_bias', 'float', ['n']) : null;
+  // A score bias per encoder state: 0, or log(tokens) for a state that stands for a block's mean (VCC's decoderBlocks).
+  const encBias = g.input('enc_bias', 'float', ['n']);
 
   for (let l = 0; l < cfg.numDecoderLayers; l++) {
     const p = `decoder.block.${l}.layer`;

@@ -10,6 +10,15 @@ import { resolveSettings, type VccSettings } from '../../engine/vcc/settings';
  */
 const GROUPS = { groupBlocks: 8, keptGroups: 10 };
 
+/*
+ * What the decoder reads, the same in every preset: the 16,384 tokens of the blocks the last VCC
+ * layer's VIP tokens attend to most, token by token, and every other block as its mean with key
+ * bias log(tokens), VCC's own stand-in for a coarse block. A text up to 16K tokens is read whole;
+ * at 128K a generated token reads about 23,500 states instead of 131,072 (tests/bench/real-scale.ts).
+ */
+const DECODER_TOKENS = 16_384;
+const decoder = (blockSize: number) => ({ decoderBlocks: DECODER_TOKENS / blockSize });
+
 /**
  * Compression presets → (block size k, fine blocks h), from the paper's T5 table
  * (docs/vcc-algorithm.md §3): `accurate` is the 16K/128K row (k = 16, h = 90), `balanced` the
@@ -18,9 +27,9 @@ const GROUPS = { groupBlocks: 8, keptGroups: 10 };
  * Cached answers and summaries are keyed by these settings, so a change here asks anew.
  */
 export const PRESET_BLOCKS: Record<CompressionPreset, Pick<VccSettings, 'blockSize' | 'fineBlocks' | 'groupBlocks' | 'keptGroups' | 'decoderBlocks'>> = {
-  fast: { blockSize: 64, fineBlocks: 30, ...GROUPS, decoderBlocks: 0 },
-  balanced: { blockSize: 32, fineBlocks: 55, ...GROUPS, decoderBlocks: 0 },
-  accurate: { blockSize: 16, fineBlocks: 90, ...GROUPS, decoderBlocks: 0 },
+  fast: { blockSize: 64, fineBlocks: 30, ...GROUPS, ...decoder(64) },
+  balanced: { blockSize: 32, fineBlocks: 55, ...GROUPS, ...decoder(32) },
+  accurate: { blockSize: 16, fineBlocks: 90, ...GROUPS, ...decoder(16) },
 };
 
 export function vccSettingsFor(preset: CompressionPreset, numLayers: number): VccSettings {

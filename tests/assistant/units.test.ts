@@ -93,11 +93,11 @@ test('MMR keeps the best sentences, skips near-duplicates, returns document orde
   assert.deepEqual(picked.map((p) => text.slice(p.start, p.end)), ['The whale swam deep below the ship.', 'Ahab paced the quarterdeck at night.', 'Starbuck doubted the captain.']);
 });
 
-test('compression presets follow the paper table (n_p = 3·k); short texts keep a quarter of the blocks coarse', () => {
-  assert.deepEqual([vccSettingsFor('fast', 12), vccSettingsFor('balanced', 12), vccSettingsFor('accurate', 12)].map((s) => [s.blockSize, s.fineBlocks, s.vipTokens, s.localLayers, s.layout, s.groupBlocks, s.keptGroups]), [
-    [64, 30, 192, 4, 'cached', 8, 10],
-    [32, 55, 96, 4, 'cached', 8, 10],
-    [16, 90, 48, 4, 'cached', 8, 10],
+test('compression presets follow the paper table (n_p = 3·k), the decoder reads 16K tokens one by one; short texts keep a quarter of the blocks coarse', () => {
+  assert.deepEqual([vccSettingsFor('fast', 12), vccSettingsFor('balanced', 12), vccSettingsFor('accurate', 12)].map((s) => [s.blockSize, s.fineBlocks, s.vipTokens, s.localLayers, s.layout, s.groupBlocks, s.keptGroups, s.decoderBlocks]), [
+    [64, 30, 192, 4, 'cached', 8, 10, 256],
+    [32, 55, 96, 4, 'cached', 8, 10, 512],
+    [16, 90, 48, 4, 'cached', 8, 10, 1024],
   ]);
   const s = vccSettingsFor('balanced', 12);
   assert.equal(fineBlocksWithEvidence(s, 100_000), 55);
