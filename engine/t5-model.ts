@@ -106,6 +106,11 @@ export class T5Model {
     return this.session(`encoder_${layer}_kv`, () => encoderKvGraph(this.checkpoint, layer, this.precision));
   }
 
+  /** A layer's keys alone, for VCC's selection scores. */
+  encoderKeys(layer: number): Promise<LoadedSession> {
+    return this.session(`encoder_${layer}_k`, () => encoderKvGraph(this.checkpoint, layer, this.precision, true));
+  }
+
   /** The encoder's relative position bias table (2L+1, H) over key − query position ∈ [−L, L]. */
   positionBias(): { table: Float32Array; maxDistance: number } {
     return (this.bias ??= encoderPositionBias(this.checkpoint));

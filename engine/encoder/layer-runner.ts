@@ -1,5 +1,5 @@
 import { throwIfAborted } from '../../common/errors';
-import { f32, floatData, i64, run } from '../runtime/onnx';
+import { f32, floatData, i64, run, type LoadedSession } from '../runtime/onnx';
 import type { T5Model } from '../t5-model';
 
 /** Default cap on the elements of one attention score tile (B·H·c·m): 4M floats = 16 MiB. */
@@ -58,33 +58,38 @@ function writeRows(dst: Float32Array, src: Float32Array, batch: number, n: numbe
 }
 
 /** Keys (pre-transposed) and values of layer `layer` for every token of the batch. */
-export async function computeKeysValues(
-  model: T5Model,
-  layer: number,
-  x: Float32Array,
-  batch: number,
-  n: number,
-  signal?: AbortSignal,
-): Promise<KeysValues> {
+export async function computeKeysValues(model: T5Model, layer: number, x: Float32Array, batch: number, n: number, signal?: AbortSignal): Promise<KeysValues> {
+  const out = await projectRows(model, await model.encoderKv(layer), x, batch, n, true, signal);
+  return { kT: out.kT, v: out.v! };
+}
+
+/** Keys only (pre-transposed, (H, dk, n)) of one sequence: what VCC's selection scores against. */
+export async function computeKeys(model: T5Model, layer: number, x: Float32Array, n: number, signal?: AbortSignal): Promise<Float32Array> {
+  return (await projectRows(model, await model.encoderKeys(layer), x, 1, n, false, signal)).kT;
+}
+
+/** Runs a key (and value) projection graph over the rows, KV_ROW_CHUNK rows at a time for one long sequence. */
+async function projectRows(model: T5Model, graph: LoadedSession, x: Float32Array, batch: number, n: number, values: boolean, signal?: AbortSignal): Promise<{ kT: Float32Array; v?: Float32Array }> {
   const { dModel: d, numHeads: H, dKv: dk } = model.config;
-  const kv = await model.encoderKv(layer);
   if (batch > 1 || n <= KV_ROW_CHUNK) {
-    const out = await run(kv, { x: f32(x, [batch, n, d]) });
-    return { kT: floatData(out.kT, 'kT'), v: floatData(out.v, 'v') };
+    const out = await run(graph, { x: f32(x, [batch, n, d]) });
+    return { kT: floatData(out.kT, 'kT'), ...(values ? { v: floatData(out.v, 'v') } : {}) };
   }
   const kT = new Float32Array(H * dk * n);
-  const v = new Float32Array(H * n * dk);
+  const v = values ? new Float32Array(H * n * dk) : undefined;
   for (let r0 = 0; r0 < n; r0 += KV_ROW_CHUNK) {
     throwIfAborted(signal);
     const r1 = Math.min(n, r0 + KV_ROW_CHUNK);
     const c = r1 - r0;
-    const out = await run(kv, { x: f32(x.subarray(r0 * d, r1 * d), [1, c, d]) });
+    const out = await run(graph, { x: f32(x.subarray(r0 * d, r1 * d), [1, c, d]) });
     const kc = floatData(out.kT, 'kT');
-    const vc = floatData(out.v, 'v');
     for (let row = 0; row < H * dk; row++) kT.set(kc.subarray(row * c, (row + 1) * c), row * n + r0);
-    for (let h = 0; h < H; h++) v.set(vc.subarray(h * c * dk, (h + 1) * c * dk), (h * n + r0) * dk);
+    if (v) {
+      const vc = floatData(out.v, 'v');
+      for (let h = 0; h < H; h++) v.set(vc.subarray(h * c * dk, (h + 1) * c * dk), (h * n + r0) * dk);
+    }
   }
-  return { kT, v };
+  return v ? { kT, v } : { kT };
 }
 
 /** Key tiles (or sub-tiles) one layer ran through each attention graph. */

@@ -37,14 +37,15 @@ function scoreBias(g: GraphBuilder, ckpt: Checkpoint, qpos: string, kpos: string
   return g.add(pos, g.unsqueeze(kbias, [1, 2]));
 }
 
-export function encoderKvGraph(ckpt: Checkpoint, layer: number, precision: Precision): GraphBuilder {
+/** Keys (pre-transposed) and, unless `keysOnly` (VCC's selection needs no values), values of one layer. */
+export function encoderKvGraph(ckpt: Checkpoint, layer: number, precision: Precision, keysOnly = false): GraphBuilder {
   const cfg = ckpt.config;
   const p = `encoder.block.${layer}.layer.0`;
-  const g = new GraphBuilder(`encoder_${layer}_kv`);
+  const g = new GraphBuilder(keysOnly ? `encoder_${layer}_k` : `encoder_${layer}_kv`);
   const x = g.input('x', 'float', ['B', 'n', cfg.dModel]);
   const h = rmsNorm(g, ckpt, x, `${p}.layer_norm.weight`);
   g.output(splitHeadsTransposed(g, cfg, linear(g, ckpt, h, `${p}.SelfAttention.k.weight`, precision)), 'kT', 'float', ['B', cfg.numHeads, cfg.dKv, 'n']);
-  g.output(splitHeads(g, cfg, linear(g, ckpt, h, `${p}.SelfAttention.v.weight`, precision)), 'v', 'float', ['B', cfg.numHeads, 'n', cfg.dKv]);
+  if (!keysOnly) g.output(splitHeads(g, cfg, linear(g, ckpt, h, `${p}.SelfAttention.v.weight`, precision)), 'v', 'float', ['B', cfg.numHeads, 'n', cfg.dKv]);
   return g;
 }
 

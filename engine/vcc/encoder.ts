@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { throwIfAborted } from '../../common/errors';
 import { applyFinalLayerNorm, embedIds, layerOptions, type EncodeOptions } from '../encoder/dense';
-import { computeKeysValues, runEncoderLayer } from '../encoder/layer-runner';
+import { computeKeys, runEncoderLayer } from '../encoder/layer-runner';
 import { f32, floatData, i64, run } from '../runtime/onnx';
 import type { T5Model } from '../t5-model';
 import { BlockStore, collapsedGroups, topBlocks } from './blocks';
@@ -101,7 +101,7 @@ async function runLocalLayers(
 async function blockScores(model: T5Model, layer: number, vipStates: Float32Array, vipPos: BigInt64Array, store: BlockStore) {
   const { numHeads: H, dKv: dk, dModel: d } = model.config;
   const nb = store.blocks;
-  const { kT } = await computeKeysValues(model, layer, store.coarse, 1, nb);
+  const kT = await computeKeys(model, layer, store.coarse, nb);
   const kbias = Float32Array.from(store.counts, (c) => Math.log(c));
   const out = await run(await model.encoderSelect(layer), {
     x: f32(vipStates, [1, vipPos.length, d]),
