@@ -64,7 +64,8 @@ export function estimateMemory(config: T5Config, weightBytes: number, req: Memor
   // Per token: positions (int64) and key bias in the local batch; per decoder layer and beam: score rows.
   const perToken = req.attention === 'dense' ? 12 : 12 + 8;
   const decoder = decoderBytes(config, n, beams);
-  const sessionBytes = weightBytes + L * d * H * dk * 4;
+  // VCC's selection keeps a keys-only graph per layer: its key projection a second time.
+  const sessionBytes = weightBytes + L * d * H * dk * 4 * (req.attention === 'vcc' ? 2 : 1);
   // The attention tiles in flight (all lanes together within the score budget): scores, bias and
   // probabilities; and the chunks' FFN rows (at most 16 lanes of 256 rows).
   const work = 3 * DEFAULT_SCORE_BUDGET * 4 + 4096 * (ff + 4 * d) * 4;
