@@ -10,6 +10,7 @@
  *     [--lengths 16384,65536,131072] [--skip t5-large@65536,t5-large@131072] [--tokens 32] [--threads N]
  *     [--groups 8:10]   (groups of blocks: blocks per group : groups kept; default the app's, 1:0 the paper's two levels)
  *     [--decoder-blocks N]   (blocks the decoder reads as tokens, the rest as means; default the app's, 0 every token)
+ *     [--precision fp32|int8]   (the linear layers' weights; default fp32)
  *
  * Text: ../shared/corpus/books/pg2701.txt (Moby-Dick), tokenized with ../shared/models/t5-tokenizer
  * when it loads; otherwise each word and punctuation mark gets a fixed id from a hash (said in the output).
@@ -21,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { T5Config } from '../../engine/checkpoint/types';
+import { PRECISIONS, type Precision } from '../../common/precision';
 import { Engine } from '../../engine/engine';
 import { qaQueryText } from '../../engine/qa-format';
 import { defaultThreads } from '../../engine/runtime/onnx';
@@ -55,6 +57,8 @@ const [groupBlocks, keptGroups] = groupsArg.split(':').map(Number);
 const groups = groupsArg ? { groupBlocks, keptGroups } : {};
 const decoderArg = arg('decoder-blocks', '');
 const decoder = decoderArg ? { decoderBlocks: Number(decoderArg) } : {};
+const precision = arg('precision', 'fp32') as Precision;
+if (!PRECISIONS.includes(precision)) throw new Error(`--precision must be fp32 or int8, got ${String(precision)}`);
 const benchSettings = (numLayers: number) => resolveSettings(numLayers, { ...PRESET_BLOCKS.accurate, layout: 'cached', ...groups, ...decoder });
 const GiB = 1024 ** 3;
 const peakGiB = () => (process.resourceUsage().maxRSS * 1024) / GiB;
@@ -104,7 +108,7 @@ async function child(shape: Shape, n: number): Promise<void> {
   mkdirSync(cacheDir, { recursive: true });
   const ckpt = randomCheckpoint(cfg, 7, cacheDir);
   const weightsS = lap();
-  const engine = Engine.fromCheckpoint(ckpt, { threads });
+  const engine = Engine.fromCheckpoint(ckpt, { threads, precision });
   const { doc, questions, how } = await textIds(cfg.vocabSize);
   if (doc.length + questions[0]!.length < n) throw new Error(`the book has only ${doc.length} tokens`);
   const settings = benchSettings(cfg.numLayers);
@@ -166,7 +170,7 @@ type Result = {
 };
 
 function measure(shape: Shape, n: number): Result | string {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', shape, String(n), '--threads', String(threads), '--tokens', String(tokens), ...(groupsArg ? ['--groups', groupsArg] : []), ...(decoderArg ? ['--decoder-blocks', decoderArg] : [])], {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', shape, String(n), '--threads', String(threads), '--tokens', String(tokens), ...(groupsArg ? ['--groups', groupsArg] : []), ...(decoderArg ? ['--decoder-blocks', decoderArg] : []), '--precision', precision], {
     encoding: 'utf8',
     maxBuffer: 1 << 22,
   });
@@ -189,7 +193,7 @@ if (childAt > 0) {
   const shapes = arg('shapes', 't5-small,t5-base,t5-large').split(',') as Shape[];
   const lengths = arg('lengths', '16384,65536,131072').split(',').map(Number);
   const skip = new Set(arg('skip', 't5-large@65536,t5-large@131072').split(','));
-  console.log(`${threads} threads, ${tokens} generated tokens per question, VCC settings ${JSON.stringify(benchSettings(12))} (local layers: a third of each shape's)`);
+  console.log(`${threads} threads, ${precision} weights, ${tokens} generated tokens per question, VCC settings ${JSON.stringify(benchSettings(12))} (local layers: a third of each shape's)`);
   console.log('Times: wall seconds [CPU seconds, all threads]. r: the longest compressed sequence of a VCC layer.');
   console.log('| shape | tokens | ask | local layers s | VCC layers s | generate s (tok/s) | decoder states | r | estimate GiB | peak RSS GiB |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
