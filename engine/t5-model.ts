@@ -5,6 +5,7 @@ import { decoderStepGraph } from './graph/decoder-graphs';
 import {
   encoderFarTileGraph,
   encoderFarUniformTileGraph,
+  encoderRowsTileGraph,
   encoderKvGraph,
   encoderNearTileGraph,
   encoderOutputGraph,
@@ -141,6 +142,11 @@ export class T5Model {
     return this.session('encoder_attn_far_uniform', () => encoderFarUniformTileGraph(this.checkpoint), true, threads);
   }
 
+  /** Attention of query rows to every key of a short sequence with consecutive positions; shared by all layers. */
+  encoderRowsTile(threads = 1): Promise<LoadedSession> {
+    return this.session('encoder_attn_rows', () => encoderRowsTileGraph(this.checkpoint), true, threads);
+  }
+
   encoderOutput(layer: number): Promise<LoadedSession> {
     return this.session(`encoder_${layer}_output`, () => encoderOutputGraph(this.checkpoint, layer, this.precision));
   }
@@ -163,6 +169,7 @@ export class T5Model {
     await this.encoderNearTile();
     await this.encoderFarTile();
     await this.encoderFarUniformTile();
+    await this.encoderRowsTile();
     await this.decoderStep();
   }
 

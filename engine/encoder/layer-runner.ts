@@ -39,6 +39,8 @@ export interface LayerRunOptions {
   lanes?: number;
   /** Cap on one tile's score elements (default CACHE_TILE_SCORES; for comparisons). */
   tileScores?: number;
+  /** false: short sequences with consecutive positions still go through the online softmax's tiles (for comparisons). */
+  wholeRows?: boolean;
   /** Fraction of the current layer done, for progress within long layers. */
   onFraction?: (done: number) => void;
 }
@@ -94,6 +96,8 @@ async function projectRows(model: T5Model, graph: LoadedSession, x: Float32Array
 
 /** Key tiles (or sub-tiles) one layer ran through each attention graph. */
 export interface LayerRunStats {
+  /** Query chunks attended to all their keys at once (short sequences, consecutive positions). */
+  rowsTiles: number;
   nearTiles: number;
   /** Far tiles, of which `uniformTiles` had one key bias per sequence (their bias is one number per head). */
   farTiles: number;
@@ -212,6 +216,31 @@ function uniformKeyBias(kbias: Float32Array, B: number, m: number): Float32Array
   return out;
 }
 
+/** Score elements (B·H·c·m) up to which a query chunk attends to all its keys at once (8 MiB of scores). */
+const ROWS_TILE_SCORES = 1 << 21;
+
+/** Whether every sequence's positions run p, p+1, p+2, …: then the position bias depends on (row, key) index alone. */
+function consecutivePositions(pos: BigInt64Array, batch: number, n: number): boolean {
+  for (let b = 0; b < batch; b++) {
+    const p0 = pos[b * n]!;
+    for (let i = 1; i < n; i++) if (pos[b * n + i] !== p0 + BigInt(i)) return false;
+  }
+  return true;
+}
+
+/** The position bias (1,H,c,m) of query rows r0… to keys 0…m−1 of a sequence with consecutive positions. */
+function toeplitzBias(table: Float32Array, H: number, L: number, r0: number, c: number, m: number): Float32Array {
+  const out = new Float32Array(H * c * m);
+  for (let h = 0; h < H; h++) {
+    for (let i = 0; i < c; i++) {
+      const row = (h * c + i) * m;
+      const q = r0 + i;
+      for (let j = 0; j < m; j++) out[row + j] = table[(Math.max(-L, Math.min(L, j - q)) + L) * H + h]!;
+    }
+  }
+  return out;
+}
+
 /**
  * Runs one unchanged T5 encoder layer on the batch, in place: every sequence attends to itself
  * with its tokens' positions and key biases. Queries go in chunks of about QUERY_ROWS rows, one
@@ -228,7 +257,7 @@ export async function runEncoderLayer(
   inp: EncoderBatch,
   opts: LayerRunOptions = {},
 ): Promise<LayerRunStats> {
-  const stats: LayerRunStats = { nearTiles: 0, farTiles: 0, uniformTiles: 0, ms: { kv: 0, query: 0, attention: 0, output: 0 } };
+  const stats: LayerRunStats = { rowsTiles: 0, nearTiles: 0, farTiles: 0, uniformTiles: 0, ms: { kv: 0, query: 0, attention: 0, output: 0 } };
   let t0 = performance.now();
   const lap = (stage: keyof LayerRunStats['ms']) => {
     const t = performance.now();
@@ -241,20 +270,23 @@ export async function runEncoderLayer(
   const n = inp.length;
   const maxLanes = Math.max(1, Math.floor(opts.lanes ?? attentionLanes(model.threads)));
   const tileThreads = maxLanes === 1 ? model.threads : 1;
-  const [querySession, outputSession, nearSession, farSession, farUniformSession] = await Promise.all([
+  const [querySession, outputSession, nearSession, farSession, farUniformSession, rowsSession] = await Promise.all([
     model.encoderQuery(layer),
     model.encoderOutput(layer),
     model.encoderNearTile(tileThreads),
     model.encoderFarTile(tileThreads),
     model.encoderFarUniformTile(tileThreads),
+    model.encoderRowsTile(tileThreads),
   ]);
   const { table, maxDistance: L } = model.positionBias();
   const headBias = (row: number) => table.slice(row * H, (row + 1) * H);
   const leftBias = headBias(0); // every key at least L before every query
   const rightBias = headBias(2 * L); // every key at least L after every query
+  // Toeplitz position biases of whole-row chunks by first row (every group has the same n and chunk).
+  const toeplitz = new Map<number, Float32Array>();
   // Whole sequences batched only while a chunk still holds them whole: a long sequence goes alone
   // with `queryRows` queries per chunk (a batch of 32 segments with 8 queries each would starve the MatMuls).
-  const groupSize = Math.max(1, Math.min(inp.batch, Math.floor(queryRows / n)));
+  const groupSize = Math.max(1, Math.min(inp.batch, Math.floor(Number(queryRows) / n)));
   for (let b0 = 0; b0 < inp.batch; b0 += groupSize) {
     throwIfAborted(opts.signal);
     const B = Math.min(groupSize, inp.batch - b0);
@@ -266,10 +298,26 @@ export async function runEncoderLayer(
     const chunk = Math.max(1, Math.min(n, Math.ceil(queryRows / B)));
     const chunks = Math.ceil(n / chunk);
     const lanes = Math.min(chunks, maxLanes);
-    const tileKeys = keysPerTile(n, B * H * chunk, lanes, budget, opts.tileScores);
+    const wholeRows = opts.wholeRows !== false && B * H * chunk * n <= Math.min(budget / lanes, ROWS_TILE_SCORES) && consecutivePositions(pos, B, n);
+    const tileKeys = wholeRows ? n : keysPerTile(n, B * H * chunk, lanes, budget, opts.tileScores);
     const shape = { batch: B, n, H, dk, pos, kbias };
     const tiles: KeyTile[] = [];
     for (let k0 = 0; k0 < n; k0 += tileKeys) tiles.push(keyTile(kv, shape, k0, Math.min(n, k0 + tileKeys)));
+    // A key bias that is one value per sequence shifts every score of a row alike, which the softmax ignores.
+    const rowsKeyBias = wholeRows && !tiles[0]!.uniformBias ? kbias : null;
+    const rowsBias = (r0: number, c: number): { data: Float32Array; batch: number } => {
+      let t = toeplitz.get(r0);
+      if (!t || t.length !== H * c * n) toeplitz.set(r0, (t = toeplitzBias(table, H, L, r0, c, n)));
+      if (!rowsKeyBias) return { data: t, batch: 1 };
+      const out = new Float32Array(B * H * c * n);
+      for (let b = 0; b < B; b++) {
+        for (let hc = 0; hc < H * c; hc++) {
+          const at = (b * H * c + hc) * n;
+          for (let j = 0; j < n; j++) out[at + j] = t[hc * n + j]! + rowsKeyBias[b * n + j]!;
+        }
+      }
+      return { data: out, batch: B };
+    };
     lap('kv');
     // Busy milliseconds of each stage summed over the lanes; the chunks' wall time is shared out in proportion.
     const busy = { query: 0, attention: 0, output: 0 };
@@ -333,7 +381,14 @@ export async function runEncoderLayer(
         max = out.max_out!;
         acc = out.acc_out!;
       };
-      for (const t of tiles) {
+      if (wholeRows) {
+        const t = tiles[0]!;
+        const bias = rowsBias(r0, c);
+        const out = await run(rowsSession, { q, kT: f32(t.kT, [B, H, dk, n]), v1: f32(t.v1, [B, H, n, dk + 1]), bias: f32(bias.data, [bias.batch, H, c, n]) });
+        acc = out.acc_out!;
+        stats.rowsTiles++;
+      }
+      for (const t of wholeRows ? [] : tiles) {
         const where = side(t.minPos, t.maxPos);
         if (where !== 'near' || t.k1 - t.k0 <= NEAR_SUBTILE) {
           await step(t, where);

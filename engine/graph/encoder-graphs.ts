@@ -145,6 +145,26 @@ export function encoderFarUniformTileGraph(ckpt: Checkpoint): GraphBuilder {
   return g;
 }
 
+/**
+ * Attention of a query chunk to all m keys of its sequence at once, for short sequences whose
+ * positions are consecutive (the local layers' segments): the position bias is then the same
+ * Toeplitz matrix for every sequence, computed once by the caller, (1 or B, H, c, m), with any
+ * key bias added in. A plain softmax replaces the online one, and no gather is needed. The result
+ * has the accumulator's layout; its last column is the softmax sum, 1 up to rounding.
+ */
+export function encoderRowsTileGraph(ckpt: Checkpoint): GraphBuilder {
+  const cfg = ckpt.config;
+  const H = cfg.numHeads;
+  const g = new GraphBuilder('encoder_attn_rows');
+  const q = g.input('q', 'float', ['B', H, 'c', cfg.dKv]);
+  const kT = g.input('kT', 'float', ['B', H, cfg.dKv, 'm']);
+  const v1 = g.input('v1', 'float', ['B', H, 'm', cfg.dKv + 1]);
+  const bias = g.input('bias', 'float', ['Bb', H, 'c', 'm']);
+  const p = g.op('Softmax', [g.add(g.matmul(q, kT), bias)], { axis: -1 });
+  g.output(g.matmul(p, v1), 'acc_out', 'float', ['B', H, 'c', cfg.dKv + 1]);
+  return g;
+}
+
 export function encoderOutputGraph(ckpt: Checkpoint, layer: number, precision: Precision): GraphBuilder {
   const cfg = ckpt.config;
   const p = `encoder.block.${layer}.layer`;

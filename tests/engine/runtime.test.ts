@@ -111,6 +111,49 @@ test('far tiles: a key bias that varies, or masks, within a tile is added to the
   await model.release();
 });
 
+test('short sequences with consecutive positions: each query chunk attends to all its keys at once, matching the tiles and the float64 reference', async () => {
+  const ckpt = randomCheckpoint(tinyConfig({ numLayers: 1, relativeAttentionMaxDistance: 8, relativeAttentionNumBuckets: 8 }), 6);
+  const model = new T5Model(ckpt, { threads: 1 });
+  const n = 40;
+  const d = ckpt.config.dModel;
+  // Three sequences at different offsets: the second with its last 8 keys masked, the third with log-count key biases.
+  const starts = [0, 1000, 77];
+  const keyBias = new Float32Array(3 * n);
+  for (let j = n - 8; j < n; j++) keyBias[n + j] = -1e9;
+  for (let j = 0; j < n; j++) keyBias[2 * n + j] = Math.log(1 + (j % 4));
+  const x0 = Float32Array.from([0, 1, 2].flatMap((s) => [...embedIds(model, ids(n).map((t) => 2 + ((t + 7 * s) % 62)))]));
+  const batchOf = (positions: number[][]) => ({
+    x: x0.slice(),
+    batch: 3,
+    length: n,
+    positions: BigInt64Array.from(positions.flat(), (p) => BigInt(p)),
+    keyBias: keyBias.slice(),
+  });
+  const consecutive = starts.map((p0) => Array.from({ length: n }, (_, i) => p0 + i));
+  const ref = refModel(ckpt);
+  const expected = (positions: number[][]) =>
+    [0, 1, 2].flatMap((s) => [...t5Layer(ref, 0, Float64Array.from(x0.subarray(s * n * d, (s + 1) * n * d)), positions[s]!, keyBias.subarray(s * n, (s + 1) * n))]);
+  const want = expected(consecutive);
+  // 32 rows: one sequence at a time in chunks of 32 and 8 rows; 128 rows: the three sequences in one chunk.
+  for (const queryRows of [32, 128]) {
+    const rows = batchOf(consecutive);
+    const stats = await runEncoderLayer(model, 0, rows, { queryRows });
+    assert.ok(stats.rowsTiles > 0 && stats.nearTiles + stats.farTiles === 0, JSON.stringify(stats));
+    assert.ok(relErr(rows.x, want) <= 1e-5, `${queryRows} rows, whole rows vs reference: ${relErr(rows.x, want)}`);
+    const tiled = batchOf(consecutive);
+    const tiledStats = await runEncoderLayer(model, 0, tiled, { queryRows, wholeRows: false });
+    assert.equal(tiledStats.rowsTiles, 0);
+    assert.ok(relErr(rows.x, tiled.x) <= 1e-6, `${queryRows} rows, whole rows vs tiles: ${relErr(rows.x, tiled.x)}`);
+  }
+  // A gap in the positions (as in VCC's compressed sequences): the Toeplitz bias does not hold, so the tiles run.
+  const gapped = consecutive.map((p) => p.map((v, i) => (i >= 20 ? v + 30 : v)));
+  const g = batchOf(gapped);
+  const gStats = await runEncoderLayer(model, 0, g, { queryRows: 32 });
+  assert.equal(gStats.rowsTiles, 0);
+  assert.ok(relErr(g.x, expected(gapped)) <= 1e-5, `gapped positions vs reference: ${relErr(g.x, expected(gapped))}`);
+  await model.release();
+});
+
 test('graph cache: a build that fails leaves no file behind; a finished one is reused as is', () => {
   const ckpt = randomCheckpoint(tinyConfig(), 2);
   const dir = path.join(ckpt.dir, 'cache');
