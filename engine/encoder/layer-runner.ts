@@ -286,7 +286,7 @@ export async function runEncoderLayer(
   const toeplitz = new Map<number, Float32Array>();
   // Whole sequences batched only while a chunk still holds them whole: a long sequence goes alone
   // with `queryRows` queries per chunk (a batch of 32 segments with 8 queries each would starve the MatMuls).
-  const groupSize = Math.max(1, Math.min(inp.batch, Math.floor(Number(queryRows) / n)));
+  const groupSize = Math.max(1, Math.min(inp.batch, Math.floor(queryRows / n)));
   for (let b0 = 0; b0 < inp.batch; b0 += groupSize) {
     throwIfAborted(opts.signal);
     const B = Math.min(groupSize, inp.batch - b0);
