@@ -47,7 +47,12 @@ function sessionOptions(provider: ExecutionProvider, threads: number, arena: boo
     // Every session has its own intra-op pool, and several run at once (attention lanes beside the
     // projections); pools whose threads spin between operators take the cores from each other.
     // Measured at 128K, t5-base: the local layers took 207 CPU seconds with spinning, 75 without.
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
+    // On x86 CPUs without VNNI (AVX2 alone: AMD Zen 1–3, Intel before Ice Lake) ONNX Runtime's
+    // u8×s8 int8 kernel adds pairs of products in saturating 16-bit lanes, which corrupts int8
+    // MatMuls (relative error 1e-2 per product, 8e-2 through an encoder, measured on an EPYC 7003).
+    // This option has it turn the int8 weights into u8 on such CPUs alone and use the exact u8×u8
+    // kernel; elsewhere, and for fp32, it changes nothing.
+    extra: { session: { intra_op: { allow_spinning: '0' }, x64quantprecision: '1' } },
   };
 }
 
