@@ -78,7 +78,7 @@ test('a database whose pages are damaged fails the integrity check and is moved 
   }
 });
 
-test('re-adding the same file is instant; a changed file under the same path is a new version', needs('books/pg64317.txt', 'books/pg84.txt'), async () => {
+test('re-adding the same file parses nothing; a changed file under the same path is a new version', needs('books/pg64317.txt', 'books/pg84.txt'), async () => {
   const { dir, cleanup } = tempDir();
   try {
     const lib = Library.open({ home: dir });
@@ -89,13 +89,10 @@ test('re-adding the same file is instant; a changed file under the same path is 
     assert.equal(first.version, 1);
 
     let progressCalls = 0;
-    const t0 = performance.now();
     const again = await lib.add(file, { onProgress: () => progressCalls++ });
-    const ms = performance.now() - t0;
     assert.equal(again.status, 'existing');
     assert.equal(again.document.id, first.document.id);
     assert.equal(progressCalls, 0, 'nothing was parsed or stored');
-    assert.ok(ms < 200, `re-add took ${ms.toFixed(0)} ms`);
 
     copyFileSync(corpus('books/pg84.txt'), file);
     const changed = await lib.add(file);
