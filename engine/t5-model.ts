@@ -3,8 +3,8 @@ import type { Checkpoint, T5Config } from './checkpoint/types';
 import type { GraphBuilder } from './graph/builder';
 import { decoderStepGraph } from './graph/decoder-graphs';
 import {
-  encoderFarTileGraph,
-  encoderFarUniformTileGraph,
+  encoderFarTilesGraph,
+  encoderFarUniformTilesGraph,
   encoderRowsTileGraph,
   encoderKvGraph,
   encoderNearTileGraph,
@@ -132,14 +132,14 @@ export class T5Model {
     return this.session('encoder_attn_near', () => encoderNearTileGraph(this.checkpoint), true, threads);
   }
 
-  /** One key tile of attention whose position bias is one constant per head; shared by all layers. */
-  encoderFarTile(threads = 1): Promise<LoadedSession> {
-    return this.session('encoder_attn_far', () => encoderFarTileGraph(this.checkpoint), true, threads);
+  /** Runs of key tiles of attention whose position bias is one constant per head; shared by all layers. */
+  encoderFarTiles(threads = 1): Promise<LoadedSession> {
+    return this.session('encoder_attn_far_tiles', () => encoderFarTilesGraph(this.checkpoint), true, threads);
   }
 
-  /** A far tile whose key bias is one constant per sequence: the bias is one number per (sequence, head). */
-  encoderFarUniformTile(threads = 1): Promise<LoadedSession> {
-    return this.session('encoder_attn_far_uniform', () => encoderFarUniformTileGraph(this.checkpoint), true, threads);
+  /** Runs of far tiles whose key bias is one constant per sequence: the bias is one number per (sequence, head). */
+  encoderFarUniformTiles(threads = 1): Promise<LoadedSession> {
+    return this.session('encoder_attn_far_uniform_tiles', () => encoderFarUniformTilesGraph(this.checkpoint), true, threads);
   }
 
   /** Attention of query rows to every key of a short sequence with consecutive positions; shared by all layers. */
@@ -167,8 +167,8 @@ export class T5Model {
       await this.encoderOutput(l);
     }
     await this.encoderNearTile();
-    await this.encoderFarTile();
-    await this.encoderFarUniformTile();
+    await this.encoderFarTiles();
+    await this.encoderFarUniformTiles();
     await this.encoderRowsTile();
     await this.decoderStep();
   }

@@ -41,6 +41,8 @@ export interface LayerRunOptions {
   tileScores?: number;
   /** false: short sequences with consecutive positions still go through the online softmax's tiles (for comparisons). */
   wholeRows?: boolean;
+  /** false: each far tile is its own call instead of runs of tiles in one (for comparisons). */
+  tileRuns?: boolean;
   /** Fraction of the current layer done, for progress within long layers. */
   onFraction?: (done: number) => void;
 }
@@ -102,6 +104,8 @@ export interface LayerRunStats {
   /** Far tiles, of which `uniformTiles` had one key bias per sequence (their bias is one number per head). */
   farTiles: number;
   uniformTiles: number;
+  /** Calls of the far-tile graphs: one per run of consecutive far tiles of one kind. */
+  farCalls: number;
   /**
    * Wall-clock milliseconds in each stage: keys/values, queries, attention tiles, output projection
    * + FFN. Query chunks overlap (one per lane), so their wall time is shared out among the last
@@ -111,7 +115,7 @@ export interface LayerRunStats {
 }
 
 /** Rows (over the whole batch) per query chunk: enough for the projections and FFN to run near MatMul speed. */
-const QUERY_ROWS = 256;
+export const QUERY_ROWS = 256;
 /**
  * Score elements (B·H·c·m) of one attention tile when the budget allows more: a tile this size
  * (3 MiB) stays in cache through its dozen operators. Measured on 2 cores, t5-base shape, c = 256,
@@ -142,6 +146,8 @@ const NEAR_SUBTILE = 128;
 interface KeyTile {
   k0: number;
   k1: number;
+  /** The tile's place among the layer's tiles of full length, whose kT and v1 lie one after another in one array each. */
+  run?: { index: number; kT: Float32Array; v1: Float32Array };
   kT: Float32Array;
   /** (B,H,m,dk+1): values and a column of ones. */
   v1: Float32Array;
@@ -169,13 +175,19 @@ function positionRange(pos: BigInt64Array, batch: number, n: number, r0: number,
   return [lo, hi];
 }
 
-function keyTile(kv: KeysValues, inp: { batch: number; n: number; H: number; dk: number; pos: BigInt64Array; kbias: Float32Array }, k0: number, k1: number): KeyTile {
+function keyTile(
+  kv: KeysValues,
+  inp: { batch: number; n: number; H: number; dk: number; pos: BigInt64Array; kbias: Float32Array },
+  k0: number,
+  k1: number,
+  run?: KeyTile['run'],
+): KeyTile {
   const { batch: B, n, H, dk } = inp;
   const m = k1 - k0;
-  const kT = new Float32Array(B * H * dk * m);
+  const kT = run ? run.kT.subarray(run.index * B * H * dk * m, (run.index + 1) * B * H * dk * m) : new Float32Array(B * H * dk * m);
   for (let row = 0; row < B * H * dk; row++) kT.set(kv.kT.subarray(row * n + k0, row * n + k1), row * m);
   // Values with a column of ones: p·[v, 1] also yields the softmax sum.
-  const v1 = new Float32Array(B * H * m * (dk + 1));
+  const v1 = run ? run.v1.subarray(run.index * B * H * m * (dk + 1), (run.index + 1) * B * H * m * (dk + 1)) : new Float32Array(B * H * m * (dk + 1));
   for (let bh = 0; bh < B * H; bh++) {
     for (let j = 0; j < m; j++) {
       const at = (bh * m + j) * (dk + 1);
@@ -188,6 +200,7 @@ function keyTile(kv: KeysValues, inp: { batch: number; n: number; H: number; dk:
   return {
     k0,
     k1,
+    ...(run ? { run } : {}),
     kT,
     v1,
     kpos: sliceRows(inp.pos, B, n, 1, k0, k1) as BigInt64Array,
@@ -248,8 +261,9 @@ function toeplitzBias(table: Float32Array, H: number, L: number, r0: number, c: 
  * each chunk the keys go in tiles so no score tensor exceeds the score budget, combined with an
  * online (streaming) softmax, which is exact up to float rounding. A tile whose keys are all at
  * least max_distance away on one side of every query of the chunk has one bias per head and
- * takes the cheaper `far` graph (or `far uniform`, when its key bias is one value per sequence,
- * as in dense attention: then no bias is added to the scores at all); the others are split into small sub-tiles, each far or near.
+ * takes the cheaper far graphs (`far uniform` when its key bias is one value per sequence, as in
+ * dense attention: then no bias is added to the scores at all), consecutive far tiles in one call;
+ * the others are split into small sub-tiles, each far or near.
  */
 export async function runEncoderLayer(
   model: T5Model,
@@ -257,7 +271,7 @@ export async function runEncoderLayer(
   inp: EncoderBatch,
   opts: LayerRunOptions = {},
 ): Promise<LayerRunStats> {
-  const stats: LayerRunStats = { rowsTiles: 0, nearTiles: 0, farTiles: 0, uniformTiles: 0, ms: { kv: 0, query: 0, attention: 0, output: 0 } };
+  const stats: LayerRunStats = { rowsTiles: 0, nearTiles: 0, farTiles: 0, uniformTiles: 0, farCalls: 0, ms: { kv: 0, query: 0, attention: 0, output: 0 } };
   let t0 = performance.now();
   const lap = (stage: keyof LayerRunStats['ms']) => {
     const t = performance.now();
@@ -274,8 +288,8 @@ export async function runEncoderLayer(
     model.encoderQuery(layer),
     model.encoderOutput(layer),
     model.encoderNearTile(tileThreads),
-    model.encoderFarTile(tileThreads),
-    model.encoderFarUniformTile(tileThreads),
+    model.encoderFarTiles(tileThreads),
+    model.encoderFarUniformTiles(tileThreads),
     model.encoderRowsTile(tileThreads),
   ]);
   const { table, maxDistance: L } = model.positionBias();
@@ -301,8 +315,11 @@ export async function runEncoderLayer(
     const wholeRows = opts.wholeRows !== false && B * H * chunk * n <= Math.min(budget / lanes, ROWS_TILE_SCORES) && consecutivePositions(pos, B, n);
     const tileKeys = wholeRows ? n : keysPerTile(n, B * H * chunk, lanes, budget, opts.tileScores);
     const shape = { batch: B, n, H, dk, pos, kbias };
+    // Tiles of full length side by side in one array, so that a run of them is one call's input.
+    const fullTiles = Math.floor(n / tileKeys);
+    const pool = { kT: new Float32Array(fullTiles * B * H * dk * tileKeys), v1: new Float32Array(fullTiles * B * H * tileKeys * (dk + 1)) };
     const tiles: KeyTile[] = [];
-    for (let k0 = 0; k0 < n; k0 += tileKeys) tiles.push(keyTile(kv, shape, k0, Math.min(n, k0 + tileKeys)));
+    for (let k0 = 0, i = 0; k0 < n; k0 += tileKeys, i++) tiles.push(keyTile(kv, shape, k0, Math.min(n, k0 + tileKeys), i < fullTiles ? { index: i, ...pool } : undefined));
     // A key bias that is one value per sequence shifts every score of a row alike, which the softmax ignores.
     const rowsKeyBias = wholeRows && !tiles[0]!.uniformBias ? kbias : null;
     const rowsBias = (r0: number, c: number): { data: Float32Array; batch: number } => {
@@ -348,38 +365,80 @@ export async function runEncoderLayer(
       const [qLo, qHi] = positionRange(pos, B, n, r0, r1);
       const q = f32(floatData((await run(querySession, { x: f32(xRows, [B, c, d]) })).q, 'q'), [B, H, c, dk]);
       lap('query');
-      let max = f32(new Float32Array(B * H * c).fill(-Infinity), [B, H, c, 1]);
-      let acc = f32(new Float32Array(B * H * c * (dk + 1)), [B, H, c, dk + 1]);
+      // The online softmax's running max and accumulator; the whole-row path needs neither.
+      let max = wholeRows ? undefined : f32(new Float32Array(B * H * c).fill(-Infinity), [B, H, c, 1]);
+      let acc = wholeRows ? undefined : f32(new Float32Array(B * H * c * (dk + 1)), [B, H, c, dk + 1]);
       // Which side of every query of the chunk a key range lies on, beyond max distance; else near.
       const side = (lo: number, hi: number): Side => (lo - qHi >= L ? 'right' : hi - qLo <= -L ? 'left' : 'near');
-      const step = async (t: KeyTile, where: Side) => {
-        const m = t.k1 - t.k0;
-        const feeds = { q, kT: f32(t.kT, [B, H, dk, m]), v1: f32(t.v1, [B, H, m, dk + 1]), max, acc };
+      // Far tiles wait here while they form a run for one call: tiles of full length, consecutive, of one kind.
+      let pending: { tiles: KeyTile[]; sides: Side[]; uniform: boolean } | null = null;
+      const flush = async () => {
+        if (!pending) return;
+        const { tiles: run0, sides, uniform } = pending;
+        pending = null;
+        const T = run0.length;
+        const first = run0[0]!;
+        const m = first.k1 - first.k0;
+        const at = first.run?.index ?? 0;
+        const kT = T === 1 ? first.kT : first.run!.kT.subarray(at * B * H * dk * m, (at + T) * B * H * dk * m);
+        const v1 = T === 1 ? first.v1 : first.run!.v1.subarray(at * B * H * m * (dk + 1), (at + T) * B * H * m * (dk + 1));
+        const feeds = { q, kT: f32(kT, [T, B, H, dk, m]), v1: f32(v1, [T, B, H, m, dk + 1]), max: max!, acc: acc! };
         let out;
-        if (where === 'near') {
-          out = await run(nearSession, { ...feeds, qpos: i64(qposRows, [B, c]), kpos: i64(t.kpos, [B, m]), kbias: f32(t.kbias, [B, m]) });
-          stats.nearTiles++;
-        } else if (t.uniformBias && opts.uniformFarTiles !== false) {
-          const hb = where === 'left' ? leftBias : rightBias;
-          const shift = new Float32Array(B * H);
-          for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) shift[b * H + h] = t.uniformBias[b] + hb[h];
-          out = await run(farUniformSession, { ...feeds, shift: f32(shift, [B, H, 1, 1]) });
-          stats.farTiles++;
-          stats.uniformTiles++;
+        if (uniform) {
+          const shift = new Float32Array(T * B * H);
+          run0.forEach((t, i) => {
+            const hb = sides[i] === 'left' ? leftBias : rightBias;
+            for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) shift[(i * B + b) * H + h] = t.uniformBias![b]! + hb[h]!;
+          });
+          out = await run(farUniformSession, { ...feeds, shift: f32(shift, [T, B, H, 1, 1]) });
+          stats.uniformTiles += T;
         } else {
-          const hb = where === 'left' ? leftBias : rightBias;
-          const bias = new Float32Array(B * H * m);
-          for (let b = 0; b < B; b++) {
-            for (let h = 0; h < H; h++) {
-              const at = (b * H + h) * m;
-              for (let j = 0; j < m; j++) bias[at + j] = t.kbias[b * m + j] + hb[h];
+          const bias = new Float32Array(T * B * H * m);
+          run0.forEach((t, i) => {
+            const hb = sides[i] === 'left' ? leftBias : rightBias;
+            for (let b = 0; b < B; b++) {
+              for (let h = 0; h < H; h++) {
+                const row = ((i * B + b) * H + h) * m;
+                for (let j = 0; j < m; j++) bias[row + j] = t.kbias[b * m + j]! + hb[h]!;
+              }
             }
-          }
-          out = await run(farSession, { ...feeds, bias: f32(bias, [B, H, 1, m]) });
-          stats.farTiles++;
+          });
+          out = await run(farSession, { ...feeds, bias: f32(bias, [T, B, H, 1, m]) });
         }
+        stats.farTiles += T;
+        stats.farCalls++;
         max = out.max_out!;
         acc = out.acc_out!;
+      };
+      const step = async (t: KeyTile, where: Side) => {
+        if (where === 'near') {
+          await flush();
+          const m = t.k1 - t.k0;
+          const out = await run(nearSession, {
+            q,
+            kT: f32(t.kT, [B, H, dk, m]),
+            v1: f32(t.v1, [B, H, m, dk + 1]),
+            max: max!,
+            acc: acc!,
+            qpos: i64(qposRows, [B, c]),
+            kpos: i64(t.kpos, [B, m]),
+            kbias: f32(t.kbias, [B, m]),
+          });
+          stats.nearTiles++;
+          max = out.max_out!;
+          acc = out.acc_out!;
+          return;
+        }
+        const uniform = t.uniformBias !== null && opts.uniformFarTiles !== false;
+        const last = pending?.tiles.at(-1);
+        const joins = pending && opts.tileRuns !== false && pending.uniform === uniform && t.run && last?.run && t.run.index === last.run.index + 1;
+        if (!joins) await flush();
+        if (pending) {
+          pending.tiles.push(t);
+          pending.sides.push(where);
+        } else {
+          pending = { tiles: [t], sides: [where], uniform };
+        }
       };
       if (wholeRows) {
         const t = tiles[0]!;
@@ -407,8 +466,9 @@ export async function runEncoderLayer(
         }
         await step(runStart === t.k0 ? t : keyTile(kv, shape, runStart, t.k1), runSide);
       }
+      await flush();
       lap('attention');
-      const out = await run(outputSession, { x: f32(xRows, [B, c, d]), acc });
+      const out = await run(outputSession, { x: f32(xRows, [B, c, d]), acc: acc! });
       writeRows(x, floatData(out.y, 'y'), B, n, d, r0, r1);
       lap('output');
       rowsDone += r1 - r0;

@@ -5,7 +5,7 @@ const DT = onnx.TensorProto.DataType;
 
 export type Dim = number | string;
 export type ElemType = 'float' | 'int64' | 'bool' | 'int8' | 'uint8';
-export type AttrValue = number | number[] | string | { float: number } | { floats: number[] };
+export type AttrValue = number | number[] | string | { float: number } | { floats: number[] } | { graph: GraphBuilder };
 
 /** ONNX Runtime's contrib operators (DynamicQuantizeMatMul, MatMulNBits, …). */
 export const MS_DOMAIN = 'com.microsoft';
@@ -49,6 +49,7 @@ function attribute(name: string, v: AttrValue) {
   }
   if (Array.isArray(v)) return onnx.AttributeProto.create({ name, type: A.INTS, ints: v });
   if ('float' in v) return onnx.AttributeProto.create({ name, type: A.FLOAT, f: v.float });
+  if ('graph' in v) return onnx.AttributeProto.create({ name, type: A.GRAPH, g: v.graph.subgraph() });
   return onnx.AttributeProto.create({ name, type: A.FLOATS, floats: v.floats });
 }
 
@@ -79,10 +80,14 @@ export class GraphBuilder {
   private readonly domains = new Set<string>();
   private counter = 0;
 
-  constructor(readonly name: string) {}
+  /** `prefix` keeps a subgraph's value names apart from its enclosing graph's. */
+  constructor(
+    readonly name: string,
+    private readonly prefix = '',
+  ) {}
 
   private fresh(hint: string): string {
-    return `${hint}_${this.counter++}`;
+    return `${this.prefix}${hint}_${this.counter++}`;
   }
 
   input(name: string, type: ElemType, dims: Dim[]): string {
@@ -178,6 +183,16 @@ export class GraphBuilder {
   }
   unsqueeze(x: string, axes: number[]): string {
     return this.op('Unsqueeze', [x, this.int64s(axes, [axes.length], 'axes')]);
+  }
+
+  /**
+   * The graph as the body of a control-flow operator (Scan, Loop): its initializers stay inline,
+   * and it may read values of the enclosing graph by name.
+   */
+  subgraph() {
+    if (this.domains.size) throw new Error(`subgraph ${this.name}: contrib operators belong in the enclosing graph`);
+    const initializer = this.inits.map((init) => onnx.TensorProto.create({ name: init.name, dims: init.dims, dataType: elemTypeCode(init.type), rawData: init.bytes }));
+    return onnx.GraphProto.create({ name: this.name, node: this.nodes as never[], input: this.inputs as never[], output: this.outputs as never[], initializer });
   }
 
   /**

@@ -9,14 +9,15 @@ import { feedForward, getWeight, linear, mergeHeads, rmsNorm, splitHeads, splitH
  * so the projections and the feed-forward see many rows per call whatever the score budget:
  *   kv:     x (B,n,d)                          → kT (B,H,dk,n), v (B,H,n,dk)
  *   query:  x rows (B,c,d)                     → q (B,H,c,dk)
- *   near / far (one per model, all layers): one key tile of the online (streaming) softmax:
+ *   near (one per model, all layers): one key tile of the online (streaming) softmax:
  *           q, kT and v of m keys, running max and accumulator (B,H,c,·) → their update
+ *   far tiles (one per model): the same over T tiles of m keys each, in one call
  *   output: x rows, accumulator               → the layer's output for those rows (B,c,d)
- * The caller runs `query`, then near/far over key tiles, then `output`, for each query chunk.
- * `near` gathers the relative position bias per (query, key); `far` is for tiles where every key
- * is at least max_distance away on the same side of every query, so the position bias is one
- * constant per head: the caller adds it to the key bias, (B,H,1,m), and no gather is needed. Positions are explicit inputs because VCC runs the
- * same graphs on compressed sequences whose tokens are not contiguous; the key bias carries
+ * The caller runs `query`, then near / far tiles over the keys, then `output`, for each query
+ * chunk. `near` gathers the relative position bias per (query, key); the far tiles are those
+ * whose keys are all at least max_distance away on the same side of every query, so the position
+ * bias is one constant per head and no gather is needed. Positions are explicit inputs because VCC
+ * runs the same graphs on compressed sequences whose tokens are not contiguous; the key bias carries
  * padding masks and VCC's log(count) scale correction. `select` scores keys for VCC.
  */
 
@@ -88,61 +89,98 @@ export function encoderQueryGraph(ckpt: Checkpoint, layer: number, precision: Pr
  * `shift` (B,H,1,1), is not added to the (B,H,c,m) scores (a whole pass over the largest tensor)
  * but to their row max: exp(s + shift − max) = exp(s − (max − shift)).
  */
-function onlineSoftmaxTile(g: GraphBuilder, cfg: Checkpoint['config'], bias: { scores: (g: GraphBuilder) => string } | { shift: string }): void {
-  const H = cfg.numHeads;
-  const q = g.input('q', 'float', ['B', H, 'c', cfg.dKv]);
-  const kT = g.input('kT', 'float', ['B', H, cfg.dKv, 'm']);
-  const v1 = g.input('v1', 'float', ['B', H, 'm', cfg.dKv + 1]);
-  const max = g.input('max', 'float', ['B', H, 'c', 1]);
-  const acc = g.input('acc', 'float', ['B', H, 'c', cfg.dKv + 1]);
-  const qk = g.matmul(q, kT);
-  const scores = 'shift' in bias ? qk : g.add(qk, bias.scores(g));
+function onlineSoftmaxStep(
+  g: GraphBuilder,
+  t: { q: string; kT: string; v1: string; max: string; acc: string },
+  bias: { scores: string } | { shift: string },
+): { max: string; acc: string } {
+  const qk = g.matmul(t.q, t.kT);
+  const scores = 'shift' in bias ? qk : g.add(qk, bias.scores);
   let rowMax = g.op('ReduceMax', [scores], { axes: [-1], keepdims: 1 });
   if ('shift' in bias) rowMax = g.add(rowMax, bias.shift);
-  const max2 = g.op('Max', [max, rowMax]);
+  const max2 = g.op('Max', [t.max, rowMax]);
   const p = g.op('Exp', [g.sub(scores, 'shift' in bias ? g.sub(max2, bias.shift) : max2)]);
-  const rescale = g.op('Exp', [g.sub(max, max2)]);
-  g.output(max2, 'max_out', 'float', ['B', H, 'c', 1]);
-  g.output(g.add(g.mul(acc, rescale), g.matmul(p, v1)), 'acc_out', 'float', ['B', H, 'c', cfg.dKv + 1]);
+  const rescale = g.op('Exp', [g.sub(t.max, max2)]);
+  return { max: max2, acc: g.add(g.mul(t.acc, rescale), g.matmul(p, t.v1)) };
 }
 
 export function encoderNearTileGraph(ckpt: Checkpoint): GraphBuilder {
   const cfg = ckpt.config;
+  const H = cfg.numHeads;
   const g = new GraphBuilder('encoder_attn_near');
   const qpos = g.input('qpos', 'int64', ['B', 'c']);
   const kpos = g.input('kpos', 'int64', ['B', 'm']);
   const kbias = g.input('kbias', 'float', ['B', 'm']);
-  onlineSoftmaxTile(g, cfg, { scores: () => {
-    const { table, maxDistance: L } = encoderPositionBias(ckpt);
-    // Table stored (H, 2L+1) so the gather yields (H, B, c, m) directly.
-    const tableT = new Float32Array(table.length);
-    const H = cfg.numHeads;
-    for (let r = 0; r < 2 * L + 1; r++) for (let h = 0; h < H; h++) tableT[h * (2 * L + 1) + r] = table[r * H + h];
-    const t = g.weight('encoder.position_bias_table_by_head', tableT, [H, 2 * L + 1]);
-    const rel = g.sub(g.unsqueeze(kpos, [1]), g.unsqueeze(qpos, [2]));
-    const idx = g.add(g.op('Clip', [rel, g.scalarInt(-L), g.scalarInt(L)]), g.scalarInt(L));
-    return g.add(g.transpose(g.op('Gather', [t, idx], { axis: 1 }), [1, 0, 2, 3]), g.unsqueeze(kbias, [1, 2]));
-  } });
-  return g;
-}
-
-export function encoderFarTileGraph(ckpt: Checkpoint): GraphBuilder {
-  const cfg = ckpt.config;
-  const g = new GraphBuilder('encoder_attn_far');
-  // The head's constant position bias plus each key's bias, (B,H,1,m), added by the caller.
-  const bias = g.input('bias', 'float', ['B', cfg.numHeads, 1, 'm']);
-  onlineSoftmaxTile(g, cfg, { scores: () => bias });
+  const tile = {
+    q: g.input('q', 'float', ['B', H, 'c', cfg.dKv]),
+    kT: g.input('kT', 'float', ['B', H, cfg.dKv, 'm']),
+    v1: g.input('v1', 'float', ['B', H, 'm', cfg.dKv + 1]),
+    max: g.input('max', 'float', ['B', H, 'c', 1]),
+    acc: g.input('acc', 'float', ['B', H, 'c', cfg.dKv + 1]),
+  };
+  const { table, maxDistance: L } = encoderPositionBias(ckpt);
+  // Table stored (H, 2L+1) so the gather yields (H, B, c, m) directly.
+  const tableT = new Float32Array(table.length);
+  for (let r = 0; r < 2 * L + 1; r++) for (let h = 0; h < H; h++) tableT[h * (2 * L + 1) + r] = table[r * H + h];
+  const t = g.weight('encoder.position_bias_table_by_head', tableT, [H, 2 * L + 1]);
+  const rel = g.sub(g.unsqueeze(kpos, [1]), g.unsqueeze(qpos, [2]));
+  const idx = g.add(g.op('Clip', [rel, g.scalarInt(-L), g.scalarInt(L)]), g.scalarInt(L));
+  const scores = g.add(g.transpose(g.op('Gather', [t, idx], { axis: 1 }), [1, 0, 2, 3]), g.unsqueeze(kbias, [1, 2]));
+  const out = onlineSoftmaxStep(g, tile, { scores });
+  g.output(out.max, 'max_out', 'float', ['B', H, 'c', 1]);
+  g.output(out.acc, 'acc_out', 'float', ['B', H, 'c', cfg.dKv + 1]);
   return g;
 }
 
 /**
- * A far tile whose keys all carry the same key bias within each sequence (dense attention, VCC's
- * unpadded fine tokens): the whole bias is one constant per (sequence, head), (B,H,1,1).
+ * T far key tiles of equal length in one call, a Scan over the tiles, each one step of the online
+ * softmax: every key of a far tile is at least max_distance from every query on one side, so its
+ * position bias is one constant per head. `uniform`: the tile's key bias is also one value per
+ * sequence (dense attention, VCC's unpadded fine tokens), so the whole bias is one number per
+ * (sequence, head), `shift` (T,B,H,1,1), and nothing is added to the scores; otherwise `bias`
+ * (T,B,H,1,m), the head's constant plus each key's bias. One call per run of tiles instead of one
+ * per tile: each call costs about a millisecond outside its operators.
  */
-export function encoderFarUniformTileGraph(ckpt: Checkpoint): GraphBuilder {
-  const g = new GraphBuilder('encoder_attn_far_uniform');
-  onlineSoftmaxTile(g, ckpt.config, { shift: g.input('shift', 'float', ['B', ckpt.config.numHeads, 1, 1]) });
+function farTilesGraph(ckpt: Checkpoint, uniform: boolean): GraphBuilder {
+  const cfg = ckpt.config;
+  const H = cfg.numHeads;
+  const dk = cfg.dKv;
+  const name = uniform ? 'encoder_attn_far_uniform_tiles' : 'encoder_attn_far_tiles';
+  const biasDims = uniform ? ['B', H, 1, 1] : ['B', H, 1, 'm'];
+  const body = new GraphBuilder(`${name}_step`, 'step_');
+  const tile = {
+    q: 'q', // the enclosing graph's input: the same queries for every tile
+    max: body.input('step_max', 'float', ['B', H, 'c', 1]),
+    acc: body.input('step_acc', 'float', ['B', H, 'c', dk + 1]),
+    kT: body.input('step_kT', 'float', ['B', H, dk, 'm']),
+    v1: body.input('step_v1', 'float', ['B', H, 'm', dk + 1]),
+  };
+  const bias = body.input('step_bias', 'float', biasDims);
+  const out = onlineSoftmaxStep(body, tile, uniform ? { shift: bias } : { scores: bias });
+  body.output(out.max, 'step_max_out', 'float', ['B', H, 'c', 1]);
+  body.output(out.acc, 'step_acc_out', 'float', ['B', H, 'c', dk + 1]);
+
+  const g = new GraphBuilder(name);
+  g.input('q', 'float', ['B', H, 'c', dk]);
+  const inputs = [
+    g.input('max', 'float', ['B', H, 'c', 1]),
+    g.input('acc', 'float', ['B', H, 'c', dk + 1]),
+    g.input('kT', 'float', ['T', 'B', H, dk, 'm']),
+    g.input('v1', 'float', ['T', 'B', H, 'm', dk + 1]),
+    g.input(uniform ? 'shift' : 'bias', 'float', ['T', ...biasDims]),
+  ];
+  g.opMulti('Scan', inputs, 2, { body: { graph: body }, num_scan_inputs: 3 }, '', ['max_out', 'acc_out']);
+  g.output('max_out', 'max_out', 'float', ['B', H, 'c', 1]);
+  g.output('acc_out', 'acc_out', 'float', ['B', H, 'c', dk + 1]);
   return g;
+}
+
+export function encoderFarTilesGraph(ckpt: Checkpoint): GraphBuilder {
+  return farTilesGraph(ckpt, false);
+}
+
+export function encoderFarUniformTilesGraph(ckpt: Checkpoint): GraphBuilder {
+  return farTilesGraph(ckpt, true);
 }
 
 /**

@@ -6,7 +6,7 @@ import type { GraphBuilder } from '../graph/builder';
 import { PRECISIONS, type Precision } from '../graph/quantize';
 
 /** Bump when the graphs' structure changes so old caches are not reused. */
-export const GRAPH_FORMAT_VERSION = 5;
+export const GRAPH_FORMAT_VERSION = 6;
 
 /** The cache folder of a checkpoint's graphs in one precision: `<hash>-g<format>` for fp32, `<hash>-g<format>-int8` for int8. */
 export function graphCacheDir(ckpt: Checkpoint, cacheRoot: string | undefined, precision: Precision): string {

@@ -6,14 +6,20 @@
  * With --layer-at 16384 (comma-separated lengths) it instead runs one dense encoder layer of each
  * --shapes (t5-small,t5-base; default t5-base) at each length, --reps times, and reports each
  * stage's GFLOP/s (keys/values, queries, attention tiles, output + FFN) against the MatMul figure
- * measured just before and just after; --compare runs the layer as before the lanes and cache-size
- * tiles, each half of that change alone, and the default, in turn, --reps times.
+ * measured just before and just after, and beside them the ceiling of attention with these
+ * kernels: its two MatMuls alone, at the tile shape, one tile per thread, as many at once as there
+ * are lanes. --compare runs the layer with one call per far key tile and with runs of tiles in one
+ * call (the default), in turn, --reps times.
  */
 import ort from 'onnxruntime-node';
 import { GraphBuilder } from '../../engine/graph/builder';
 import { embedIds, encodeDense } from '../../engine/encoder/dense';
-import { runEncoderLayer, type LayerRunOptions } from '../../engine/encoder/layer-runner';
-import { defaultThreads } from '../../engine/runtime/onnx';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { attentionLanes, DEFAULT_SCORE_BUDGET, keysPerTile, QUERY_ROWS, runEncoderLayer, type LayerRunOptions } from '../../engine/encoder/layer-runner';
+import { cachedGraph } from '../../engine/runtime/graph-cache';
+import { defaultThreads, f32, openSession } from '../../engine/runtime/onnx';
 import { T5Model } from '../../engine/t5-model';
 import { randomCheckpoint, rng, tinyConfig } from '../helpers/random-checkpoint';
 import { encoderLayerFlops, t5Shape } from './flops';
@@ -43,6 +49,38 @@ async function matmulGflops(size: number): Promise<number> {
   const seconds = (performance.now() - t0) / 1000;
   await session.release();
   return (2 * size ** 3 * runs) / seconds / 1e9;
+}
+
+/**
+ * q·kT then ·[v, 1] for one tile of H heads, c query rows and m keys, as the attention graphs run
+ * them (one thread per tile, `lanes` tiles at once), without the softmax between: GFLOP/s counted
+ * as the layer counts attention (4·c·m·H·dk per tile).
+ */
+async function tileMatmulGflops(H: number, dk: number, c: number, m: number, lanes: number): Promise<number> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'longread-tile-'));
+  try {
+    const file = cachedGraph(dir, 'tile_matmuls', () => {
+      const g = new GraphBuilder('tile_matmuls');
+      const s = g.matmul(g.input('q', 'float', [1, H, c, dk]), g.input('kT', 'float', [1, H, dk, m]));
+      g.output(g.matmul(s, g.input('v1', 'float', [1, H, m, dk + 1])), 'y', 'float', [1, H, c, dk + 1]);
+      return g;
+    });
+    const session = await openSession(file, { threads: 1, arena: true });
+    const r = rng(5);
+    const data = (k: number) => Float32Array.from({ length: k }, () => r.normal() * 0.1);
+    const feeds = { q: f32(data(H * c * dk), [1, H, c, dk]), kT: f32(data(H * dk * m), [1, H, dk, m]), v1: f32(data(H * m * (dk + 1)), [1, H, m, dk + 1]) };
+    await session.session.run(feeds);
+    const calls = 64;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: lanes }, async () => {
+      for (let i = 0; i < calls; i++) await session.session.run(feeds);
+    }));
+    const seconds = (performance.now() - t0) / 1000;
+    await session.session.release();
+    return (4 * c * m * H * dk * calls * lanes) / seconds / 1e9;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 console.log(`threads: ${threads}, onnxruntime-node ${ort.env.versions.node}`);
@@ -79,15 +117,11 @@ for (const shape of (arg('shapes') ?? 't5-small,t5-base').split(',') as Array<'t
 
 async function layerStages(ns: number[]): Promise<void> {
   const shapes = (arg('shapes') ?? 't5-base').split(',') as Array<'t5-small' | 't5-base'>;
-  // --compare: the layer as before this tiling (one chunk at a time, each tile on every thread, tiles
-  // up to the whole score budget, each far tile's bias added to its scores), the two halves of the
-  // change alone, and the default, in turn (A B C D A B C D …) in the same process.
+  // --compare: one call per far tile, then the default (runs of far tiles in one call), in turn (A B A B …) in the same process.
   const variants: Array<{ label: string; opts: LayerRunOptions }> = process.argv.includes('--compare')
     ? [
-        { label: 'before: 1 lane, budget-size tiles, bias added', opts: { lanes: 1, tileScores: Infinity, uniformFarTiles: false } },
-        { label: '1 lane, budget-size tiles', opts: { lanes: 1, tileScores: Infinity } },
-        { label: '1 lane, cache-size tiles', opts: { lanes: 1 } },
-        { label: 'default: a lane per thread, cache-size tiles', opts: {} },
+        { label: 'one call per far tile', opts: { tileRuns: false } },
+        { label: 'default: runs of far tiles in one call', opts: {} },
       ]
     : [{ label: '', opts: {} }];
   for (const shape of shapes) {
@@ -109,6 +143,9 @@ async function layerStages(ns: number[]): Promise<void> {
           const stats = await runEncoderLayer(model, 0, layerInput(n), v.opts);
           const after = await matmulGflops(2048);
           const peak = Math.max(before, after);
+          const lanes = attentionLanes(threads);
+          const tileKeys = keysPerTile(n, cfg.numHeads * QUERY_ROWS, lanes, DEFAULT_SCORE_BUDGET);
+          const ceiling = await tileMatmulGflops(cfg.numHeads, cfg.dKv, QUERY_ROWS, tileKeys, lanes);
           const gflop = {
             kv: (2 * n * cfg.dModel * inner * 2) / 1e9,
             query: (2 * n * cfg.dModel * inner) / 1e9,
@@ -118,7 +155,8 @@ async function layerStages(ns: number[]): Promise<void> {
           const label = v.label ? ` [${v.label}]` : '';
           console.log(
             `${shape} layer n=${n}${label}: MatMul ${before.toFixed(1)} before, ${after.toFixed(1)} after; ` +
-              `${stats.farTiles} far (${stats.uniformTiles} uniform) and ${stats.nearTiles} near key tiles`,
+              `${stats.farTiles} far (${stats.uniformTiles} uniform, in ${stats.farCalls} calls) and ${stats.nearTiles} near key tiles; ` +
+              `attention's two MatMuls alone at the tile shape (${QUERY_ROWS} × ${tileKeys}) ${ceiling.toFixed(1)} GFLOP/s = ${(ceiling / peak).toFixed(2)} of MatMul`,
           );
           let total = 0;
           for (const stage of ['kv', 'query', 'attention', 'output'] as const) {

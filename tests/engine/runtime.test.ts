@@ -45,6 +45,14 @@ test('attention in query chunks and key tiles (near and far) matches one tile an
   assert.ok(stats.farTiles > stats.nearTiles && stats.nearTiles > 0, JSON.stringify(stats));
   // Dense attention: every far tile has one key bias (0), so all take the bias on the row max.
   assert.equal(stats.uniformTiles, stats.farTiles);
+  // Consecutive far tiles of full length go in one call each run (a Scan over the tiles).
+  assert.ok(stats.farCalls < stats.farTiles / 4, JSON.stringify(stats));
+  const oneByOne = { ...batch, x: embedIds(model, input) };
+  const oneByOneStats = await runEncoderLayer(model, 0, oneByOne, { ...opts, tileRuns: false });
+  assert.equal(oneByOneStats.farCalls, oneByOneStats.farTiles);
+  const runs = { ...batch, x: embedIds(model, input) };
+  await runEncoderLayer(model, 0, runs, opts);
+  assert.ok(relErr(runs.x, oneByOne.x) <= 1e-6, `runs of tiles vs one call per tile: ${relErr(runs.x, oneByOne.x)}`);
   const added = await encodeDense(model, input, { ...opts, uniformFarTiles: false });
   assert.ok(relErr(added, ref) <= 1e-5, `bias added to the scores vs reference: ${relErr(added, ref)}`);
   assert.ok(relErr(tiled, added) <= 1e-6, `bias on the row max vs added to the scores: ${relErr(tiled, added)}`);
@@ -98,8 +106,14 @@ test('far tiles: a key bias that varies, or masks, within a tile is added to the
   const stats = await runEncoderLayer(model, 0, a, opts);
   // Tiles of 8 keys: on keys 0–47 the first sequence's biases vary, on keys 80–95 the second's mask.
   assert.ok(stats.uniformTiles > 0 && stats.uniformTiles < stats.farTiles, JSON.stringify(stats));
+  // Runs of far tiles: the uniform ones in one kind of call, those whose key bias varies in the other.
+  assert.ok(stats.farCalls < stats.farTiles, JSON.stringify(stats));
   const b = layerBatch();
-  await runEncoderLayer(model, 0, b, { ...opts, uniformFarTiles: false });
+  const addedStats = await runEncoderLayer(model, 0, b, { ...opts, uniformFarTiles: false });
+  assert.ok(addedStats.uniformTiles === 0 && addedStats.farCalls < addedStats.farTiles, JSON.stringify(addedStats));
+  const c = layerBatch();
+  await runEncoderLayer(model, 0, c, { ...opts, uniformFarTiles: false, tileRuns: false });
+  assert.ok(relErr(b.x, c.x) <= 1e-6, `runs of biased tiles vs one call per tile: ${relErr(b.x, c.x)}`);
   const x0 = layerBatch().x;
   const ref = refModel(ckpt);
   const positions = Array.from({ length: n }, (_, i) => i);
