@@ -66,8 +66,8 @@ export function estimateMemory(config: T5Config, weightBytes: number, req: Memor
   const decoder = decoderBytes(config, n, beams);
   // VCC's selection keeps a keys-only graph per layer: its key projection a second time.
   const sessionBytes = weightBytes + L * d * H * dk * 4 * (req.attention === 'vcc' ? 2 : 1);
-  // The attention tiles in flight (all lanes together within the score budget): scores, bias and
-  // probabilities; and the chunks' FFN rows (at most 16 lanes of 256 rows).
+  // The attention tile in flight (within the score budget): scores, bias and probabilities; and FFN
+  // work for 4,096 rows (a query chunk has 256; the rest is margin the measured peaks were checked with).
   const work = 3 * DEFAULT_SCORE_BUDGET * 4 + 4096 * (ff + 4 * d) * 4;
   const activationBytes = states + perToken * n + decoder;
   const fixedBytes = FIXED_BYTES + work;

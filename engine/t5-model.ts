@@ -67,24 +67,23 @@ export class T5Model {
     return this.actualProvider;
   }
 
-  /** Threads one operator may use; also how many attention tiles run at once (each on one thread). */
+  /** Threads one operator may use. */
   get threads(): number {
     return this.options.threads ?? defaultThreads();
   }
 
-  private session(name: string, build: () => GraphBuilder, arena = false, threads?: number): Promise<LoadedSession> {
-    const key = threads ? `${name}@${threads}` : name;
-    let s = this.sessions.get(key);
+  private session(name: string, build: () => GraphBuilder, arena = false): Promise<LoadedSession> {
+    let s = this.sessions.get(name);
     if (!s) {
       s = (async () => {
         const file = cachedGraph(this.cacheDir, name, build);
-        const loaded = await openSession(file, { ...this.options, arena, ...(threads ? { threads } : {}) });
+        const loaded = await openSession(file, { ...this.options, arena });
         this.actualProvider = loaded.provider;
         this.sessionBytes += graphWeightBytes(file);
         return loaded;
       })();
-      s.catch(() => this.sessions.delete(key));
-      this.sessions.set(key, s);
+      s.catch(() => this.sessions.delete(name));
+      this.sessions.set(name, s);
     }
     return s;
   }
@@ -121,30 +120,24 @@ export class T5Model {
     return this.session(`encoder_${layer}_query`, () => encoderQueryGraph(this.checkpoint, layer, this.precision));
   }
 
-  /*
-   * Attention tiles run on one thread each, several tiles at once (query chunks side by side, see
-   * runEncoderLayer): a tile's dozen small operators then never wait for each other's threads,
-   * and each core keeps its own tile in its cache. `threads` other than 1 only for comparisons.
-   */
-
   /** One key tile of attention with the position bias gathered per (query, key); shared by all layers. */
-  encoderNearTile(threads = 1): Promise<LoadedSession> {
-    return this.session('encoder_attn_near', () => encoderNearTileGraph(this.checkpoint), true, threads);
+  encoderNearTile(): Promise<LoadedSession> {
+    return this.session('encoder_attn_near', () => encoderNearTileGraph(this.checkpoint), true);
   }
 
   /** Runs of key tiles of attention whose position bias is one constant per head; shared by all layers. */
-  encoderFarTiles(threads = 1): Promise<LoadedSession> {
-    return this.session('encoder_attn_far_tiles', () => encoderFarTilesGraph(this.checkpoint), true, threads);
+  encoderFarTiles(): Promise<LoadedSession> {
+    return this.session('encoder_attn_far_tiles', () => encoderFarTilesGraph(this.checkpoint), true);
   }
 
   /** Runs of far tiles whose key bias is one constant per sequence: the bias is one number per (sequence, head). */
-  encoderFarUniformTiles(threads = 1): Promise<LoadedSession> {
-    return this.session('encoder_attn_far_uniform_tiles', () => encoderFarUniformTilesGraph(this.checkpoint), true, threads);
+  encoderFarUniformTiles(): Promise<LoadedSession> {
+    return this.session('encoder_attn_far_uniform_tiles', () => encoderFarUniformTilesGraph(this.checkpoint), true);
   }
 
   /** Attention of query rows to every key of a short sequence with consecutive positions; shared by all layers. */
-  encoderRowsTile(threads = 1): Promise<LoadedSession> {
-    return this.session('encoder_attn_rows', () => encoderRowsTileGraph(this.checkpoint), true, threads);
+  encoderRowsTile(): Promise<LoadedSession> {
+    return this.session('encoder_attn_rows', () => encoderRowsTileGraph(this.checkpoint), true);
   }
 
   encoderOutput(layer: number): Promise<LoadedSession> {

@@ -32,11 +32,6 @@ export interface LayerRunOptions {
   queryRows?: number;
   /** false: far tiles with one key bias per sequence still add it to every score (for comparisons). */
   uniformFarTiles?: boolean;
-  /**
-   * Query chunks attended at once (default attentionLanes(threads)); 1 runs each tile on all the
-   * engine's threads instead of one (for comparisons).
-   */
-  lanes?: number;
   /** Cap on one tile's score elements (default CACHE_TILE_SCORES; for comparisons). */
   tileScores?: number;
   /** false: short sequences with consecutive positions still go through the online softmax's tiles (for comparisons). */
@@ -106,11 +101,7 @@ export interface LayerRunStats {
   uniformTiles: number;
   /** Calls of the far-tile graphs: one per run of consecutive far tiles of one kind. */
   farCalls: number;
-  /**
-   * Wall-clock milliseconds in each stage: keys/values, queries, attention tiles, output projection
-   * + FFN. Query chunks overlap (one per lane), so their wall time is shared out among the last
-   * three stages in proportion to the time each lane spent in them.
-   */
+  /** Wall-clock milliseconds in each stage: keys/values, queries, attention tiles, output projection + FFN. */
   ms: { kv: number; query: number; attention: number; output: number };
 }
 
@@ -118,25 +109,15 @@ export interface LayerRunStats {
 export const QUERY_ROWS = 256;
 /**
  * Score elements (B·H·c·m) of one attention tile when the budget allows more: a tile this size
- * (3 MiB) stays in cache through its dozen operators. Measured on 2 cores, t5-base shape, c = 256,
- * far tiles alone: two single-threaded lanes ran 85 GFLOP/s with 256 keys per tile, 60 with 682
- * and 55–70 with 128, against 38 for one two-threaded tile of 1,365 keys.
+ * (3 MiB) stays in cache through its dozen operators. Measured on 2 cores (AMD EPYC, AVX2), t5-base
+ * shape, dense 16K, c = 256, runs of far tiles on both threads: 128, 256 and 512 keys per tile
+ * all gave 17.3–17.4 s a layer, 1,024 keys 18.3 s.
  */
 export const CACHE_TILE_SCORES = 3 << 18;
-/** At most this many query chunks at once: the memory estimate counts 4,096 rows of FFN work (engine/memory.ts). */
-const MAX_LANES = 16;
 
-/** Query chunks attended at once, each on its own single-threaded tile session: one per engine thread. */
-export function attentionLanes(threads: number): number {
-  return Math.max(1, Math.min(MAX_LANES, threads));
-}
-
-/**
- * Keys per attention tile for `rows` = B·H·c score rows: the lanes together stay within the
- * score budget, and no tile grows beyond CACHE_TILE_SCORES.
- */
-export function keysPerTile(n: number, rows: number, lanes: number, budget: number, cap = CACHE_TILE_SCORES): number {
-  return Math.max(1, Math.min(n, Math.floor(Math.min(budget / lanes, cap) / rows)));
+/** Keys per attention tile for `rows` = B·H·c score rows: within the score budget, and no tile beyond CACHE_TILE_SCORES. */
+export function keysPerTile(n: number, rows: number, budget: number, cap = CACHE_TILE_SCORES): number {
+  return Math.max(1, Math.min(n, Math.floor(Math.min(budget, cap) / rows)));
 }
 
 /** Keys per sub-tile when a key tile lies near the queries (its bias must be gathered per pair). */
@@ -257,8 +238,8 @@ function toeplitzBias(table: Float32Array, H: number, L: number, r0: number, c: 
 /**
  * Runs one unchanged T5 encoder layer on the batch, in place: every sequence attends to itself
  * with its tokens' positions and key biases. Queries go in chunks of about QUERY_ROWS rows, one
- * chunk per engine thread at a time (attentionLanes; each chunk's tiles on one thread); for
- * each chunk the keys go in tiles so no score tensor exceeds the score budget, combined with an
+ * after the other, every graph on all the engine's threads (ONNX Runtime's Node binding runs a
+ * session synchronously on the calling thread, so calls never overlap); for each chunk the keys go in tiles so no score tensor exceeds the score budget, combined with an
  * online (streaming) softmax, which is exact up to float rounding. A tile whose keys are all at
  * least max_distance away on one side of every query of the chunk has one bias per head and
  * takes the cheaper far graphs (`far uniform` when its key bias is one value per sequence, as in
@@ -282,15 +263,13 @@ export async function runEncoderLayer(
   const { dModel: d, numHeads: H, dKv: dk } = model.config;
   const budget = opts.scoreBudget ?? DEFAULT_SCORE_BUDGET;
   const n = inp.length;
-  const maxLanes = Math.max(1, Math.floor(opts.lanes ?? attentionLanes(model.threads)));
-  const tileThreads = maxLanes === 1 ? model.threads : 1;
   const [querySession, outputSession, nearSession, farSession, farUniformSession, rowsSession] = await Promise.all([
     model.encoderQuery(layer),
     model.encoderOutput(layer),
-    model.encoderNearTile(tileThreads),
-    model.encoderFarTiles(tileThreads),
-    model.encoderFarUniformTiles(tileThreads),
-    model.encoderRowsTile(tileThreads),
+    model.encoderNearTile(),
+    model.encoderFarTiles(),
+    model.encoderFarUniformTiles(),
+    model.encoderRowsTile(),
   ]);
   const { table, maxDistance: L } = model.positionBias();
   const headBias = (row: number) => table.slice(row * H, (row + 1) * H);
@@ -310,10 +289,8 @@ export async function runEncoderLayer(
     t0 = performance.now();
     const kv = await computeKeysValues(model, layer, x, B, n, opts.signal);
     const chunk = Math.max(1, Math.min(n, Math.ceil(queryRows / B)));
-    const chunks = Math.ceil(n / chunk);
-    const lanes = Math.min(chunks, maxLanes);
-    const wholeRows = opts.wholeRows !== false && B * H * chunk * n <= Math.min(budget / lanes, ROWS_TILE_SCORES) && consecutivePositions(pos, B, n);
-    const tileKeys = wholeRows ? n : keysPerTile(n, B * H * chunk, lanes, budget, opts.tileScores);
+    const wholeRows = opts.wholeRows !== false && B * H * chunk * n <= Math.min(budget, ROWS_TILE_SCORES) && consecutivePositions(pos, B, n);
+    const tileKeys = wholeRows ? n : keysPerTile(n, B * H * chunk, budget, opts.tileScores);
     const shape = { batch: B, n, H, dk, pos, kbias };
     // Tiles of full length side by side in one array, so that a run of them is one call's input.
     const fullTiles = Math.floor(n / tileKeys);
@@ -336,29 +313,8 @@ export async function runEncoderLayer(
       return { data: out, batch: B };
     };
     lap('kv');
-    // Busy milliseconds of each stage summed over the lanes; the chunks' wall time is shared out in proportion.
-    const busy = { query: 0, attention: 0, output: 0 };
-    const chunkLoop = performance.now();
-    let rowsDone = 0;
-    let nextChunk = 0;
-    let failed = false;
-    // Each lane takes the next chunk until none is left or another lane failed.
-    const lane = async () => {
-      try {
-        for (let ci = nextChunk++; ci < chunks && !failed; ci = nextChunk++) await runChunk(ci * chunk, Math.min(n, (ci + 1) * chunk));
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    };
     const runChunk = async (r0: number, r1: number) => {
       throwIfAborted(opts.signal);
-      let t0 = performance.now();
-      const lap = (stage: keyof typeof busy) => {
-        const t = performance.now();
-        busy[stage] += t - t0;
-        t0 = t;
-      };
       const c = r1 - r0;
       const xRows = sliceRows(x, B, n, d, r0, r1) as Float32Array;
       const qposRows = sliceRows(pos, B, n, 1, r0, r1) as BigInt64Array;
@@ -471,15 +427,9 @@ export async function runEncoderLayer(
       const out = await run(outputSession, { x: f32(xRows, [B, c, d]), acc: acc! });
       writeRows(x, floatData(out.y, 'y'), B, n, d, r0, r1);
       lap('output');
-      rowsDone += r1 - r0;
-      opts.onFraction?.((b0 * n + B * rowsDone) / (inp.batch * n));
+      opts.onFraction?.((b0 * n + B * r1) / (inp.batch * n));
     };
-    // Settled, not Promise.all: no lane may still be writing rows when an error is thrown.
-    const settled = await Promise.allSettled(Array.from({ length: lanes }, lane));
-    for (const r of settled) if (r.status === 'rejected') throw r.reason;
-    const wall = performance.now() - chunkLoop;
-    const total = busy.query + busy.attention + busy.output || 1;
-    for (const stage of ['query', 'attention', 'output'] as const) stats.ms[stage] += (wall * busy[stage]) / total;
+    for (let r0 = 0; r0 < n; r0 += chunk) await runChunk(r0, Math.min(n, r0 + chunk));
   }
   return stats;
 }

@@ -44,8 +44,8 @@ function sessionOptions(provider: ExecutionProvider, threads: number, arena: boo
     // Shapes change every call (query chunks, growing caches); a memory arena keeps peaks from piling up.
     enableCpuMemArena: arena,
     enableMemPattern: false,
-    // Every session has its own intra-op pool, and several run at once (attention lanes beside the
-    // projections); pools whose threads spin between operators take the cores from each other.
+    // Every session has its own intra-op pool, and the encoder calls several in turn (queries, key
+    // tiles, output); a pool whose threads spin on after its call takes the cores from the next one.
     // Measured at 128K, t5-base: the local layers took 207 CPU seconds with spinning, 75 without.
     // On x86 CPUs without VNNI (AVX2 alone: AMD Zen 1–3, Intel before Ice Lake) ONNX Runtime's
     // u8×s8 int8 kernel adds pairs of products in saturating 16-bit lanes, which corrupts int8

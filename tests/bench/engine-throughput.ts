@@ -7,9 +7,8 @@
  * --shapes (t5-small,t5-base; default t5-base) at each length, --reps times, and reports each
  * stage's GFLOP/s (keys/values, queries, attention tiles, output + FFN) against the MatMul figure
  * measured just before and just after, and beside them the ceiling of attention with these
- * kernels: its two MatMuls alone, at the tile shape, one tile per thread, as many at once as there
- * are lanes. --compare runs the layer with one call per far key tile and with runs of tiles in one
- * call (the default), in turn, --reps times.
+ * kernels: its two MatMuls alone, at the tile shape. --compare runs the layer with one call per far
+ * key tile and with runs of tiles in one call (the default), in turn, --reps times.
  */
 import ort from 'onnxruntime-node';
 import { GraphBuilder } from '../../engine/graph/builder';
@@ -17,7 +16,7 @@ import { embedIds, encodeDense } from '../../engine/encoder/dense';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { attentionLanes, DEFAULT_SCORE_BUDGET, keysPerTile, QUERY_ROWS, runEncoderLayer, type LayerRunOptions } from '../../engine/encoder/layer-runner';
+import { DEFAULT_SCORE_BUDGET, keysPerTile, QUERY_ROWS, runEncoderLayer, type LayerRunOptions } from '../../engine/encoder/layer-runner';
 import { cachedGraph } from '../../engine/runtime/graph-cache';
 import { defaultThreads, f32, openSession } from '../../engine/runtime/onnx';
 import { T5Model } from '../../engine/t5-model';
@@ -53,10 +52,9 @@ async function matmulGflops(size: number): Promise<number> {
 
 /**
  * q·kT then ·[v, 1] for one tile of H heads, c query rows and m keys, as the attention graphs run
- * them (one thread per tile, `lanes` tiles at once), without the softmax between: GFLOP/s counted
- * as the layer counts attention (4·c·m·H·dk per tile).
+ * them but without the softmax between: GFLOP/s counted as the layer counts attention (4·c·m·H·dk per tile).
  */
-async function tileMatmulGflops(H: number, dk: number, c: number, m: number, lanes: number): Promise<number> {
+async function tileMatmulGflops(H: number, dk: number, c: number, m: number): Promise<number> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'longread-tile-'));
   try {
     const file = cachedGraph(dir, 'tile_matmuls', () => {
@@ -65,19 +63,17 @@ async function tileMatmulGflops(H: number, dk: number, c: number, m: number, lan
       g.output(g.matmul(s, g.input('v1', 'float', [1, H, m, dk + 1])), 'y', 'float', [1, H, c, dk + 1]);
       return g;
     });
-    const session = await openSession(file, { threads: 1, arena: true });
+    const session = await openSession(file, { threads, arena: true });
     const r = rng(5);
     const data = (k: number) => Float32Array.from({ length: k }, () => r.normal() * 0.1);
     const feeds = { q: f32(data(H * c * dk), [1, H, c, dk]), kT: f32(data(H * dk * m), [1, H, dk, m]), v1: f32(data(H * m * (dk + 1)), [1, H, m, dk + 1]) };
     await session.session.run(feeds);
     const calls = 64;
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: lanes }, async () => {
-      for (let i = 0; i < calls; i++) await session.session.run(feeds);
-    }));
+    for (let i = 0; i < calls; i++) await session.session.run(feeds);
     const seconds = (performance.now() - t0) / 1000;
     await session.session.release();
-    return (4 * c * m * H * dk * calls * lanes) / seconds / 1e9;
+    return (4 * c * m * H * dk * calls) / seconds / 1e9;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -143,9 +139,8 @@ async function layerStages(ns: number[]): Promise<void> {
           const stats = await runEncoderLayer(model, 0, layerInput(n), v.opts);
           const after = await matmulGflops(2048);
           const peak = Math.max(before, after);
-          const lanes = attentionLanes(threads);
-          const tileKeys = keysPerTile(n, cfg.numHeads * QUERY_ROWS, lanes, DEFAULT_SCORE_BUDGET);
-          const ceiling = await tileMatmulGflops(cfg.numHeads, cfg.dKv, QUERY_ROWS, tileKeys, lanes);
+          const tileKeys = keysPerTile(n, cfg.numHeads * QUERY_ROWS, DEFAULT_SCORE_BUDGET);
+          const ceiling = await tileMatmulGflops(cfg.numHeads, cfg.dKv, QUERY_ROWS, tileKeys);
           const gflop = {
             kv: (2 * n * cfg.dModel * inner * 2) / 1e9,
             query: (2 * n * cfg.dModel * inner) / 1e9,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { CancelledError } from '../../common/errors';
 import { generate } from '../../engine/decoder/generate';
 import { embedIds, encodeDense } from '../../engine/encoder/dense';
-import { attentionLanes, CACHE_TILE_SCORES, DEFAULT_SCORE_BUDGET, keysPerTile, runEncoderLayer } from '../../engine/encoder/layer-runner';
+import { CACHE_TILE_SCORES, DEFAULT_SCORE_BUDGET, keysPerTile, runEncoderLayer } from '../../engine/encoder/layer-runner';
 import { encoderForward } from '../reference/t5-f64';
 import { refModel, t5Layer } from '../reference/vcc-f64';
 import { GraphBuilder } from '../../engine/graph/builder';
@@ -57,32 +57,28 @@ test('attention in query chunks and key tiles (near and far) matches one tile an
   assert.ok(relErr(added, ref) <= 1e-5, `bias added to the scores vs reference: ${relErr(added, ref)}`);
   assert.ok(relErr(tiled, added) <= 1e-6, `bias on the row max vs added to the scores: ${relErr(tiled, added)}`);
   await model.release();
-  // Two threads: two query chunks at once, each on a single-threaded tile session.
-  const twoLanes = new T5Model(ckpt, { threads: 2 });
-  // Twice the budget, so each lane's tiles are those above (7 keys).
-  const parallel = await encodeDense(twoLanes, input, { ...opts, scoreBudget: 2 * opts.scoreBudget });
-  assert.ok(relErr(parallel, ref) <= 1e-5, `two lanes vs reference: ${relErr(parallel, ref)}`);
-  assert.ok(relErr(parallel, tiled) <= 1e-6, `two lanes vs one: ${relErr(parallel, tiled)}`);
-  await twoLanes.release();
+  // Two threads: every graph, the tiles included, splits its operators over both.
+  const twoThreads = new T5Model(ckpt, { threads: 2 });
+  const parallel = await encodeDense(twoThreads, input, opts);
+  assert.ok(relErr(parallel, ref) <= 1e-5, `two threads vs reference: ${relErr(parallel, ref)}`);
+  assert.ok(relErr(parallel, tiled) <= 1e-6, `two threads vs one: ${relErr(parallel, tiled)}`);
+  await twoThreads.release();
 });
 
-test('tile shape: one lane per thread (at most 16); the lanes share the score budget and a tile stays within the cache size', () => {
-  assert.deepEqual([1, 2, 8, 64].map(attentionLanes), [1, 2, 8, 16]);
+test('tile shape: a tile stays within the score budget and the cache size', () => {
   // Dense 16K, 256-row chunks: t5-base (12 heads) 256 keys per tile, t5-small (8 heads) 384.
-  assert.equal(keysPerTile(16384, 12 * 256, 2, DEFAULT_SCORE_BUDGET), 256);
-  assert.equal(keysPerTile(16384, 8 * 256, 2, DEFAULT_SCORE_BUDGET), 384);
-  for (const lanes of [1, 2, 4, 16]) {
-    for (const rows of [1, 64, 8 * 256, 12 * 256, 32 * 12 * 16]) {
-      for (const budget of [448, 1 << 16, DEFAULT_SCORE_BUDGET]) {
-        const m = keysPerTile(16384, rows, lanes, budget);
-        assert.ok(m >= 1 && m <= 16384);
-        // Within budget and cache size unless a single key per tile is already over.
-        if (m > 1) assert.ok(lanes * rows * m <= budget && rows * m <= CACHE_TILE_SCORES, `${lanes} lanes, ${rows} rows, budget ${budget}: ${m} keys`);
-      }
+  assert.equal(keysPerTile(16384, 12 * 256, DEFAULT_SCORE_BUDGET), 256);
+  assert.equal(keysPerTile(16384, 8 * 256, DEFAULT_SCORE_BUDGET), 384);
+  for (const rows of [1, 64, 8 * 256, 12 * 256, 32 * 12 * 16]) {
+    for (const budget of [448, 1 << 16, DEFAULT_SCORE_BUDGET]) {
+      const m = keysPerTile(16384, rows, budget);
+      assert.ok(m >= 1 && m <= 16384);
+      // Within budget and cache size unless a single key per tile is already over.
+      if (m > 1) assert.ok(rows * m <= budget && rows * m <= CACHE_TILE_SCORES, `${rows} rows, budget ${budget}: ${m} keys`);
     }
   }
   // A short sequence: one tile holds every key.
-  assert.equal(keysPerTile(100, 12 * 100, 2, DEFAULT_SCORE_BUDGET), 100);
+  assert.equal(keysPerTile(100, 12 * 100, DEFAULT_SCORE_BUDGET), 100);
 });
 
 test('far tiles: a key bias that varies, or masks, within a tile is added to the scores; one bias per sequence goes on the row max', async () => {
