@@ -239,8 +239,9 @@ function toeplitzBias(table: Float32Array, H: number, L: number, r0: number, c: 
  * Runs one unchanged T5 encoder layer on the batch, in place: every sequence attends to itself
  * with its tokens' positions and key biases. Queries go in chunks of about QUERY_ROWS rows, one
  * after the other, every graph on all the engine's threads (ONNX Runtime's Node binding runs a
- * session synchronously on the calling thread, so calls never overlap); for each chunk the keys go in tiles so no score tensor exceeds the score budget, combined with an
- * online (streaming) softmax, which is exact up to float rounding. A tile whose keys are all at
+ * session synchronously on the calling thread, so calls never overlap); for each chunk the keys
+ * go in tiles so no score tensor exceeds the score budget, combined with an online (streaming)
+ * softmax, which is exact up to float rounding. A tile whose keys are all at
  * least max_distance away on one side of every query of the chunk has one bias per head and
  * takes the cheaper far graphs (`far uniform` when its key bias is one value per sequence, as in
  * dense attention: then no bias is added to the scores at all), consecutive far tiles in one call;
