@@ -29,6 +29,7 @@ export class BlockStore {
   ) {
     this.blocks = Math.ceil(tokens / blockSize);
     this.coarse = new Float32Array(this.blocks * d);
+    this.mean = new Float64Array(d);
     if (diffBuffer && diffBuffer.length !== tokens * d) throw new Error(`difference store: ${diffBuffer.length} floats for ${tokens} tokens of width ${d}`);
     this.diff = diffBuffer ?? new Float32Array(tokens * d);
     this.positions = new Int32Array(this.blocks);
@@ -54,25 +55,37 @@ export class BlockStore {
    * row `row`): stores the masked mean and each token's offset from it.
    */
   coarsen(b: number, states: Float32Array, row: number): void {
-    const d = this.d;
+    const { d, coarse, diff } = this;
     const [t0, t1] = this.range(b);
     const m = t1 - t0;
-    const mean = new Float64Array(d);
-    for (let i = 0; i < m; i++) for (let j = 0; j < d; j++) mean[j] += states[(row + i) * d + j];
-    for (let j = 0; j < d; j++) this.coarse[b * d + j] = mean[j] / m;
+    const mean = this.mean.fill(0);
     for (let i = 0; i < m; i++) {
-      for (let j = 0; j < d; j++) this.diff[(t0 + i) * d + j] = states[(row + i) * d + j] - this.coarse[b * d + j];
+      const src = (row + i) * d;
+      for (let j = 0; j < d; j++) mean[j] += states[src + j]!;
+    }
+    const at = b * d;
+    for (let j = 0; j < d; j++) coarse[at + j] = mean[j]! / m;
+    for (let i = 0; i < m; i++) {
+      const src = (row + i) * d;
+      const dst = (t0 + i) * d;
+      for (let j = 0; j < d; j++) diff[dst + j] = states[src + j]! - coarse[at + j]!;
     }
   }
 
   /** Writes block b's tokens (coarse state + stored offsets) into `out` from row `row`. */
   refine(b: number, out: Float32Array, row: number): void {
-    const d = this.d;
+    const { d, coarse, diff } = this;
     const [t0, t1] = this.range(b);
+    const at = b * d;
     for (let i = 0; i < t1 - t0; i++) {
-      for (let j = 0; j < d; j++) out[(row + i) * d + j] = this.coarse[b * d + j] + this.diff[(t0 + i) * d + j];
+      const dst = (row + i) * d;
+      const src = (t0 + i) * d;
+      for (let j = 0; j < d; j++) out[dst + j] = coarse[at + j]! + diff[src + j]!;
     }
   }
+
+  /** Scratch for `coarsen`'s float64 sums. */
+  private readonly mean: Float64Array;
 }
 
 /**
