@@ -60,6 +60,10 @@ interface PendingInitializer {
   bytes: Uint8Array;
 }
 
+function inlineInitializer(init: PendingInitializer) {
+  return onnx.TensorProto.create({ name: init.name, dims: init.dims, dataType: elemTypeCode(init.type), rawData: init.bytes });
+}
+
 /** What `GraphBuilder.serialize` produces: the model protobuf and, when any, the external weights. */
 export interface SerializedModel {
   model: Uint8Array;
@@ -191,7 +195,7 @@ export class GraphBuilder {
    */
   subgraph() {
     if (this.domains.size) throw new Error(`subgraph ${this.name}: contrib operators belong in the enclosing graph`);
-    const initializer = this.inits.map((init) => onnx.TensorProto.create({ name: init.name, dims: init.dims, dataType: elemTypeCode(init.type), rawData: init.bytes }));
+    const initializer = this.inits.map(inlineInitializer);
     return onnx.GraphProto.create({ name: this.name, node: this.nodes as never[], input: this.inputs as never[], output: this.outputs as never[], initializer });
   }
 
@@ -204,8 +208,8 @@ export class GraphBuilder {
     const externalData: Uint8Array[] = [];
     let offset = 0;
     const initializer = this.inits.map((init) => {
+      if (init.bytes.byteLength < EXTERNAL_MIN_BYTES) return inlineInitializer(init);
       const base = { name: init.name, dims: init.dims, dataType: elemTypeCode(init.type) };
-      if (init.bytes.byteLength < EXTERNAL_MIN_BYTES) return onnx.TensorProto.create({ ...base, rawData: init.bytes });
       // External data offsets must be aligned for memory mapping; 64 bytes suits every platform.
       const pad = (64 - (offset % 64)) % 64;
       if (pad) externalData.push(new Uint8Array(pad));
