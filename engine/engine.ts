@@ -25,8 +25,8 @@ export interface EncodeRequest {
 }
 
 export interface Encoded {
-  /** Final encoder states (n, d), query tokens then document tokens. */
-  hidden: Float32Array;
+  /** Final encoder states (n, d), query tokens then document tokens (VCC: computed when first read, see VccEncodeResult). */
+  readonly hidden: Float32Array;
   n: number;
   attention: AttentionMode;
   settings?: VccSettings;
@@ -106,7 +106,10 @@ export class Engine {
       localCache: req.localCache,
     });
     return {
-      hidden: r.hidden,
+      // read through, so that states a decoder memory makes unneeded are reassembled only when asked for
+      get hidden() {
+        return r.hidden;
+      },
       n: r.n,
       attention: 'vcc',
       settings,

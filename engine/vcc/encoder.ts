@@ -17,8 +17,12 @@ export interface LayerEvidence {
 }
 
 export interface VccEncodeResult {
-  /** Final encoder states (n, d) in layout order: query tokens, then document tokens. */
-  hidden: Float32Array;
+  /**
+   * Final encoder states (n, d) in layout order: query tokens, then document tokens. With a
+   * `decoderMemory` they are reassembled only when first read (a decoder that reads the memory
+   * never needs them; at 128K, t5-base, reassembly and the final layer norm take about 1 s).
+   */
+  readonly hidden: Float32Array;
   n: number;
   plan: VccLayoutPlan;
   /** One entry per VCC layer; empty block lists when every block was fine (nothing was chosen). */
@@ -227,11 +231,29 @@ export async function encodeVcc(
   }
 
   const decoderMemory = s.decoderBlocks > 0 && lastScores && s.decoderBlocks < store.blocks ? compressedMemory(model, vipStates, store, topBlocks(lastScores, s.decoderBlocks)) : undefined;
-  // Reassemble in layout order and apply the final layer norm.
-  states.set(vipStates, 0);
-  for (let b = 0; b < store.blocks; b++) store.refine(b, states, vip + store.range(b)[0]);
-  applyFinalLayerNorm(model, states);
-  return { hidden: states, n, plan, evidence, compressedLengths, localCacheHit, ...(decoderMemory ? { decoderMemory } : {}) };
+  // Reassembled in layout order, with the final layer norm, once.
+  let hidden: Float32Array | undefined;
+  const reassembled = (): Float32Array => {
+    if (!hidden) {
+      states.set(vipStates, 0);
+      for (let b = 0; b < store.blocks; b++) store.refine(b, states, vip + store.range(b)[0]);
+      applyFinalLayerNorm(model, states);
+      hidden = states;
+    }
+    return hidden;
+  };
+  if (!decoderMemory) reassembled();
+  return {
+    get hidden() {
+      return reassembled();
+    },
+    n,
+    plan,
+    evidence,
+    compressedLengths,
+    localCacheHit,
+    ...(decoderMemory ? { decoderMemory } : {}),
+  };
 }
 
 /**

@@ -332,6 +332,10 @@ for (const v of VARIANTS) {
         const lerr = relErr(out.firstStepLogits, logits.subarray(0, V));
         assert.ok(lerr <= 1e-4, `${label}: first-step logits relative error ${lerr}`);
         assert.ok(relErr(out.firstStepLogits, (await generate(model, full, { maxNewTokens: 1 })).firstStepLogits) > 1e-6, `${label}: a compressed memory should change the logits`);
+        // With a decoder memory the full states are reassembled when first read: after decoding from the memory, still the encoder's output.
+        const late = await encodeVcc(model, q, doc, s);
+        await generate(model, late.decoderMemory!, { maxNewTokens: 2 });
+        assert.deepEqual(late.hidden, full.hidden, `${label}: the states read after decoding`);
       }
       // as many decoder blocks as blocks: the full output, as without the setting
       assert.equal((await encodeVcc(model, q, doc, resolveSettings(L, { ...base, layout, decoderBlocks: 75 }))).decoderMemory, undefined);
